@@ -1,0 +1,42 @@
+"""Online appointment booking for citizen offices (Bürgerbüro)."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Application factory. ``config`` overrides settings (tests pass a mapping)."""
+    from booking import cli, extensions, i18n, models, web  # noqa: F401  (models: register tables)
+    from booking.config import load_config
+    from booking.db import commit_request
+
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder="static",
+        instance_path=os.environ.get("BOOKING_INSTANCE_PATH") or os.path.join(ROOT, "instance"),
+    )
+    app.config.from_mapping(load_config(app.instance_path))
+    if config:
+        app.config.from_mapping(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(
+        app, extensions.db, directory=os.path.join(ROOT, "booking", "migrations"),
+        render_as_batch=True, compare_type=True,
+    )
+    extensions.mail.init_app(app)
+    extensions.csrf.init_app(app)
+    extensions.babel.init_app(app, locale_selector=i18n.select_locale)
+    extensions.htmx.init_app(app)
+    app.after_request(commit_request)
+
+    web.register(app)
+    cli.register(app)
+    return app

@@ -1,0 +1,35 @@
+"""CLI: ``flask --app wsgi seed-demo`` and ``flask --app wsgi outbox send``
+(``flask --app wsgi db upgrade`` comes from Flask-Migrate)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from booking.db import unit_of_work, utcnow
+from booking.notifications.outbox import deliver_due
+
+outbox_cli = AppGroup("outbox", help="The email outbox.")
+
+
+@outbox_cli.command("send")
+def outbox_send() -> None:
+    """Deliver every email that is due now (for cron; the app also sends by itself)."""
+    sent, failed = deliver_due(utcnow())
+    click.echo(f"sent {sent}, failed {failed}")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Load (or refresh) the demo town Musterstadt. Safe to run repeatedly."""
+    from booking.demo import seed
+
+    with unit_of_work():
+        summary = seed(utcnow())
+    click.echo(summary)
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(outbox_cli)
+    app.cli.add_command(seed_demo)

@@ -1,0 +1,78 @@
+"""Settings from the environment, with safe development defaults.
+
+Environment variables (all optional in development):
+
+``BOOKING_ENV``        ``production`` turns on the production checks (default ``development``).
+``SECRET_KEY``         Required in production; the app refuses to start without it.
+``DATABASE_URL``       SQLAlchemy URL; ``postgresql://`` URLs use psycopg 3.
+                       Default: ``sqlite:///<instance>/booking.db``.
+``MAIL_SERVER`` …      ``MAIL_PORT``, ``MAIL_USE_TLS``, ``MAIL_USE_SSL``, ``MAIL_USERNAME``,
+                       ``MAIL_PASSWORD``, ``MAIL_DEFAULT_SENDER``. Without ``MAIL_SERVER`` emails
+                       are written as ``.eml`` files to ``<instance>/outbox-mail/``.
+``BOOKING_BASE_URL``   Absolute base URL for links in emails (default http://127.0.0.1:5000).
+``OUTBOX_POLL_SECONDS`` How often each app process looks for due emails (default 5).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+
+class ConfigError(RuntimeError):
+    """The configuration is not safe to run with."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgres(ql)://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(instance_path: str, environ: dict[str, str] | None = None) -> dict:
+    """Build the Flask config mapping from ``environ`` (default ``os.environ``)."""
+    env = os.environ if environ is None else environ
+    production = env.get("BOOKING_ENV", "development").lower() == "production"
+    secret = env.get("SECRET_KEY")
+    if production and not secret:
+        raise ConfigError("SECRET_KEY must be set when BOOKING_ENV=production")
+    database_url = env.get("DATABASE_URL") or "sqlite:///" + os.path.join(
+        instance_path, "booking.db"
+    )
+    mail_server = env.get("MAIL_SERVER") or None
+    return {
+        "BOOKING_ENV": "production" if production else "development",
+        # A random development key: sessions and CSRF tokens do not survive a restart.
+        "SECRET_KEY": secret or secrets.token_hex(32),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAIL_SERVER": mail_server,
+        "MAIL_PORT": int(env.get("MAIL_PORT") or 25),
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER") or "buergerbuero@example.org",
+        "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT") or 20),
+        "MAIL_FILE_DIR": os.path.join(instance_path, "outbox-mail"),
+        "BOOKING_BASE_URL": (env.get("BOOKING_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        "OUTBOX_POLL_SECONDS": float(env.get("OUTBOX_POLL_SECONDS") or 5),
+        "OUTBOX_BACKGROUND": _bool(env.get("OUTBOX_BACKGROUND"), default=True),
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "BABEL_DEFAULT_LOCALE": "de",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
+        "LANGUAGES": ["de", "en"],
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+    }

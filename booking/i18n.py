@@ -1,0 +1,52 @@
+"""Language choice and locale-aware formatting.
+
+German is the default; English is complete. The language comes from ``?lang=``
+(remembered in the session), else the browser's Accept-Language, else German.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_currency
+from flask import current_app, request, session
+
+LANGUAGES = ("de", "en")
+
+
+def select_locale() -> str:
+    wanted = request.args.get("lang")
+    if wanted in LANGUAGES:
+        session["lang"] = wanted
+        return wanted
+    if session.get("lang") in LANGUAGES:
+        return session["lang"]
+    return request.accept_languages.best_match(LANGUAGES) or current_app.config[
+        "BABEL_DEFAULT_LOCALE"
+    ]
+
+
+def local_datetime(value: datetime, tz: ZoneInfo, language: str) -> str:
+    """e.g. 'Dienstag, 1. Dezember 2026, 09:00' in the office's time zone."""
+    day = format_date(value.astimezone(tz), format="full", locale=language)
+    return f"{day}, {local_time(value, tz, language)}"
+
+
+def local_time(value: datetime, tz: ZoneInfo, language: str) -> str:
+    return format_time(value.astimezone(tz), format="HH:mm", locale=language)
+
+
+def local_date(value, language: str, fmt: str = "full") -> str:
+    return format_date(value, format=fmt, locale=language)
+
+
+def local_stamp(value: datetime, tz: ZoneInfo, language: str) -> str:
+    return format_datetime(value.astimezone(tz), format="medium", locale=language)
+
+
+def fee(cents: int | None, language: str) -> str | None:
+    if cents is None:
+        return None
+    return format_currency(cents / 100, "EUR", locale=language)

@@ -1,0 +1,216 @@
+"""Outbox delivery: enqueue inside the transaction, deliver after commit, retry with back-off.
+
+* :func:`enqueue` adds a row to the current session and marks the session so that a
+  successful commit wakes the process's background sender. A rollback sends nothing.
+* :func:`deliver_due` claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite
+  serialises writers), sends them without holding a lock, and records the outcome.
+  Several workers and servers can run it at once; a claimed row is leased for
+  ``LEASE`` so a crashed sender's rows come back.
+* Without ``MAIL_SERVER`` messages are written as ``.eml`` files (development).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event, or_, select
+from sqlalchemy.orm import Session
+
+from booking.db import db, unit_of_work, utcnow
+from booking.extensions import mail
+from booking.notifications.mime import RawMessage, TimeoutConnection
+from booking.notifications.models import FAILED, PENDING, SENT, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 20
+_NUDGE = "outbox_nudge"
+
+
+def enqueue(msg: EmailMessage, *, kind: str, appointment_id: int | None = None) -> OutboxMessage:
+    """Store ``msg`` for delivery after the current transaction commits."""
+    row = OutboxMessage(
+        kind=kind,
+        appointment_id=appointment_id,
+        sender=str(msg["From"]),
+        recipient=str(msg["To"]),
+        subject=str(msg["Subject"]),
+        message=msg.as_bytes(),
+    )
+    db.session.add(row)
+    db.session.info[_NUDGE] = True
+    return row
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Back-off after the ``attempts``-th failure: 30 s, 1 min, 2 min … capped at 1 h."""
+    return timedelta(seconds=min(30 * 2 ** max(0, attempts - 1), 3600))
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    kind: str
+    sender: str
+    recipient: str
+    subject: str
+    raw: bytes
+
+
+def _claim(now: datetime, limit: int) -> list[_Claimed]:
+    with unit_of_work() as session:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == PENDING,
+                OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            row.locked_until = now + LEASE
+        return [_Claimed(r.id, r.kind, r.sender, r.recipient, r.subject, r.message) for r in rows]
+
+
+def _write_files(app: Flask, claimed: list[_Claimed]) -> dict[int, Exception | None]:
+    folder = app.config["MAIL_FILE_DIR"]
+    os.makedirs(folder, exist_ok=True)
+    results: dict[int, Exception | None] = {}
+    for item in claimed:
+        path = os.path.join(folder, f"{item.id:06d}-{item.kind}.eml")
+        try:
+            with open(path, "wb") as fh:
+                fh.write(item.raw)
+            log.info("email %s to %s written to %s", item.id, item.recipient, path)
+            results[item.id] = None
+        except OSError as exc:
+            results[item.id] = exc
+    return results
+
+
+def _send_smtp(app: Flask, claimed: list[_Claimed]) -> dict[int, Exception | None]:
+    results: dict[int, Exception | None] = {}
+    connection = TimeoutConnection(app.extensions["mail"])
+    connection.timeout = app.config["MAIL_TIMEOUT"]
+    try:
+        with connection as conn:
+            for item in claimed:
+                try:
+                    conn.send(RawMessage(item.raw, item.sender, item.recipient, item.subject))
+                    results[item.id] = None
+                except (smtplib.SMTPException, OSError) as exc:
+                    results[item.id] = exc
+    except (smtplib.SMTPException, OSError) as exc:  # could not connect or log in
+        for item in claimed:
+            results.setdefault(item.id, exc)
+    return results
+
+
+def _is_permanent(exc: Exception) -> bool:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
+
+
+def _record(results: dict[int, Exception | None], now: datetime) -> None:
+    with unit_of_work() as session:
+        for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(results))):
+            exc = results[row.id]
+            row.locked_until = None
+            if exc is None:
+                row.status, row.sent_at, row.last_error = SENT, now, None
+                continue
+            row.attempts += 1
+            row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            if _is_permanent(exc) or row.attempts >= MAX_ATTEMPTS:
+                row.status = FAILED
+                log.error("email %s to %s failed for good: %s", row.id, row.recipient, exc)
+            else:
+                row.next_attempt_at = now + retry_delay(row.attempts)
+                log.warning("email %s to %s not sent (attempt %s): %s",
+                            row.id, row.recipient, row.attempts, exc)
+
+
+def deliver_due(now: datetime | None = None, limit: int = 50) -> tuple[int, int]:
+    """Deliver what is due; returns (sent, failed attempts). Needs an app context."""
+    now = now or utcnow()
+    app = current_app._get_current_object()
+    sent = failed = 0
+    while True:
+        claimed = _claim(now, limit)
+        if not claimed:
+            return sent, failed
+        transport = _send_smtp if app.config.get("MAIL_SERVER") else _write_files
+        results = transport(app, claimed)
+        _record(results, now)
+        sent += sum(1 for exc in results.values() if exc is None)
+        failed += sum(1 for exc in results.values() if exc is not None)
+        if len(claimed) < limit:
+            return sent, failed
+
+
+class BackgroundSender:
+    """A daemon thread per process that delivers the outbox after commits and every
+    ``OUTBOX_POLL_SECONDS``. Started by gunicorn's ``post_worker_init`` hook (see
+    deploy/gunicorn.conf.py) or lazily by the first commit that queued an email."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+
+    def start(self, app: Flask) -> None:
+        with self._lock:
+            if self._thread and self._thread.is_alive() and self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._thread = threading.Thread(
+                target=self._run, args=(app,), name="outbox-sender", daemon=True
+            )
+            self._thread.start()
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def _run(self, app: Flask) -> None:
+        interval = app.config["OUTBOX_POLL_SECONDS"]
+        while True:
+            self._wake.wait(timeout=interval)
+            self._wake.clear()
+            try:
+                with app.app_context():
+                    deliver_due()
+            except Exception:  # keep the thread alive; the next round retries
+                log.exception("outbox delivery round failed")
+
+
+sender = BackgroundSender()
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_sender_after_commit(session: Session) -> None:
+    if not session.info.pop(_NUDGE, False):
+        return
+    if has_app_context() and current_app.config.get("OUTBOX_BACKGROUND"):
+        sender.start(current_app._get_current_object())
+        sender.nudge()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_NUDGE, None)
+
+
+__all__ = ["enqueue", "deliver_due", "sender", "retry_delay", "mail"]

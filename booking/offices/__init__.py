@@ -1,0 +1,1 @@
+"""Offices, services, availability rules and closures."""

@@ -1,0 +1,153 @@
+"""Offices and what they offer: services, counters, availability rules, closures."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.db import Base, UTCDateTime, db
+
+office_services = Table(
+    "office_services",
+    Base.metadata,
+    Column("office_id", ForeignKey("offices.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_id", ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+)
+
+rule_services = Table(
+    "rule_services",
+    Base.metadata,
+    Column("rule_id", ForeignKey("availability_rules.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_id", ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+)
+
+counter_services = Table(
+    "counter_services",
+    Base.metadata,
+    Column("counter_id", ForeignKey("counters.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_id", ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Office(db.Model):
+    __tablename__ = "offices"
+    __table_args__ = (
+        CheckConstraint("slot_minutes between 5 and 240", name="slot_minutes_range"),
+        CheckConstraint("lead_time_minutes >= 0", name="lead_time_nonneg"),
+        CheckConstraint("horizon_days between 1 and 366", name="horizon_range"),
+        CheckConstraint("cancel_deadline_minutes >= 0", name="cancel_deadline_nonneg"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(60))
+    timezone: Mapped[str] = mapped_column(String(60), default="Europe/Berlin")
+    state: Mapped[str] = mapped_column(String(2), default="HE")
+    slot_minutes: Mapped[int] = mapped_column(default=15)
+    lead_time_minutes: Mapped[int] = mapped_column(default=120)
+    horizon_days: Mapped[int] = mapped_column(default=60)
+    cancel_deadline_minutes: Mapped[int] = mapped_column(default=60)
+
+    services: Mapped[list[Service]] = relationship(
+        secondary=office_services, back_populates="offices", order_by="Service.position"
+    )
+    rules: Mapped[list[AvailabilityRule]] = relationship(
+        back_populates="office", cascade="all, delete-orphan"
+    )
+    closures: Mapped[list[Closure]] = relationship(
+        back_populates="office", cascade="all, delete-orphan"
+    )
+    counters: Mapped[list[Counter]] = relationship(
+        back_populates="office", cascade="all, delete-orphan", order_by="Counter.name"
+    )
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Service(db.Model):
+    __tablename__ = "services"
+    __table_args__ = (
+        CheckConstraint("duration_minutes between 5 and 480", name="duration_range"),
+        CheckConstraint("fee_cents is null or fee_cents >= 0", name="fee_nonneg"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+    name_de: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    description_de: Mapped[str] = mapped_column(default="")
+    description_en: Mapped[str] = mapped_column(default="")
+    bring_de: Mapped[str] = mapped_column(default="")
+    bring_en: Mapped[str] = mapped_column(default="")
+    fee_cents: Mapped[int | None]
+    duration_minutes: Mapped[int] = mapped_column(default=15)
+    queue_prefix: Mapped[str] = mapped_column(String(1), default="A")
+
+    offices: Mapped[list[Office]] = relationship(
+        secondary=office_services, back_populates="services", order_by="Office.name"
+    )
+
+    def text(self, field: str, language: str) -> str:
+        """A translated field (``name``, ``description``, ``bring``) in ``language``."""
+        value = getattr(self, f"{field}_{'en' if language == 'en' else 'de'}")
+        return value or getattr(self, f"{field}_de")
+
+
+class Counter(db.Model):
+    __tablename__ = "counters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(60))
+
+    office: Mapped[Office] = relationship(back_populates="counters")
+    services: Mapped[list[Service]] = relationship(secondary=counter_services)
+
+
+class AvailabilityRule(db.Model):
+    """Weekdays × time range × validity period, with an online capacity.
+
+    ``weekdays`` is a string of ISO weekday digits (1 = Monday … 7 = Sunday),
+    e.g. ``"1234"``. No services means: all services of the office.
+    """
+
+    __tablename__ = "availability_rules"
+    __table_args__ = (
+        CheckConstraint("capacity >= 1", name="capacity_positive"),
+        CheckConstraint("end_time > start_time", name="time_order"),
+        CheckConstraint("valid_until is null or valid_until >= valid_from", name="valid_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"), index=True)
+    weekdays: Mapped[str] = mapped_column(String(7))
+    start_time: Mapped[time]
+    end_time: Mapped[time]
+    valid_from: Mapped[date]
+    valid_until: Mapped[date | None]
+    capacity: Mapped[int] = mapped_column(default=1)
+
+    office: Mapped[Office] = relationship(back_populates="rules")
+    services: Mapped[list[Service]] = relationship(secondary=rule_services)
+
+
+class Closure(db.Model):
+    """The office is closed in [starts_at, ends_at) — a day, several days or hours."""
+
+    __tablename__ = "closures"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="closure_order"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+    office: Mapped[Office] = relationship(back_populates="closures")

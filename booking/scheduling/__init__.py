@@ -1,0 +1,1 @@
+"""Free slots, booking, cancelling and moving appointments."""

@@ -1,0 +1,81 @@
+"""Appointments and the seats they hold.
+
+Capacity is enforced by the database: every slot step an appointment covers
+holds one numbered seat of an availability rule, ``seat_no`` is chosen in
+``1..capacity``, and ``(rule_id, slot_at, seat_no)`` is unique. Two requests
+racing for the last seat insert the same key and one of them fails, on any
+number of workers and servers, on PostgreSQL and SQLite alike.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.db import UTCDateTime, db, utcnow
+from booking.offices.models import AvailabilityRule, Office, Service
+
+CONFIRMED = "confirmed"
+CANCELLED = "cancelled"
+
+
+class Appointment(db.Model):
+    __tablename__ = "appointments"
+    __table_args__ = (
+        CheckConstraint("end_at > start_at", name="time_order"),
+        CheckConstraint("status in ('confirmed', 'cancelled')", name="status_known"),
+        CheckConstraint("language in ('de', 'en')", name="language_known"),
+        CheckConstraint("sequence >= 0", name="sequence_nonneg"),
+        Index("ix_appointments_office_start", "office_id", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"))
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(60))
+    language: Mapped[str] = mapped_column(String(2), default="de")
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    ical_uid: Mapped[str] = mapped_column(String(64), unique=True)
+    sequence: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(12), default=CONFIRMED)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    office: Mapped[Office] = relationship()
+    service: Mapped[Service] = relationship()
+    seats: Mapped[list[AppointmentSeat]] = relationship(
+        back_populates="appointment", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == CANCELLED
+
+
+class AppointmentSeat(db.Model):
+    __tablename__ = "appointment_seats"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "slot_at", "seat_no", name="uq_appointment_seats_seat"),
+        CheckConstraint("seat_no >= 1", name="seat_positive"),
+        Index("ix_appointment_seats_office_slot", "office_id", "slot_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"))
+    rule_id: Mapped[int] = mapped_column(ForeignKey("availability_rules.id"))
+    slot_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seat_no: Mapped[int]
+
+    appointment: Mapped[Appointment] = relationship(back_populates="seats")
+    rule: Mapped[AvailabilityRule] = relationship()

@@ -1,0 +1,235 @@
+"""Booking, cancelling and moving appointments.
+
+Operations take the clock as an argument, only ``flush()``, and queue their emails in
+the outbox; the caller's commit point makes everything happen or nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from booking.db import db
+from booking.notifications import appointment_mails
+from booking.offices.models import Office, Service
+from booking.scheduling import codes, queries, slots
+from booking.scheduling.errors import (
+    AppointmentCancelled,
+    DeadlinePassed,
+    NotBookable,
+    ServiceNotOffered,
+    SlotTaken,
+)
+from booking.scheduling.models import CANCELLED, Appointment, AppointmentSeat
+
+SEAT_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Citizen:
+    name: str
+    email: str | None
+    phone: str | None = None
+    language: str = "de"
+
+
+def check_offered(office: Office, service: Service) -> None:
+    if service not in office.services:
+        raise ServiceNotOffered(f"{office.id} does not offer {service.id}")
+
+
+def default_range(office: Office, now: datetime) -> tuple[date, date]:
+    """Today (local) to the end of the booking horizon."""
+    today = now.astimezone(office.tz).date()
+    return today, today + timedelta(days=office.horizon_days)
+
+
+def list_free_slots(
+    office: Office,
+    service: Service,
+    now: datetime,
+    first_day: date | None = None,
+    last_day: date | None = None,
+) -> list[slots.FreeSlot]:
+    """Bookable starts for ``service`` at ``office`` on local dates first_day..last_day."""
+    check_offered(office, service)
+    today, horizon_end = default_range(office, now)
+    first_day = max(first_day or today, today)
+    last_day = min(last_day or horizon_end, horizon_end)
+    if first_day > last_day:
+        return []
+    steps = queries.get_open_steps(office, service.id, first_day, last_day)
+    taken = queries.get_taken(office, first_day, last_day)
+    return slots.free_slots(
+        steps, taken, service.duration_minutes, queries.get_policy(office), now
+    )
+
+
+def is_offered(office: Office, service: Service, start_at: datetime, now: datetime) -> bool:
+    """Whether ``start_at`` is a free start right now."""
+    day = start_at.astimezone(office.tz).date()
+    return any(s.start_at == start_at for s in list_free_slots(office, service, now, day, day))
+
+
+def _hold_seats(appointment: Appointment, office: Office, service: Service, now: datetime) -> None:
+    """Give ``appointment`` one seat in every step it covers, or raise.
+
+    Seat numbers are unique per (rule, step) in the database; a concurrent request
+    that took the same seat first makes our insert fail, and we try the next seat.
+    """
+    start_at = appointment.start_at
+    day = start_at.astimezone(office.tz).date()
+    steps = queries.get_open_steps(office, service.id, day, day)
+    policy = queries.get_policy(office)
+    offered_if_empty = slots.free_slots(steps, {}, service.duration_minutes, policy, now)
+    if start_at not in {s.start_at for s in offered_if_empty}:
+        raise NotBookable("this start is not offered")
+    covered = slots.covered_steps(start_at, service.duration_minutes, office.slot_minutes)
+    for _ in range(SEAT_ATTEMPTS):
+        used = queries.get_used_seats(office, covered)
+        picks = [slots.choose_seat(steps[at], used.get(at, {})) for at in covered]
+        if any(pick is None for pick in picks):
+            raise SlotTaken("no seat left")
+        try:
+            with db.session.begin_nested():
+                for at, (rule_id, seat_no) in zip(covered, picks, strict=True):
+                    db.session.add(
+                        AppointmentSeat(
+                            appointment_id=appointment.id,
+                            office_id=office.id,
+                            rule_id=rule_id,
+                            slot_at=at,
+                            seat_no=seat_no,
+                        )
+                    )
+        except IntegrityError:
+            continue  # someone took one of these seats a moment ago; look again
+        return
+    raise SlotTaken("no seat left after retries")
+
+
+def _new_code() -> str:
+    while True:
+        code = codes.new_code()
+        if db.session.scalar(select(Appointment.id).where(Appointment.code == code)) is None:
+            return code
+
+
+def book_appointment(
+    office: Office, service: Service, start_at: datetime, citizen: Citizen, now: datetime
+) -> tuple[Appointment, str]:
+    """Book ``start_at`` (aware) and queue the confirmation; returns (appointment, token).
+
+    Raises NotBookable, SlotTaken or ServiceNotOffered; on error nothing is written.
+    """
+    check_offered(office, service)
+    token = codes.new_token()
+    with db.session.begin_nested():
+        appointment = Appointment(
+            office=office,
+            service=service,
+            start_at=start_at,
+            end_at=start_at + timedelta(minutes=service.duration_minutes),
+            name=citizen.name,
+            email=citizen.email,
+            phone=citizen.phone,
+            language=citizen.language,
+            code=_new_code(),
+            token_hash=codes.hash_token(token),
+            ical_uid=codes.new_uid(),
+            sequence=0,
+            created_at=now,
+            updated_at=now,
+        )
+        db.session.add(appointment)
+        db.session.flush()
+        _hold_seats(appointment, office, service, now)
+    if appointment.email:
+        appointment_mails.notify_booked(appointment, token, now)
+    return appointment, token
+
+
+def is_changeable(appointment: Appointment, now: datetime) -> bool:
+    """Whether the citizen may still cancel or move it online."""
+    deadline = appointment.start_at - timedelta(minutes=appointment.office.cancel_deadline_minutes)
+    return not appointment.is_cancelled and now < deadline
+
+
+def _release_seats(appointment: Appointment) -> None:
+    db.session.execute(
+        delete(AppointmentSeat).where(AppointmentSeat.appointment_id == appointment.id)
+    )
+    db.session.expire(appointment, ["seats"])
+
+
+def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadline=True) -> bool:
+    """Cancel and queue the cancellation email. Returns False if it was already cancelled
+    (no second email). Raises DeadlinePassed after the cancellation deadline."""
+    if appointment.is_cancelled:
+        return False
+    if enforce_deadline and not is_changeable(appointment, now):
+        raise DeadlinePassed("the cancellation deadline is over")
+    _release_seats(appointment)
+    appointment.status = CANCELLED
+    appointment.cancelled_at = now
+    appointment.updated_at = now
+    appointment.sequence += 1
+    db.session.flush()
+    if appointment.email:
+        appointment_mails.notify_cancelled(appointment, now)
+    return True
+
+
+def reschedule_appointment(
+    appointment: Appointment, start_at: datetime, now: datetime, token: str | None = None
+) -> str:
+    """Move to ``start_at`` at the same office and service, atomically: the new seats are
+    taken in the same savepoint that releases the old ones, so a failure changes nothing.
+
+    Keeps code and UID, raises SEQUENCE, queues the update email. Without the citizen's
+    ``token`` (a staff move) a new token is issued. Returns the token for the manage link.
+    """
+    if appointment.is_cancelled:
+        raise AppointmentCancelled("the appointment was cancelled")
+    if not is_changeable(appointment, now):
+        raise DeadlinePassed("the deadline for changes is over")
+    if start_at == appointment.start_at:
+        raise NotBookable("that is the current time of the appointment")
+    office, service = appointment.office, appointment.service
+    old = (appointment.start_at, appointment.end_at)
+    try:
+        with db.session.begin_nested():
+            _release_seats(appointment)
+            appointment.start_at = start_at
+            appointment.end_at = start_at + timedelta(minutes=service.duration_minutes)
+            db.session.flush()
+            _hold_seats(appointment, office, service, now)
+    except Exception:
+        appointment.start_at, appointment.end_at = old
+        raise
+    if token is None:
+        token = codes.new_token()
+        appointment.token_hash = codes.hash_token(token)
+    appointment.sequence += 1
+    appointment.updated_at = now
+    db.session.flush()
+    if appointment.email:
+        appointment_mails.notify_moved(appointment, token, now)
+    return token
+
+
+def get_appointment_by_code(code: str) -> Appointment | None:
+    return db.session.scalar(
+        select(Appointment).where(Appointment.code == codes.normalise_code(code))
+    )
+
+
+def get_appointment_for_citizen(code: str, token: str | None) -> Appointment | None:
+    """The appointment if ``token`` is its manage token; None for a wrong code or token alike."""
+    appointment = get_appointment_by_code(code)
+    if appointment is None or not codes.token_matches(token, appointment.token_hash):
+        return None
+    return appointment

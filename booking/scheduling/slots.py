@@ -1,0 +1,172 @@
+"""Free-slot arithmetic. Pure: plain values in, plain values out; the clock is an argument.
+
+Vocabulary:
+
+* a *step* is one slot of an office's grid, identified by its UTC start instant. Steps
+  are laid out in local wall-clock time from each rule's start time, so a 08:00 office
+  opens at 08:00 on both sides of a daylight-saving change;
+* a step is *open* for a service when at least one rule in force covers it, allows the
+  service, and no closure overlaps it; public holidays close whole local days;
+* a start is *free* when every step the service's duration covers is open and has a
+  seat left. Its ``available`` count is the smallest number of free seats over those steps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: int
+    weekdays: frozenset[int]  # ISO: 1 = Monday … 7 = Sunday
+    start: time
+    end: time
+    valid_from: date
+    valid_until: date | None
+    capacity: int
+    service_ids: frozenset[str] = frozenset()  # empty: every service
+
+    def applies(self, day: date, service_id: str | None) -> bool:
+        return (
+            day.isoweekday() in self.weekdays
+            and self.valid_from <= day
+            and (self.valid_until is None or day <= self.valid_until)
+            and (service_id is None or not self.service_ids or service_id in self.service_ids)
+        )
+
+
+@dataclass(frozen=True)
+class Policy:
+    tz: ZoneInfo
+    slot_minutes: int
+    lead: timedelta
+    horizon_days: int
+
+    @property
+    def slot(self) -> timedelta:
+        return timedelta(minutes=self.slot_minutes)
+
+
+@dataclass(frozen=True)
+class FreeSlot:
+    start_at: datetime  # UTC
+    end_at: datetime  # UTC
+    available: int
+
+
+@dataclass
+class Step:
+    """An open step: the rules that offer seats in it (most specific first)."""
+
+    at: datetime
+    rules: list[Rule] = field(default_factory=list)
+
+
+def steps_needed(duration_minutes: int, slot_minutes: int) -> int:
+    return max(1, math.ceil(duration_minutes / slot_minutes))
+
+
+def bookable_window(policy: Policy, now: datetime) -> tuple[datetime, date]:
+    """The earliest bookable instant and the last bookable local date."""
+    today = now.astimezone(policy.tz).date()
+    return now + policy.lead, today + timedelta(days=policy.horizon_days)
+
+
+def local_to_utc(day: date, wall: time, tz: ZoneInfo) -> datetime | None:
+    """The UTC instant of a local wall-clock time; None if it does not exist (spring gap)."""
+    local = datetime.combine(day, wall, tzinfo=tz)
+    instant = local.astimezone(UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
+        return None
+    return instant
+
+
+def open_steps(
+    rules: Iterable[Rule],
+    closures: Iterable[tuple[datetime, datetime]],
+    holidays: Iterable[date],
+    service_id: str | None,
+    policy: Policy,
+    first_day: date,
+    last_day: date,
+) -> dict[datetime, Step]:
+    """All open steps on local dates ``first_day..last_day`` (inclusive), keyed by UTC start."""
+    rules = sorted(rules, key=lambda r: (not r.service_ids, r.id))  # specific rules first
+    closed = sorted(closures)
+    holidays = set(holidays)
+    slot = policy.slot
+    steps: dict[datetime, Step] = {}
+    day = first_day
+    while day <= last_day:
+        if day not in holidays:
+            for rule in rules:
+                if not rule.applies(day, service_id):
+                    continue
+                wall = datetime.combine(day, rule.start)
+                end = datetime.combine(day, rule.end)
+                while wall + slot <= end:
+                    at = local_to_utc(day, wall.time(), policy.tz)
+                    if at is not None and not _overlaps(closed, at, at + slot):
+                        steps.setdefault(at, Step(at)).rules.append(rule)
+                    wall += slot
+        day += timedelta(days=1)
+    return steps
+
+
+def _overlaps(closures: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> bool:
+    return any(c_start < end and start < c_end for c_start, c_end in closures)
+
+
+def free_seats(step: Step, taken: Mapping[tuple[int, datetime], int]) -> int:
+    return sum(max(0, rule.capacity - taken.get((rule.id, step.at), 0)) for rule in step.rules)
+
+
+def free_slots(
+    steps: Mapping[datetime, Step],
+    taken: Mapping[tuple[int, datetime], int],
+    duration_minutes: int,
+    policy: Policy,
+    now: datetime,
+) -> list[FreeSlot]:
+    """Bookable starts among ``steps``, sorted; ``taken`` counts seats per (rule id, step)."""
+    earliest, last_day = bookable_window(policy, now)
+    n = steps_needed(duration_minutes, policy.slot_minutes)
+    duration = timedelta(minutes=duration_minutes)
+    result = []
+    for at in sorted(steps):
+        if at < earliest or at.astimezone(policy.tz).date() > last_day:
+            continue
+        available = None
+        for i in range(n):
+            step = steps.get(at + i * policy.slot)
+            seats = free_seats(step, taken) if step else 0
+            available = seats if available is None else min(available, seats)
+            if not available:
+                break
+        if available:
+            result.append(FreeSlot(at, at + duration, available))
+    return result
+
+
+def covered_steps(start_at: datetime, duration_minutes: int, slot_minutes: int) -> list[datetime]:
+    """The UTC step instants an appointment starting at ``start_at`` occupies."""
+    slot = timedelta(minutes=slot_minutes)
+    return [start_at + i * slot for i in range(steps_needed(duration_minutes, slot_minutes))]
+
+
+def choose_seat(step: Step, used: Mapping[int, set[int]]) -> tuple[int, int] | None:
+    """A free (rule id, seat number) in ``step``: specific rules first, lowest number first.
+
+    ``used`` maps a rule id to the seat numbers already taken in this step.
+    """
+    for rule in step.rules:
+        taken = used.get(rule.id, set())
+        for seat_no in range(1, rule.capacity + 1):
+            if seat_no not in taken:
+                return rule.id, seat_no
+    return None

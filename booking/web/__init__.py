@@ -1,0 +1,78 @@
+"""HTTP layer: blueprints by audience, security headers, error pages."""
+
+from __future__ import annotations
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from booking.extensions import csrf
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'self'; object-src 'none'"
+)
+
+
+def register(app: Flask) -> None:
+    from booking.web import api, citizen, context
+
+    app.register_blueprint(citizen.bp)
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    csrf.exempt(api.bp)  # token-authenticated JSON, no cookies
+    context.register(app)
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+
+
+def is_api_request() -> bool:
+    return request.blueprint == "api" or request.path.startswith("/api/")
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if getattr(g, "private_page", False):
+        # pages reached with a manage token: no caching, no token in Referer
+        headers["Cache-Control"] = "no-store"
+        headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _generic_messages() -> dict[int, tuple[str, str]]:
+    return {
+        400: (gettext("Bad request"), gettext("The request could not be understood.")),
+        403: (gettext("Forbidden"), gettext("You may not open this page.")),
+        404: (gettext("Not found"), gettext("This page does not exist or the link is no longer valid.")),
+        405: (gettext("Method not allowed"), gettext("This action is not possible here.")),
+        413: (gettext("Too large"), gettext("The data sent was too large.")),
+        429: (gettext("Too many requests"), gettext("Please wait a moment and try again.")),
+    }
+
+
+def _http_error(exc: HTTPException):
+    code = exc.code or 500
+    if is_api_request():
+        return jsonify({"error": exc.name, "message": exc.description}), code
+    title, message = _generic_messages().get(
+        code, (gettext("Error"), gettext("Something went wrong. Please try again later."))
+    )
+    if getattr(exc, "user_message", None):
+        message = exc.user_message
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+def _csrf_error(exc: CSRFError):
+    message = gettext("The form has expired. Please go back, reload the page and try again.")
+    return render_template("errors/error.html", code=400, title=gettext("Form expired"),
+                           message=message), 400

@@ -1,0 +1,7 @@
+"""JSON API for municipal portals, apps and kiosks: /api/v1."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)
+
+from booking.web.api import views  # noqa: E402,F401

@@ -1,0 +1,153 @@
+"""The OpenAPI 3.1 document served at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERROR = _ref("Error")
+CODE_PARAM = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+BEARER = [{"manageToken": []}]
+
+
+def openapi_document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Bürgerbüro appointment booking API",
+            "version": "1.0.0",
+            "description": "Services, offices, free slots and citizen appointments. Times are "
+            "ISO 8601 with the office's local UTC offset.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "paths": {
+            "/services": {"get": {
+                "summary": "All services",
+                "responses": {"200": _json({"type": "array", "items": _ref("Service")}, "OK")},
+            }},
+            "/offices": {"get": {
+                "summary": "All offices",
+                "responses": {"200": _json({"type": "array", "items": _ref("Office")}, "OK")},
+            }},
+            "/offices/{office}/services/{service}/slots": {"get": {
+                "summary": "Free starts in an inclusive range of local dates",
+                "parameters": [
+                    {"name": "office", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {"name": "service", "in": "path", "required": True,
+                     "schema": {"type": "string"}},
+                    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"},
+                     "description": "default: today"},
+                    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"},
+                     "description": "default: the end of the booking horizon"},
+                ],
+                "responses": {
+                    "200": _json({"type": "array", "items": _ref("Slot")}, "Sorted free starts"),
+                    "400": _json(ERROR, "Malformed date"),
+                    "404": _json(ERROR, "Unknown office or service, or not offered there"),
+                },
+            }},
+            "/appointments": {"post": {
+                "summary": "Book an appointment",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": _ref("BookingRequest")}}},
+                "responses": {
+                    "201": _json(_ref("NewAppointment"), "Booked; the confirmation email is queued"),
+                    "400": _json(ERROR, "The body is not a JSON object"),
+                    "409": _json(ERROR, "That start is not (or no longer) bookable"),
+                    "422": _json(_ref("ValidationError"), "Invalid fields"),
+                },
+            }},
+            "/appointments/{code}": {
+                "get": {
+                    "summary": "An appointment (manage token as bearer token)",
+                    "security": BEARER, "parameters": [CODE_PARAM],
+                    "responses": {"200": _json(_ref("Appointment"), "OK"),
+                                  "404": _json(ERROR, "Unknown code or wrong token")},
+                },
+                "delete": {
+                    "summary": "Cancel (idempotent: a repeat sends no second email)",
+                    "security": BEARER, "parameters": [CODE_PARAM],
+                    "responses": {"200": _json(_ref("Appointment"), "Cancelled"),
+                                  "404": _json(ERROR, "Unknown code or wrong token"),
+                                  "409": _json(ERROR, "The cancellation deadline is over")},
+                },
+            },
+            "/appointments/{code}/reschedule": {"post": {
+                "summary": "Move to another free start of the same service and office",
+                "security": BEARER, "parameters": [CODE_PARAM],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["start"],
+                    "properties": {"start": {"type": "string", "format": "date-time"}}}}}},
+                "responses": {
+                    "200": _json(_ref("NewAppointment"), "Moved (same code, same UID)"),
+                    "400": _json(ERROR, "The body is not a JSON object"),
+                    "404": _json(ERROR, "Unknown code or wrong token"),
+                    "409": _json(ERROR, "Not bookable, cancelled, or past the deadline"),
+                    "422": _json(_ref("ValidationError"), "Invalid start"),
+                },
+            }},
+        },
+        "components": {
+            "securitySchemes": {"manageToken": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {
+                    "error": {"type": "string"}, "message": {"type": "string"}}},
+                "ValidationError": {"type": "object", "required": ["error", "errors"],
+                                    "properties": {
+                    "error": {"type": "string"},
+                    "errors": {"type": "object", "additionalProperties": {"type": "string"}}}},
+                "Service": {"type": "object",
+                            "required": ["id", "name", "duration_minutes", "offices"],
+                            "properties": {
+                    "id": {"type": "string"}, "name": {"type": "string"},
+                    "description": {"type": "string"}, "bring": {"type": "string"},
+                    "fee_cents": {"type": ["integer", "null"]},
+                    "duration_minutes": {"type": "integer"},
+                    "offices": {"type": "array", "items": {"type": "string"}}}},
+                "Office": {"type": "object",
+                           "required": ["id", "name", "address", "timezone", "services"],
+                           "properties": {
+                    "id": {"type": "string"}, "name": {"type": "string"},
+                    "address": {"type": "string"}, "timezone": {"type": "string"},
+                    "email": {"type": "string"}, "phone": {"type": ["string", "null"]},
+                    "slot_minutes": {"type": "integer"}, "horizon_days": {"type": "integer"},
+                    "services": {"type": "array", "items": {"type": "string"}}}},
+                "Slot": {"type": "object", "required": ["start", "end", "available"],
+                         "properties": {
+                    "start": {"type": "string", "format": "date-time"},
+                    "end": {"type": "string", "format": "date-time"},
+                    "available": {"type": "integer", "minimum": 1}}},
+                "BookingRequest": {"type": "object",
+                                   "required": ["office", "service", "start", "name", "email"],
+                                   "properties": {
+                    "office": {"type": "string"}, "service": {"type": "string"},
+                    "start": {"type": "string", "format": "date-time"},
+                    "name": {"type": "string", "maxLength": 200},
+                    "email": {"type": "string", "format": "email"},
+                    "phone": {"type": ["string", "null"]},
+                    "language": {"type": "string", "enum": ["de", "en"]}}},
+                "Appointment": {"type": "object",
+                                "required": ["code", "office", "service", "start", "end",
+                                             "status"],
+                                "properties": {
+                    "code": {"type": "string"}, "office": {"type": "string"},
+                    "service": {"type": "string"},
+                    "start": {"type": "string", "format": "date-time"},
+                    "end": {"type": "string", "format": "date-time"},
+                    "status": {"type": "string", "enum": ["confirmed", "cancelled"]},
+                    "name": {"type": "string"}, "email": {"type": ["string", "null"]},
+                    "phone": {"type": ["string", "null"]}, "language": {"type": "string"},
+                    "uid": {"type": "string"}, "sequence": {"type": "integer"}}},
+                "NewAppointment": {"allOf": [_ref("Appointment"), {
+                    "type": "object", "required": ["manage_token", "manage_url"],
+                    "properties": {"manage_token": {"type": "string"},
+                                   "manage_url": {"type": "string", "format": "uri"}}}]},
+            },
+        },
+    }

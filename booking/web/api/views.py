@@ -1,0 +1,234 @@
+"""JSON API views. Thin: parse, check, call one operation, serialise."""
+
+from __future__ import annotations
+
+from flask import abort, jsonify, request
+from flask_babel import get_locale, gettext
+
+from booking.db import db, utcnow
+from booking.links import manage_url
+from booking.offices.models import Office, Service
+from booking.scheduling import operations
+from booking.scheduling.errors import (
+    AppointmentCancelled,
+    DeadlinePassed,
+    NotBookable,
+    ServiceNotOffered,
+    SlotTaken,
+)
+from booking.web import validation
+from booking.web.api import bp
+from booking.web.api.openapi import openapi_document
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, errors: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.errors = status, message, errors
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    body = {"error": exc.message}
+    if exc.errors:
+        body["errors"] = exc.errors
+    return jsonify(body), exc.status
+
+
+CONFLICTS = {
+    NotBookable: lambda: gettext("This start is not bookable."),
+    SlotTaken: lambda: gettext("This time was just booked by someone else."),
+    DeadlinePassed: lambda: gettext("The deadline for changes online is over."),
+    AppointmentCancelled: lambda: gettext("The appointment was cancelled."),
+}
+
+
+@bp.errorhandler(NotBookable)
+@bp.errorhandler(SlotTaken)
+@bp.errorhandler(DeadlinePassed)
+@bp.errorhandler(AppointmentCancelled)
+def _conflict(exc):
+    return jsonify({"error": CONFLICTS[type(exc)]()}), 409
+
+
+def _lang() -> str:
+    return str(get_locale() or "de")
+
+
+def _json_object() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, gettext("The request body must be a JSON object."))
+    return data
+
+
+def _office(office_id: str) -> Office:
+    return db.session.get(Office, office_id) or abort(404, gettext("Unknown office."))
+
+
+def _service(service_id: str) -> Service:
+    return db.session.get(Service, service_id) or abort(404, gettext("Unknown service."))
+
+
+def _iso(value, office: Office) -> str:
+    return value.astimezone(office.tz).isoformat()
+
+
+def _appointment_json(appointment, token: str | None = None) -> dict:
+    office = appointment.office
+    body = {
+        "code": appointment.code,
+        "office": office.id,
+        "service": appointment.service_id,
+        "start": _iso(appointment.start_at, office),
+        "end": _iso(appointment.end_at, office),
+        "status": appointment.status,
+        "name": appointment.name,
+        "email": appointment.email,
+        "phone": appointment.phone,
+        "language": appointment.language,
+        "uid": appointment.ical_uid,
+        "sequence": appointment.sequence,
+    }
+    if token:
+        body["manage_token"] = token
+        body["manage_url"] = manage_url(appointment.code, token)
+    return body
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@bp.get("/services")
+def services():
+    lang = _lang()
+    rows = db.session.scalars(db.select(Service).order_by(Service.position, Service.id)).all()
+    return jsonify([
+        {
+            "id": s.id,
+            "name": s.text("name", lang),
+            "description": s.text("description", lang),
+            "bring": s.text("bring", lang),
+            "fee_cents": s.fee_cents,
+            "duration_minutes": s.duration_minutes,
+            "offices": [o.id for o in s.offices],
+        }
+        for s in rows
+    ])
+
+
+@bp.get("/offices")
+def offices():
+    rows = db.session.scalars(db.select(Office).order_by(Office.name)).all()
+    return jsonify([
+        {
+            "id": o.id,
+            "name": o.name,
+            "address": o.address,
+            "timezone": o.timezone,
+            "email": o.email,
+            "phone": o.phone,
+            "slot_minutes": o.slot_minutes,
+            "horizon_days": o.horizon_days,
+            "services": [s.id for s in o.services],
+        }
+        for o in rows
+    ])
+
+
+@bp.get("/offices/<office_id>/services/<service_id>/slots")
+def slots(office_id: str, service_id: str):
+    office, service = _office(office_id), _service(service_id)
+    try:
+        first = validation.parse_day(request.args.get("from"), "from")
+        last = validation.parse_day(request.args.get("to"), "to")
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    if first and last and first > last:
+        raise ApiError(400, gettext("'from' must not be after 'to'."))
+    try:
+        free = operations.list_free_slots(office, service, utcnow(), first, last)
+    except ServiceNotOffered:
+        abort(404, gettext("This office does not offer this service."))
+    return jsonify([
+        {"start": _iso(s.start_at, office), "end": _iso(s.end_at, office),
+         "available": s.available}
+        for s in free
+    ])
+
+
+def _citizen_fields(data: dict) -> tuple[dict, dict]:
+    cleaners = {
+        "name": validation.clean_name,
+        "email": validation.clean_email,
+        "phone": validation.clean_phone,
+        "language": validation.clean_language,
+        "start": validation.parse_start,
+    }
+    values, errors = {}, {}
+    for field, clean in cleaners.items():
+        try:
+            values[field] = clean(data.get(field))
+        except ValueError as exc:
+            errors[field] = str(exc)
+    return values, errors
+
+
+@bp.post("/appointments")
+def book():
+    data = _json_object()
+    values, errors = _citizen_fields(data)
+    office = service = None
+    if not isinstance(data.get("office"), str) or not (office := db.session.get(Office, data["office"])):
+        errors["office"] = gettext("Unknown office.")
+    if not isinstance(data.get("service"), str) or not (
+        service := db.session.get(Service, data["service"])
+    ):
+        errors["service"] = gettext("Unknown service.")
+    elif office and service not in office.services:
+        errors["service"] = gettext("This office does not offer this service.")
+    if errors:
+        raise ApiError(422, gettext("Please correct the marked fields."), errors)
+    citizen = operations.Citizen(values["name"], values["email"], values["phone"],
+                                 values["language"])
+    appointment, token = operations.book_appointment(
+        office, service, values["start"], citizen, utcnow()
+    )
+    return jsonify(_appointment_json(appointment, token)), 201
+
+
+def _authorised(code: str):
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    appointment = operations.get_appointment_for_citizen(code, token)
+    if appointment is None:
+        abort(404, gettext("Unknown booking code or wrong token."))
+    return appointment, token
+
+
+@bp.get("/appointments/<code>")
+def appointment(code: str):
+    appointment, _ = _authorised(code)
+    return jsonify(_appointment_json(appointment))
+
+
+@bp.delete("/appointments/<code>")
+def cancel(code: str):
+    appointment, _ = _authorised(code)
+    operations.cancel_appointment(appointment, utcnow())
+    return jsonify(_appointment_json(appointment))
+
+
+@bp.post("/appointments/<code>/reschedule")
+def reschedule(code: str):
+    appointment, token = _authorised(code)
+    data = _json_object()
+    try:
+        start_at = validation.parse_start(data.get("start"))
+    except ValueError as exc:
+        raise ApiError(422, gettext("Please correct the marked fields."),
+                       {"start": str(exc)}) from None
+    operations.reschedule_appointment(appointment, start_at, utcnow(), token)
+    return jsonify(_appointment_json(appointment, token))

@@ -1,0 +1,7 @@
+"""Citizen pages: catalogue, slot calendar, booking, managing an appointment."""
+
+from flask import Blueprint
+
+bp = Blueprint("citizen", __name__)
+
+from booking.web.citizen import views  # noqa: E402,F401

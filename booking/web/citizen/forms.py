@@ -1,0 +1,41 @@
+"""Citizen forms (Flask-WTF: CSRF on every form)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
+from wtforms.validators import ValidationError
+
+from booking.web import validation
+
+
+def _using(clean):
+    def check(form, field):
+        try:
+            field.data = clean(field.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+    return check
+
+
+def _consent(form, field):
+    if not field.data:
+        raise ValidationError(_l("Please confirm that you have read the privacy notice."))
+
+
+class BookingForm(FlaskForm):
+    start = HiddenField()
+    name = StringField(_l("Full name"), validators=[_using(validation.clean_name)],
+                       render_kw={"autocomplete": "name", "maxlength": 200})
+    email = EmailField(_l("Email address"), validators=[_using(validation.clean_email)],
+                       render_kw={"autocomplete": "email", "maxlength": 254})
+    phone = TelField(_l("Phone number (optional)"), validators=[_using(validation.clean_phone)],
+                     render_kw={"autocomplete": "tel", "maxlength": 40})
+    privacy = BooleanField(_l("I have read the privacy notice."), validators=[_consent])
+
+
+class ConfirmForm(FlaskForm):
+    """A button-only form (cancel, confirm a move): CSRF token and nothing else."""
+
+    start = HiddenField()

@@ -1,0 +1,256 @@
+"""Citizen views. Thin: parse input, call one operation, render."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
+from sqlalchemy import select, text
+
+from booking.calendars.ical import FeedSlot, slots_feed
+from booking.db import db, utcnow
+from booking.offices.models import Office, Service
+from booking.scheduling import operations
+from booking.scheduling.errors import (
+    AppointmentCancelled,
+    DeadlinePassed,
+    NotBookable,
+    SlotTaken,
+)
+from booking.web import validation
+from booking.web.citizen import bp
+from booking.web.citizen.calendar import month_bounds, month_grid, parse_month
+from booking.web.citizen.forms import BookingForm, ConfirmForm
+from booking.extensions import htmx
+
+
+def _lang() -> str:
+    return str(get_locale() or "de")
+
+
+def _office_service(office_id: str, service_id: str) -> tuple[Office, Service]:
+    office = db.session.get(Office, office_id)
+    service = db.session.get(Service, service_id)
+    if office is None or service is None or service not in office.services:
+        abort(404)
+    return office, service
+
+
+def _conflict_message(exc: Exception) -> str:
+    if isinstance(exc, SlotTaken):
+        return gettext("Sorry, this time was just booked by someone else. "
+                       "Please choose another time.")
+    if isinstance(exc, DeadlinePassed):
+        return gettext("The appointment can no longer be changed online. "
+                       "Please contact the office.")
+    if isinstance(exc, AppointmentCancelled):
+        return gettext("This appointment was cancelled.")
+    return gettext("This time can no longer be booked. Please choose another time.")
+
+
+def _parse_start(value: str | None) -> datetime:
+    try:
+        return validation.parse_start(value)
+    except ValueError:
+        abort(400)
+
+
+def _calendar_context(office: Office, service: Service, now: datetime, time_endpoint: str,
+                      nav_endpoint: str, **url_values) -> dict:
+    """Month view with days that have free slots, and the free times of the chosen day."""
+    today, last_bookable = operations.default_range(office, now)
+    try:
+        selected = validation.parse_day(request.args.get("day"), "day")
+    except ValueError:
+        selected = None
+    first = parse_month(request.args.get("month"), selected or today)
+    month_first, month_last = month_bounds(first)
+    free = operations.list_free_slots(office, service, now, month_first, month_last)
+    tz = office.tz
+    free_days = {s.start_at.astimezone(tz).date() for s in free}
+    if selected is None and request.args.get("month") is None and free_days:
+        selected = min(free_days)
+    times = [s for s in free if s.start_at.astimezone(tz).date() == selected]
+    return {
+        "office": office,
+        "service": service,
+        "service_name": service.text("name", _lang()),
+        "month": month_grid(month_first, free_days, selected, today, last_bookable),
+        "selected": selected,
+        "times": times,
+        "time_endpoint": time_endpoint,
+        "nav_endpoint": nav_endpoint,
+        "url_values": url_values,
+        "has_any": bool(free_days),
+    }
+
+
+def _render_calendar(template: str, ctx: dict, status: int = 200):
+    if htmx and request.args.get("partial") != "0":
+        response = Response(render_template("citizen/_calendar.html", **ctx), status)
+    else:
+        response = Response(render_template(template, **ctx), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.get("/healthz")
+def healthz():
+    db.session.execute(text("select 1"))
+    return {"status": "ok"}
+
+
+@bp.get("/")
+def catalogue():
+    services = db.session.scalars(select(Service).order_by(Service.position, Service.id)).all()
+    return render_template("citizen/catalogue.html", services=services, lang=_lang())
+
+
+@bp.get("/services/<service_id>")
+def service(service_id: str):
+    service = db.session.get(Service, service_id) or abort(404)
+    return render_template("citizen/service.html", service=service, lang=_lang())
+
+
+@bp.get("/offices/<office_id>/services/<service_id>/")
+def calendar(office_id: str, service_id: str):
+    office, service = _office_service(office_id, service_id)
+    ctx = _calendar_context(office, service, utcnow(), "citizen.book", "citizen.calendar",
+                            office_id=office.id, service_id=service.id)
+    return _render_calendar("citizen/calendar.html", ctx)
+
+
+@bp.route("/offices/<office_id>/services/<service_id>/book", methods=["GET", "POST"])
+def book(office_id: str, service_id: str):
+    office, service = _office_service(office_id, service_id)
+    form = BookingForm()
+    start_at = _parse_start(form.start.data if request.method == "POST"
+                            else request.args.get("start"))
+    form.start.data = start_at.isoformat()
+    status = 200
+    if request.method == "GET" and not operations.is_offered(office, service, start_at, utcnow()):
+        flash(_conflict_message(NotBookable()), "error")
+        return redirect(url_for("citizen.calendar", office_id=office.id, service_id=service.id,
+                                day=start_at.astimezone(office.tz).date().isoformat()))
+    if form.validate_on_submit():
+        citizen = operations.Citizen(form.name.data, form.email.data, form.phone.data, _lang())
+        try:
+            appointment, token = operations.book_appointment(
+                office, service, start_at, citizen, utcnow()
+            )
+        except (NotBookable, SlotTaken) as exc:
+            flash(_conflict_message(exc), "error")
+            return redirect(url_for("citizen.calendar", office_id=office.id,
+                                    service_id=service.id,
+                                    day=start_at.astimezone(office.tz).date().isoformat()))
+        flash(gettext("Your appointment is booked. We have sent you a confirmation by email."),
+              "success")
+        return redirect(url_for("citizen.manage", code=appointment.code, token=token,
+                                new=1), 303)
+    if form.errors:
+        status = 422
+    return render_template("citizen/book.html", form=form, office=office, service=service,
+                           start_at=start_at, lang=_lang()), status
+
+
+def _appointment_or_404(code: str, token: str):
+    g.private_page = True
+    appointment = operations.get_appointment_for_citizen(code, token)
+    if appointment is None:
+        abort(404)
+    return appointment
+
+
+@bp.get("/manage/<code>/<token>")
+def manage(code: str, token: str):
+    appointment = _appointment_or_404(code, token)
+    return render_template("citizen/manage.html", appointment=appointment, token=token,
+                           form=ConfirmForm(), lang=_lang(), new=request.args.get("new"),
+                           changeable=operations.is_changeable(appointment, utcnow()))
+
+
+@bp.post("/manage/<code>/<token>/cancel")
+def cancel(code: str, token: str):
+    appointment = _appointment_or_404(code, token)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        if operations.cancel_appointment(appointment, utcnow()):
+            flash(gettext("Your appointment is cancelled. We have sent you a confirmation "
+                          "by email."), "success")
+    except DeadlinePassed as exc:
+        flash(_conflict_message(exc), "error")
+    return redirect(url_for("citizen.manage", code=code, token=token), 303)
+
+
+@bp.get("/manage/<code>/<token>/move")
+def move(code: str, token: str):
+    appointment = _appointment_or_404(code, token)
+    if not operations.is_changeable(appointment, utcnow()):
+        flash(_conflict_message(DeadlinePassed() if not appointment.is_cancelled
+                                else AppointmentCancelled()), "error")
+        return redirect(url_for("citizen.manage", code=code, token=token), 303)
+    ctx = _calendar_context(appointment.office, appointment.service, utcnow(),
+                            "citizen.move_confirm", "citizen.move", code=code, token=token)
+    return _render_calendar("citizen/move.html", {**ctx, "appointment": appointment})
+
+
+@bp.route("/manage/<code>/<token>/move/confirm", methods=["GET", "POST"])
+def move_confirm(code: str, token: str):
+    appointment = _appointment_or_404(code, token)
+    form = ConfirmForm()
+    start_at = _parse_start(form.start.data if request.method == "POST"
+                            else request.args.get("start"))
+    form.start.data = start_at.isoformat()
+    if request.method == "GET" and not operations.is_offered(
+        appointment.office, appointment.service, start_at, utcnow()
+    ):
+        flash(_conflict_message(NotBookable()), "error")
+        return redirect(url_for("citizen.move", code=code, token=token), 303)
+    if form.validate_on_submit():
+        try:
+            operations.reschedule_appointment(appointment, start_at, utcnow(), token)
+        except (NotBookable, SlotTaken, DeadlinePassed, AppointmentCancelled) as exc:
+            flash(_conflict_message(exc), "error")
+            return redirect(url_for("citizen.move", code=code, token=token), 303)
+        flash(gettext("Your appointment was moved. We have sent you the new time by email."),
+              "success")
+        return redirect(url_for("citizen.manage", code=code, token=token), 303)
+    return render_template("citizen/move_confirm.html", appointment=appointment, token=token,
+                           form=form, start_at=start_at, lang=_lang())
+
+
+@bp.get("/offices/<office_id>/services/<service_id>/slots.ics")
+def slots_ics(office_id: str, service_id: str):
+    office, service = _office_service(office_id, service_id)
+    now = utcnow()
+    name = service.text("name", _lang())
+    free = operations.list_free_slots(office, service, now)
+    feed = slots_feed(
+        f"{name} – {office.name}",
+        office.address,
+        [FeedSlot(f"{office.id}-{service.id}-{s.start_at:%Y%m%dT%H%MZ}@slots",
+                  s.start_at, s.end_at, gettext("Free: %(service)s", service=name))
+         for s in free],
+        now,
+    )
+    return Response(feed, mimetype="text/calendar",
+                    headers={"Content-Disposition": f'inline; filename="{office.id}-{service.id}.ics"',
+                             "Cache-Control": "public, max-age=300"})
+
+
+@bp.get("/accessibility")
+def accessibility():
+    return render_template("citizen/accessibility.html")
+
+
+@bp.get("/privacy")
+def privacy():
+    return render_template("citizen/privacy.html")
+
+
+@bp.app_template_global()
+def today_local(tz) -> date:
+    return utcnow().astimezone(tz).date()

@@ -1,0 +1,40 @@
+"""Template helpers: language switch, formatting in the office's time zone."""
+
+from __future__ import annotations
+
+from flask import Flask, request, url_for
+from flask_babel import get_locale
+
+from booking import i18n
+from booking.scheduling.codes import format_code
+
+
+def _language() -> str:
+    return str(get_locale() or "de")
+
+
+def _switch_language_url(language: str) -> str:
+    if request.endpoint is None or request.url_rule is None:
+        return url_for("citizen.catalogue", lang=language)
+    args = request.args.to_dict()
+    args.update(request.view_args or {})
+    args["lang"] = language
+    return url_for(request.endpoint, **args)
+
+
+def register(app: Flask) -> None:
+    @app.context_processor
+    def _inject():
+        return {
+            "language": _language(),
+            "switch_language_url": _switch_language_url,
+        }
+
+    app.add_template_filter(format_code, "booking_code")
+    app.add_template_filter(
+        lambda value, tz: i18n.local_datetime(value, tz, _language()), "local_datetime"
+    )
+    app.add_template_filter(lambda value, tz: i18n.local_time(value, tz, _language()), "local_time")
+    app.add_template_filter(lambda value, fmt="full": i18n.local_date(value, _language(), fmt),
+                            "local_date")
+    app.add_template_filter(lambda cents: i18n.fee(cents, _language()), "fee")

@@ -1,0 +1,85 @@
+"""Input checks shared by the HTML forms and the JSON API. Each returns the cleaned
+value or raises ValueError with a translated message for the field."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext
+
+PHONE = re.compile(r"^\+?[0-9 ()/\-]{3,40}$")
+
+
+def _no_control(value: str) -> bool:
+    return not any(unicodedata.category(ch).startswith("C") for ch in value)
+
+
+def clean_name(value) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(gettext("Please enter your name."))
+    value = " ".join(value.split())
+    if len(value) > 200:
+        raise ValueError(gettext("The name may have at most 200 characters."))
+    if not _no_control(value):
+        raise ValueError(gettext("The name contains characters that are not allowed."))
+    return value
+
+
+def clean_email(value) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(gettext("Please enter your email address."))
+    try:
+        result = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        raise ValueError(
+            gettext("Please enter a valid email address, e.g. name@example.org.")
+        ) from None
+    return result.normalized
+
+
+def clean_phone(value) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or not PHONE.match(value.strip()):
+        raise ValueError(
+            gettext("Please enter a phone number with digits only, e.g. +49 69 1234567.")
+        )
+    return value.strip()
+
+
+def clean_language(value) -> str:
+    if value is None or value == "":
+        return "de"
+    if value not in ("de", "en"):
+        raise ValueError(gettext("The language must be 'de' or 'en'."))
+    return value
+
+
+def parse_start(value) -> datetime:
+    """An ISO 8601 date and time with a UTC offset, e.g. 2026-12-01T08:00:00+01:00."""
+    if not isinstance(value, str):
+        raise ValueError(gettext("Please give the start as ISO 8601 date and time."))
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(
+            gettext("Please give the start as ISO 8601 date and time, "
+                    "e.g. 2026-12-01T08:00:00+01:00.")
+        ) from None
+    if parsed.tzinfo is None:
+        raise ValueError(gettext("The start needs a UTC offset, e.g. +01:00."))
+    return parsed
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            gettext("%(name)s must be a date like 2026-12-01.", name=name)
+        ) from None

@@ -1,0 +1,92 @@
+"""Gunicorn settings for production: ``gunicorn -c deploy/gunicorn.conf.py wsgi:app``.
+
+Every value can be overridden from the environment (see deploy/systemd/env.example).
+"""
+
+import multiprocessing
+import os
+import re
+
+# Set before the app is imported: production mode turns on the safety checks
+# (the app refuses to start without SECRET_KEY, cookies become Secure).
+os.environ.setdefault("BOOKING_ENV", "production")
+
+from gunicorn.glogging import Logger  # noqa: E402
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count() + 1))
+
+# Threads let a worker keep serving while one request waits on PostgreSQL or
+# SMTP. Each process needs at most threads + 1 (outbox sender) DB connections,
+# which stays within SQLAlchemy's default pool of 5 for threads <= 4.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
+
+timeout = 30
+graceful_timeout = 20  # in-flight bookings finish on restart; systemd waits longer
+keepalive = 5  # nginx's upstream keepalive_timeout must stay below this
+
+# Only the reverse proxy may claim the request was HTTPS (X-Forwarded-Proto);
+# set this to nginx's address when nginx runs on another host.
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Recycle workers now and then so a slow leak never grows unbounded; the
+# jitter keeps all workers from restarting at the same moment.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 2000))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", 200))
+
+# stdout/stderr end up in the journal (systemd) or the container log.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+# The first field is the citizen's address as seen by nginx, not nginx's own.
+access_log_format = (
+    '%({x-forwarded-for}i)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
+)
+
+# Manage links carry a secret token in the path (/manage/<code>/<token>/...);
+# whoever can read the logs must not be able to cancel appointments.
+_MANAGE_TOKEN = re.compile(r"(/manage/[^/?\s]+/)[^/?\s]+")
+
+
+class TokenMaskingLogger(Logger):
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U", "f"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = _MANAGE_TOKEN.sub(r"\1***", atoms[key])
+        return atoms
+
+
+logger_class = TokenMaskingLogger
+
+
+def _find_flask_app(obj):
+    # Middleware such as ProxyFix keeps the wrapped app in ``.app``.
+    from flask import Flask
+
+    for _ in range(5):
+        if isinstance(obj, Flask):
+            return obj
+        obj = getattr(obj, "app", None)
+    return None
+
+
+def post_worker_init(worker):
+    # Each worker sends due emails from the outbox itself, so mail leaves within
+    # seconds without a separate process; rows are claimed with SKIP LOCKED,
+    # so any number of workers and servers can do this at once.
+    from booking.notifications.outbox import sender
+
+    app = _find_flask_app(worker.wsgi)
+    if app is None:  # gunicorn's error app after a failed load, or unknown wrapping
+        try:
+            import wsgi
+
+            app = _find_flask_app(wsgi.app)
+        except Exception:
+            app = None
+    if app is None:
+        worker.log.error("outbox sender not started: no Flask app found in wsgi:app")
+        return
+    sender.start(app)

@@ -54,6 +54,7 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "SECRET_KEY": secret or secrets.token_hex(32),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLITE_BEGIN_IMMEDIATE": True,
         "MAIL_SERVER": mail_server,
         "MAIL_PORT": int(env.get("MAIL_PORT") or 25),
         "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),

@@ -7,7 +7,6 @@ Operations and models only ``flush()``.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -63,29 +62,30 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@event.listens_for(Engine, "connect")
-def _configure_sqlite(dbapi_connection, _record) -> None:
-    """WAL, a busy timeout and foreign keys for SQLite; we issue BEGIN ourselves."""
-    if not isinstance(dbapi_connection, sqlite3.Connection):
-        return
-    dbapi_connection.isolation_level = None  # let the "begin" hook below start transactions
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
-@event.listens_for(Engine, "begin")
-def _begin_sqlite_immediate(connection) -> None:
-    """Take SQLite's write lock at BEGIN.
+def configure_sqlite(engine: Engine, begin_immediate: bool = True) -> None:
+    """WAL, a busy timeout and foreign keys for SQLite; transactions begin IMMEDIATE.
 
     With deferred transactions two workers that both read and then write get
-    SQLITE_BUSY instead of waiting; BEGIN IMMEDIATE makes them queue up behind
-    the busy timeout. Correctness (capacity) still rests on unique constraints.
+    SQLITE_BUSY instead of waiting; BEGIN IMMEDIATE makes them queue up behind the
+    busy timeout. Correctness (capacity) still rests on unique constraints.
+    ``begin_immediate=False`` is for tests that keep a reading session open beside
+    the app. No-op for other databases.
     """
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # the "begin" hook starts transactions
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if begin_immediate else "BEGIN")
 
 
 def commit_request(response):

@@ -35,6 +35,10 @@ forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1"
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 2000))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", 200))
 
+# systemd (or the container runtime) sends the signals; gunicorn's control socket
+# would only try to write below $HOME, which is read-only in the systemd unit.
+control_socket_disable = True
+
 # stdout/stderr end up in the journal (systemd) or the container log.
 accesslog = "-"
 errorlog = "-"

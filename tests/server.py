@@ -1,0 +1,67 @@
+"""Start the app under a real multi-worker gunicorn with deploy/gunicorn.conf.py."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(database_url: str, instance_dir: str, workers: int = 4, **env_extra):
+    port = free_port()
+    env = {
+        **os.environ,
+        "BOOKING_ENV": "production",
+        "SECRET_KEY": "server-test-secret",
+        "DATABASE_URL": database_url,
+        "BOOKING_INSTANCE_PATH": str(instance_dir),
+        "BOOKING_BASE_URL": f"http://127.0.0.1:{port}",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": str(workers),
+        "GUNICORN_LOGLEVEL": "warning",
+        "OUTBOX_BACKGROUND": "0",
+        "MAIL_SERVER": "",
+        **{k: str(v) for k, v in env_extra.items()},
+    }
+    log_path = os.path.join(str(instance_dir), f"gunicorn-{port}.log")
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
+             "--access-logfile", "/dev/null", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                with open(log_path, encoding="utf-8", errors="replace") as fh:
+                    raise RuntimeError("gunicorn did not start:\n" + fh.read())
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,120 @@
+"""No double booking: concurrent requests against a real multi-worker gunicorn server."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from booking.offices.models import AvailabilityRule
+from booking.scheduling.models import Appointment, AppointmentSeat
+from tests.conftest import local_iso, make_town, next_workday
+from tests.server import gunicorn
+
+pytestmark = pytest.mark.server
+
+
+def post_json(url: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def race(calls) -> list[tuple[int, dict]]:
+    """Run the callables at the same moment, one thread each."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait()
+        results[i] = call()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@pytest.fixture
+def server(ctx, database_url, instance_dir):
+    make_town(ctx, capacity=2)
+    with gunicorn(database_url, instance_dir, workers=4) as base:
+        yield base
+
+
+def overbooked_steps(ctx) -> list:
+    """(rule, step) pairs holding more seats than the rule's capacity."""
+    ctx.rollback()
+    rows = ctx.execute(
+        select(AppointmentSeat.rule_id, AppointmentSeat.slot_at, func.count(),
+               AvailabilityRule.capacity)
+        .join(AvailabilityRule, AvailabilityRule.id == AppointmentSeat.rule_id)
+        .group_by(AppointmentSeat.rule_id, AppointmentSeat.slot_at, AvailabilityRule.capacity)
+    ).all()
+    return [r for r in rows if r[2] > r[3]]
+
+
+def test_race_for_the_last_seats(server, ctx):
+    start = local_iso(next_workday(), 9)
+    calls = [
+        lambda i=i: post_json(server + "/api/v1/appointments", {
+            "office": "amt", "service": "melde", "start": start,
+            "name": f"Racer {i}", "email": f"racer{i}@example.org"})
+        for i in range(40)
+    ]
+    statuses = Counter(status for status, _ in race(calls))
+    assert statuses == {201: 2, 409: 38}
+    ctx.rollback()
+    assert ctx.scalar(select(func.count()).select_from(Appointment)) == 2
+    assert overbooked_steps(ctx) == []
+
+
+def test_race_of_overlapping_longer_services(server, ctx):
+    day = next_workday()
+    starts = [local_iso(day, 9), local_iso(day, 9, 15), local_iso(day, 9, 30)]
+    calls = [
+        lambda i=i: post_json(server + "/api/v1/appointments", {
+            "office": "amt", "service": "pass", "start": starts[i % 3],
+            "name": f"Racer {i}", "email": f"racer{i}@example.org"})
+        for i in range(45)
+    ]
+    results = race(calls)
+    assert {status for status, _ in results} <= {201, 409}
+    booked = sum(1 for status, _ in results if status == 201)
+    # 09:00–10:00 holds 4 steps × 2 seats; each 30-minute booking takes 2 seats
+    assert 2 <= booked <= 4
+    assert overbooked_steps(ctx) == []
+
+
+def test_racing_moves_into_the_last_seat(server, ctx):
+    day = next_workday()
+    base = server + "/api/v1/appointments"
+    post_json(base, {"office": "amt", "service": "melde", "start": local_iso(day, 11),
+                     "name": "Holder", "email": "holder@example.org"})
+    movers = [post_json(base, {"office": "amt", "service": "melde",
+                               "start": local_iso(day, 8, 15 * (i % 4)),
+                               "name": f"Mover {i}", "email": f"m{i}@example.org"})[1]
+              for i in range(8)]
+    calls = [
+        lambda m=m: post_json(f"{base}/{m['code']}/reschedule", {"start": local_iso(day, 11)},
+                              {"Authorization": f"Bearer {m['manage_token']}"})
+        for m in movers
+    ]
+    statuses = Counter(status for status, _ in race(calls))
+    assert statuses == {200: 1, 409: 7}
+    ctx.rollback()
+    # the seven refused moves kept their old appointments (seats not lost)
+    assert ctx.scalar(select(func.count()).select_from(AppointmentSeat)) == 9
+    assert overbooked_steps(ctx) == []

@@ -25,6 +25,9 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.from_mapping(config)
     os.makedirs(app.instance_path, exist_ok=True)
+    if app.config["BOOKING_ENV"] == "production" and not app.config["MAIL_SERVER"]:
+        app.logger.warning("MAIL_SERVER is not set: emails are written to %s, not sent",
+                           app.config["MAIL_FILE_DIR"])
 
     extensions.db.init_app(app)
     with app.app_context():  # engines exist now; nothing connects yet

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from booking.db import unit_of_work, utcnow
 from booking.notifications.outbox import deliver_due
@@ -21,6 +21,7 @@ def outbox_send() -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """Load (or refresh) the demo town Musterstadt. Safe to run repeatedly."""
     from booking.demo import seed

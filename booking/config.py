@@ -44,6 +44,9 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
     secret = env.get("SECRET_KEY")
     if production and not secret:
         raise ConfigError("SECRET_KEY must be set when BOOKING_ENV=production")
+    if production and not env.get("DATABASE_URL"):
+        # each server would otherwise quietly keep its own SQLite file
+        raise ConfigError("DATABASE_URL must be set when BOOKING_ENV=production")
     database_url = env.get("DATABASE_URL") or "sqlite:///" + os.path.join(
         instance_path, "booking.db"
     )

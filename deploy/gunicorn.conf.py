@@ -43,10 +43,7 @@ control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
-# The first field is the citizen's address as seen by nginx, not nginx's own.
-access_log_format = (
-    '%({x-forwarded-for}i)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
-)
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
 
 # Manage links carry a secret token in the path (/manage/<code>/<token>/...);
 # whoever can read the logs must not be able to cancel appointments.
@@ -56,6 +53,8 @@ _MANAGE_TOKEN = re.compile(r"(/manage/[^/?\s]+/)[^/?\s]+")
 class TokenMaskingLogger(Logger):
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
+        # Log the citizen's address (set by nginx), not nginx's own.
+        atoms["h"] = environ.get("HTTP_X_FORWARDED_FOR") or atoms["h"]
         for key in ("r", "U", "f"):
             if isinstance(atoms.get(key), str):
                 atoms[key] = _MANAGE_TOKEN.sub(r"\1***", atoms[key])

@@ -1,0 +1,108 @@
+"""Schema migrations, demo data and configuration, as an operator uses them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from datetime import time
+
+import psycopg
+import pytest
+from sqlalchemy import func, select
+
+from booking.config import ConfigError, load_config
+from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
+from tests.conftest import POSTGRES_ADMIN_URL
+from tests.server import ROOT
+
+
+@pytest.fixture
+def empty_database_url(db_kind, tmp_path):
+    if db_kind == "sqlite":
+        yield "sqlite:///" + str(tmp_path / "fresh.db")
+        return
+    name = f"booking_fresh_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def flask_cli(database_url: str, tmp_path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url, "BOOKING_INSTANCE_PATH": str(tmp_path),
+           "OUTBOX_BACKGROUND": "0"}
+    env.pop("BOOKING_ENV", None)
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_db_upgrade_on_an_empty_database_matches_the_models(empty_database_url, tmp_path):
+    upgraded = flask_cli(empty_database_url, tmp_path, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    check = flask_cli(empty_database_url, tmp_path, "db", "check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "No new upgrade operations detected" in check.stdout + check.stderr
+    seeded = flask_cli(empty_database_url, tmp_path, "seed-demo")
+    assert seeded.returncode == 0 and "2 offices" in seeded.stdout, seeded.stderr
+
+
+def test_seed_demo_is_idempotent_and_realistic(app, ctx):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+
+    def counts():
+        ctx.rollback()
+        return tuple(ctx.scalar(select(func.count()).select_from(m))
+                     for m in (Office, Service, AvailabilityRule, Closure, Counter))
+
+    before = counts()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert counts() == before
+    offices, services, rules, closures, counters = before
+    assert offices >= 2 and services >= 6 and counters >= 2 and closures >= 1
+    all_rules = ctx.scalars(select(AvailabilityRule)).all()
+    assert any(r.end_time >= time(19) for r in all_rules), "a late evening"
+    assert any("6" in r.weekdays for r in all_rules), "a Saturday morning"
+    assert any(r.services for r in all_rules), "a rule for some services only"
+
+
+def test_demo_town_offers_slots_through_the_api(app, client):
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    slots = client.get("/api/v1/offices/mitte/services/personalausweis/slots").get_json()
+    assert len(slots) > 100
+
+
+def test_production_refuses_to_start_without_secret_key(tmp_path):
+    with pytest.raises(ConfigError):
+        load_config(str(tmp_path), {"BOOKING_ENV": "production"})
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        load_config(str(tmp_path), {"BOOKING_ENV": "production", "SECRET_KEY": "k"})
+    config = load_config(str(tmp_path), {"BOOKING_ENV": "production", "SECRET_KEY": "k",
+                                         "DATABASE_URL": "postgresql://u@h/db"})
+    assert config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_development_defaults(tmp_path):
+    config = load_config(str(tmp_path), {})
+    assert config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///" + str(tmp_path / "booking.db")
+    assert config["MAIL_SERVER"] is None
+    assert config["SESSION_COOKIE_SECURE"] is False
+    pg = load_config(str(tmp_path), {"DATABASE_URL": "postgresql://u@h/db"})
+    assert pg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+
+
+def test_gunicorn_without_secret_key_exits(tmp_path):
+    env = {**os.environ, "BOOKING_INSTANCE_PATH": str(tmp_path), "GUNICORN_WORKERS": "1",
+           "GUNICORN_BIND": "127.0.0.1:0"}
+    env.pop("SECRET_KEY", None)
+    env.pop("BOOKING_ENV", None)
+    env["DATABASE_URL"] = "sqlite:///" + str(tmp_path / "x.db")
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stdout + result.stderr

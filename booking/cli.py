@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
@@ -31,6 +33,24 @@ def seed_demo() -> None:
     click.echo(summary)
 
 
+@click.command("purge")
+@click.option("--days", type=int, default=None,
+              help="Keep personal data this many days after the appointment "
+                   "(default: RETENTION_DAYS, 1).")
+@with_appcontext
+def purge(days: int | None) -> None:
+    """Anonymise past and cancelled appointments (run daily, e.g. from a systemd timer)."""
+    from flask import current_app
+
+    from booking.scheduling.retention import purge_personal_data
+
+    days = current_app.config["RETENTION_DAYS"] if days is None else days
+    with unit_of_work():
+        appointments, emails = purge_personal_data(utcnow(), timedelta(days=days))
+    click.echo(f"anonymised {appointments} appointments, deleted {emails} emails")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(purge)

@@ -10,6 +10,7 @@ Environment variables (all optional in development):
                        ``MAIL_PASSWORD``, ``MAIL_DEFAULT_SENDER``. Without ``MAIL_SERVER`` emails
                        are written as ``.eml`` files to ``<instance>/outbox-mail/``.
 ``BOOKING_BASE_URL``   Absolute base URL for links in emails (default http://127.0.0.1:5000).
+``RETENTION_DAYS``     Days personal data of an appointment is kept after it (default 1).
 ``OUTBOX_POLL_SECONDS`` How often each app process looks for due emails (default 5).
 """
 
@@ -69,6 +70,7 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "MAIL_FILE_DIR": os.path.join(instance_path, "outbox-mail"),
         "BOOKING_BASE_URL": (env.get("BOOKING_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "OUTBOX_POLL_SECONDS": float(env.get("OUTBOX_POLL_SECONDS") or 5),
+        "RETENTION_DAYS": int(env.get("RETENTION_DAYS") or 1),
         "OUTBOX_BACKGROUND": _bool(env.get("OUTBOX_BACKGROUND"), default=True),
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,

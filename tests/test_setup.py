@@ -106,3 +106,30 @@ def test_gunicorn_without_secret_key_exits(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stdout + result.stderr
+
+
+def test_purge_anonymises_past_appointments_only(app, client, ctx):
+    from datetime import UTC, datetime, timedelta
+
+    from booking.scheduling.models import Appointment
+    from tests.conftest import local_iso, make_town, next_workday
+
+    make_town(ctx)
+    future = client.post("/api/v1/appointments", json={
+        "office": "amt", "service": "melde", "start": local_iso(next_workday(), 9),
+        "name": "Future Person", "email": "future@example.org"}).get_json()
+    past = client.post("/api/v1/appointments", json={
+        "office": "amt", "service": "melde", "start": local_iso(next_workday(), 10),
+        "name": "Past Person", "email": "past@example.org", "phone": "0123 456"}).get_json()
+    ctx.rollback()
+    row = ctx.scalar(select(Appointment).where(Appointment.code == past["code"]))
+    row.start_at = datetime.now(UTC) - timedelta(days=3)
+    row.end_at = row.start_at + timedelta(minutes=15)
+    ctx.commit()
+    result = app.test_cli_runner().invoke(args=["purge"])
+    assert result.exit_code == 0 and "anonymised 1 appointments" in result.output
+    ctx.rollback()
+    gone = ctx.scalar(select(Appointment).where(Appointment.code == past["code"]))
+    kept = ctx.scalar(select(Appointment).where(Appointment.code == future["code"]))
+    assert (gone.name, gone.email, gone.phone) == ("–", None, None)
+    assert (kept.name, kept.email) == ("Future Person", "future@example.org")

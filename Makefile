@@ -23,7 +23,7 @@ assets: package-lock.json
 	cp node_modules/htmx.org/dist/htmx.min.js booking/static/vendor/htmx.min.js
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d booking/translations
+	$(BIN)/pybabel compile -d booking/translations
 
 db: setup
 	$(BIN)/flask db upgrade

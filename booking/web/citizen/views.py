@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 
 from booking.calendars.ical import FeedSlot, slots_feed
 from booking.db import db, utcnow
+from booking.extensions import htmx
 from booking.offices.models import Office, Service
 from booking.scheduling import operations
 from booking.scheduling.errors import (
@@ -22,7 +23,6 @@ from booking.web import validation
 from booking.web.citizen import bp
 from booking.web.citizen.calendar import month_bounds, month_grid, parse_month
 from booking.web.citizen.forms import BookingForm, ConfirmForm
-from booking.extensions import htmx
 
 
 def _lang() -> str:

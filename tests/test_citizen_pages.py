@@ -196,3 +196,22 @@ def test_slots_ics_feed_is_calendar(client, town):
     assert response.status_code == 200
     assert response.mimetype == "text/calendar"
     assert b"BEGIN:VCALENDAR" in response.data and b"METHOD:PUBLISH" in response.data
+
+
+@pytest.mark.parametrize("query", [
+    "month=9999-12", "month=0001-01", "month=2026-13", "month=abc", "day=9999-12-31",
+    "day=0001-01-01", "day=2026-02-30", "month=2026-12&day=2030-01-01",
+])
+def test_odd_calendar_parameters_never_500(client, town, query):
+    response = client.get(f"/offices/amt/services/pass/?{query}")
+    assert response.status_code == 200, query
+
+
+@pytest.mark.parametrize("start", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"])
+def test_extreme_starts_are_client_errors(client, town, start):
+    page = client.get("/offices/amt/services/pass/book", query_string={"start": start})
+    assert page.status_code == 400
+    api = client.post("/api/v1/appointments", json={
+        "office": "amt", "service": "pass", "start": start, "name": "A",
+        "email": "a@example.org"})
+    assert api.status_code == 422

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext
 
+MIN_YEAR, MAX_YEAR = 2000, 2199  # far beyond any horizon; keeps date arithmetic in range
 PHONE = re.compile(r"^\+?[0-9 ()/\-]{3,40}$")
 
 
@@ -71,6 +72,8 @@ def parse_start(value) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         raise ValueError(gettext("The start needs a UTC offset, e.g. +01:00."))
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValueError(gettext("The start is not a possible appointment time."))
     return parsed
 
 
@@ -78,8 +81,9 @@ def parse_day(value: str | None, name: str) -> date | None:
     if value is None or value == "":
         return None
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
-        raise ValueError(
-            gettext("%(name)s must be a date like 2026-12-01.", name=name)
-        ) from None
+        parsed = None
+    if parsed is None or not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValueError(gettext("%(name)s must be a date like 2026-12-01.", name=name))
+    return parsed

@@ -29,7 +29,8 @@ def parse_month(value: str | None, default: date) -> date:
     if value:
         try:
             year, month = (int(part) for part in value.split("-"))
-            return date(year, month, 1)
+            if 2000 <= year <= 2199:
+                return date(year, month, 1)
         except ValueError:
             pass
     return default.replace(day=1)

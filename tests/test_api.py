@@ -230,3 +230,10 @@ def test_openapi_document_lists_the_contract(client):
                  "/appointments", "/appointments/{code}", "/appointments/{code}/reschedule"]:
         assert path in doc["paths"], path
     assert set(doc["paths"]["/appointments/{code}"]) == {"get", "delete"}
+
+
+def test_lone_surrogates_in_json_are_400(client, ctx, town):
+    response = client.post("/api/v1/appointments", data='{"office": "\\ud800", "name": "x"}',
+                           content_type="application/json")
+    assert response.status_code == 400
+    assert count(ctx, Appointment) == 0

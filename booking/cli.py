@@ -50,7 +50,65 @@ def purge(days: int | None) -> None:
     click.echo(f"anonymised {appointments} appointments, deleted {emails} emails")
 
 
+user_cli = AppGroup("user", help="Staff accounts.")
+
+
+@user_cli.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(["clerk", "manager", "admin"]))
+@click.option("--office", "offices", multiple=True, help="Office id (repeat for several).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_create(email: str, role: str, offices: tuple[str, ...], password_stdin: bool) -> None:
+    """Create a staff user; the password is asked for (or read from stdin)."""
+    from booking.accounts.operations import AccountError, create_user
+
+    if password_stdin:
+        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with unit_of_work():
+            user = create_user(email, password, role, list(offices), utcnow())
+            summary = f"created {user.role} {user.email} (offices: {', '.join(offices) or 'all'})"
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(summary)
+
+
+def _user_or_fail(email: str):
+    from booking.accounts.operations import get_user_by_email
+
+    user = get_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no user {email}")
+    return user
+
+
+@user_cli.command("token")
+@click.argument("email")
+def user_token(email: str) -> None:
+    """Create a personal API token; it is printed once, as the last line."""
+    from booking.accounts.operations import issue_api_token
+
+    with unit_of_work():
+        token = issue_api_token(_user_or_fail(email), utcnow())
+    click.echo("API token (shown only once; use it as 'Authorization: Bearer <token>'):")
+    click.echo(token)
+
+
+@user_cli.command("revoke-tokens")
+@click.argument("email")
+def user_revoke_tokens(email: str) -> None:
+    """Revoke every API token of the user."""
+    from booking.accounts.operations import revoke_api_tokens
+
+    with unit_of_work():
+        count = revoke_api_tokens(_user_or_fail(email), utcnow())
+    click.echo(f"revoked {count} token(s)")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(purge)
+    app.cli.add_command(user_cli)

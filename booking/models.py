@@ -1,12 +1,18 @@
 """Imports every model so that the metadata (and Alembic) sees all tables."""
 
+from booking.accounts.models import ApiToken, LoginFailure, User
+from booking.audit.models import AuditEntry
 from booking.notifications.models import OutboxMessage
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
 from booking.scheduling.models import Appointment, AppointmentSeat
 
 __all__ = [
+    "ApiToken",
+    "LoginFailure",
+    "User",
     "Appointment",
     "AppointmentSeat",
+    "AuditEntry",
     "AvailabilityRule",
     "Closure",
     "Counter",

@@ -1,0 +1,1 @@
+"""Staff accounts: roles, offices, passwords, API tokens, login throttling."""

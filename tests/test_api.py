@@ -187,7 +187,7 @@ def test_unbookable_starts_are_409(client, ctx, town, start, why):
 @pytest.mark.parametrize("payload", ["[1, 2]", "null", "not json", '"text"'])
 def test_non_object_body_is_400(client, town, payload):
     response = client.post("/api/v1/appointments", data=payload,
-                           content_type="application/json")
+                           content_type="application/json", headers={"Accept-Language": "en"})
     assert response.status_code == 400
     assert "JSON object" in response.get_json()["error"]
 

@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.db import Base, UTCDateTime, db
@@ -52,6 +53,8 @@ class Office(db.Model):
     lead_time_minutes: Mapped[int] = mapped_column(default=120)
     horizon_days: Mapped[int] = mapped_column(default=60)
     cancel_deadline_minutes: Mapped[int] = mapped_column(default=60)
+    # staff calendar feeds show citizens' names only if the office opts in
+    feed_shows_names: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
     services: Mapped[list[Service]] = relationship(
         secondary=office_services, back_populates="offices", order_by="Service.position"
@@ -139,7 +142,9 @@ class AvailabilityRule(db.Model):
 
 
 class Closure(db.Model):
-    """The office is closed in [starts_at, ends_at) — a day, several days or hours."""
+    """The office (or, with ``counter_id``, one counter) is closed in [starts_at, ends_at):
+    a day, several days or hours. A counter closure takes one seat off every rule's
+    capacity for its time."""
 
     __tablename__ = "closures"
     __table_args__ = (CheckConstraint("ends_at > starts_at", name="closure_order"),)
@@ -149,5 +154,7 @@ class Closure(db.Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reason: Mapped[str] = mapped_column(String(200), default="")
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id", ondelete="CASCADE"))
 
     office: Mapped[Office] = relationship(back_populates="closures")
+    counter: Mapped[Counter | None] = relationship()

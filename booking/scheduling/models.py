@@ -19,13 +19,19 @@ from booking.offices.models import AvailabilityRule, Office, Service
 
 CONFIRMED = "confirmed"
 CANCELLED = "cancelled"
+ARRIVED = "arrived"
+NO_SHOW = "no_show"
+STATUSES = (CONFIRMED, CANCELLED, ARRIVED, NO_SHOW)
+ONLINE, PHONE = "online", "phone"
 
 
 class Appointment(db.Model):
     __tablename__ = "appointments"
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="time_order"),
-        CheckConstraint("status in ('confirmed', 'cancelled')", name="status_known"),
+        CheckConstraint("status in ('confirmed', 'cancelled', 'arrived', 'no_show')",
+                        name="status_known"),
+        CheckConstraint("channel in ('online', 'phone')", name="channel_known"),
         CheckConstraint("language in ('de', 'en')", name="language_known"),
         CheckConstraint("sequence >= 0", name="sequence_nonneg"),
         Index("ix_appointments_office_start", "office_id", "start_at"),
@@ -45,6 +51,8 @@ class Appointment(db.Model):
     ical_uid: Mapped[str] = mapped_column(String(64), unique=True)
     sequence: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(12), default=CONFIRMED)
+    channel: Mapped[str] = mapped_column(String(10), default=ONLINE, server_default=ONLINE)
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

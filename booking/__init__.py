@@ -41,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     extensions.csrf.init_app(app)
     extensions.babel.init_app(app, locale_selector=i18n.select_locale)
     extensions.htmx.init_app(app)
+    extensions.login_manager.init_app(app)
     app.after_request(commit_request)
 
     web.register(app)

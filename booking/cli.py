@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 
 import click
@@ -63,7 +64,7 @@ def user_create(email: str, role: str, offices: tuple[str, ...], password_stdin:
     from booking.accounts.operations import AccountError, create_user
 
     if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from flask import g
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
@@ -89,8 +90,12 @@ def configure_sqlite(engine: Engine, begin_immediate: bool = True) -> None:
 
 
 def commit_request(response):
-    """The request's one commit point: commit on success, roll back otherwise."""
-    if response.status_code < 400:
+    """The request's one commit point: commit on success, roll back otherwise.
+
+    A view that must keep its writes despite an error status (a failed login attempt
+    is counted) sets ``g.commit_despite_error``.
+    """
+    if response.status_code < 400 or g.get("commit_despite_error"):
         db.session.commit()
     else:
         db.session.rollback()

@@ -123,7 +123,12 @@ def domain_app(app, app_config):
 
 @pytest.fixture
 def ctx(domain_app):
-    """The database session of an app context for domain code."""
+    """The database session of an app context for domain code.
+
+    Call ``ctx.rollback()`` after reading: it ends the read snapshot, so later reads see
+    the app's commits, and on SQLite an old snapshot held across the app's writes can
+    make a later writer fail with "database is locked".
+    """
     from booking.db import db
 
     with domain_app.app_context():
@@ -168,8 +173,9 @@ def make_town(session, *, capacity=2, slot_minutes=15, lead_minutes=120, horizon
 def next_workday(min_days: int = 3, weekdays: str = "12345") -> date:
     """The first day at least ``min_days`` ahead (Berlin) on ``weekdays`` that is no Hessen
     holiday and no 24/31 December."""
-    import holidays as holidays_lib
     from zoneinfo import ZoneInfo
+
+    import holidays as holidays_lib
 
     day = datetime.now(UTC).astimezone(ZoneInfo(BERLIN)).date() + timedelta(days=min_days)
     while (str(day.isoweekday()) not in weekdays
@@ -186,6 +192,6 @@ def local_iso(day: date, hour: int, minute: int = 0) -> str:
 
 
 def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    match = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, "no CSRF token in the form"
     return match.group(1)

@@ -7,7 +7,7 @@ the outbox; the caller's commit point makes everything happen or nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -219,6 +219,22 @@ def reschedule_appointment(
     if appointment.email:
         appointment_mails.notify_moved(appointment, token, now)
     return token
+
+
+def get_day_appointments(office: Office, day: date, *, include_cancelled: bool = True
+                         ) -> list[Appointment]:
+    """An office's appointments on a local date, by start time."""
+    start = datetime.combine(day, time.min, tzinfo=office.tz)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=office.tz)
+    query = (
+        select(Appointment)
+        .where(Appointment.office_id == office.id, Appointment.start_at >= start,
+               Appointment.start_at < end)
+        .order_by(Appointment.start_at, Appointment.id)
+    )
+    if not include_cancelled:
+        query = query.where(Appointment.status != CANCELLED)
+    return list(db.session.scalars(query))
 
 
 def get_appointment_by_code(code: str) -> Appointment | None:

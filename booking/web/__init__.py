@@ -17,9 +17,10 @@ CSP = (
 
 
 def register(app: Flask) -> None:
-    from booking.web import api, citizen, context
+    from booking.web import api, auth, citizen, context, staff  # noqa: F401  (auth: loaders)
 
     app.register_blueprint(citizen.bp)
+    app.register_blueprint(staff.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)  # token-authenticated JSON, no cookies
     context.register(app)
@@ -42,7 +43,7 @@ def _security_headers(response):
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if getattr(g, "private_page", False):
+    if getattr(g, "private_page", False) or getattr(g, "staff_page", False):
         # pages reached with a manage token: no caching, no token in Referer
         headers["Cache-Control"] = "no-store"
         headers["Referrer-Policy"] = "no-referrer"

@@ -1,0 +1,7 @@
+"""Staff pages: login, password, dashboard, day schedule, phone bookings, calendar feed."""
+
+from flask import Blueprint
+
+bp = Blueprint("staff", __name__)
+
+from booking.web.staff import views  # noqa: E402,F401

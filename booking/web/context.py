@@ -18,6 +18,9 @@ def _switch_language_url(language: str) -> str:
         return url_for("citizen.catalogue", lang=language)
     args = request.args.to_dict()
     args.update(request.view_args or {})
+    if request.method == "POST" and request.form.get("start"):
+        # a form re-rendered with errors is reached again by GET with its start
+        args.setdefault("start", request.form["start"])
     args["lang"] = language
     return url_for(request.endpoint, **args)
 

@@ -87,7 +87,7 @@ def _calendar_context(office: Office, service: Service, now: datetime, time_endp
 
 
 def _render_calendar(template: str, ctx: dict, status: int = 200):
-    if htmx and request.args.get("partial") != "0":
+    if htmx and not htmx.history_restore_request and request.args.get("partial") != "0":
         response = Response(render_template("citizen/_calendar.html", **ctx), status)
     else:
         response = Response(render_template(template, **ctx), status)

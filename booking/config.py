@@ -10,6 +10,8 @@ Environment variables (all optional in development):
                        ``MAIL_PASSWORD``, ``MAIL_DEFAULT_SENDER``. Without ``MAIL_SERVER`` emails
                        are written as ``.eml`` files to ``<instance>/outbox-mail/``.
 ``BOOKING_BASE_URL``   Absolute base URL for links in emails (default http://127.0.0.1:5000).
+``ACCESSIBILITY_EMAIL``, ``ACCESSIBILITY_PHONE``, ``ACCESSIBILITY_STATEMENT_DATE`` (ISO date),
+``PRIVACY_EMAIL``      Contacts and date shown in the accessibility statement and privacy notice.
 ``RETENTION_DAYS``     Days personal data of an appointment is kept after it (default 1).
 ``OUTBOX_POLL_SECONDS`` How often each app process looks for due emails (default 5).
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import date
 
 
 class ConfigError(RuntimeError):
@@ -70,6 +73,11 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "MAIL_FILE_DIR": os.path.join(instance_path, "outbox-mail"),
         "BOOKING_BASE_URL": (env.get("BOOKING_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "OUTBOX_POLL_SECONDS": float(env.get("OUTBOX_POLL_SECONDS") or 5),
+        "ACCESSIBILITY_EMAIL": env.get("ACCESSIBILITY_EMAIL") or "barrierefreiheit@musterstadt.example",
+        "ACCESSIBILITY_PHONE": env.get("ACCESSIBILITY_PHONE") or "+49 69 1234-0",
+        "ACCESSIBILITY_STATEMENT_DATE": date.fromisoformat(
+            env.get("ACCESSIBILITY_STATEMENT_DATE") or "2026-11-22"),
+        "PRIVACY_EMAIL": env.get("PRIVACY_EMAIL") or "datenschutz@musterstadt.example",
         "RETENTION_DAYS": int(env.get("RETENTION_DAYS") or 1),
         "OUTBOX_BACKGROUND": _bool(env.get("OUTBOX_BACKGROUND"), default=True),
         "SESSION_COOKIE_SECURE": production,

@@ -46,7 +46,7 @@ def clean_phone(value) -> str | None:
         return None
     if not isinstance(value, str) or not PHONE.match(value.strip()):
         raise ValueError(
-            gettext("Please enter a phone number with digits only, e.g. +49 69 1234567.")
+            gettext("Please enter a phone number (digits, spaces and + ( ) / - only), e.g. +49 69 1234567.")
         )
     return value.strip()
 
@@ -73,7 +73,7 @@ def parse_start(value) -> datetime:
     if parsed.tzinfo is None:
         raise ValueError(gettext("The start needs a UTC offset, e.g. +01:00."))
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-        raise ValueError(gettext("The start is not a possible appointment time."))
+        raise ValueError(gettext("The start time is not a possible appointment time."))
     return parsed
 
 

@@ -13,7 +13,7 @@ from flask_babel import force_locale, gettext
 from booking import i18n
 from booking.calendars.ical import CANCEL, REQUEST, Invitation, appointment_ical
 from booking.links import external_url, manage_url
-from booking.notifications.mime import build_email, format_address
+from booking.notifications.mime import build_email, format_address, mail_address
 from booking.notifications.outbox import enqueue
 from booking.scheduling.codes import format_code
 
@@ -50,12 +50,14 @@ def _invitation(appointment, ctx: dict) -> Invitation:
         sequence=appointment.sequence,
         start_at=appointment.start_at,
         end_at=appointment.end_at,
-        summary=gettext("%(service)s – %(office)s", service=ctx["service_name"], office=office.name),
+        summary=gettext("%(service)s – %(office)s", service=ctx["service_name"],
+                        office=office.name),
         location=office.address,
         description=_description(ctx),
-        organizer_email=office.email,
+        organizer_email=mail_address(office.email),
         organizer_name=office.name,
-        attendee_email=appointment.email,
+        # the same address as in To: clients match ATTENDEE against the recipient
+        attendee_email=mail_address(appointment.email),
         attendee_name=appointment.name,
         language=appointment.language,
         url=ctx["manage_url"],
@@ -68,7 +70,7 @@ def _queue(appointment, kind: str, subject: str, method: str, ctx: dict, now: da
     ctx = {**ctx, "kind": kind, "subject": subject}
     msg = build_email(
         sender=format_address(appointment.office.name, current_app.config["MAIL_DEFAULT_SENDER"]),
-        reply_to=appointment.office.email,
+        reply_to=mail_address(appointment.office.email),
         recipient=format_address(appointment.name, appointment.email),
         subject=subject,
         text=render_template("email/appointment.txt", **ctx),

@@ -9,12 +9,53 @@ in :class:`RawMessage` — Flask-Mail keeps doing configuration, SMTP, the
 from __future__ import annotations
 
 import email.policy
+import re
 import smtplib
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
-from flask_mail import Connection, Message
+import idna
+from flask import current_app
+from flask_mail import Connection, Message, email_dispatched
+
+# Headers we set as raw values (Subject) are written exactly as given, never refolded.
+SMTP_POLICY = email.policy.SMTP.clone(refold_source="none")
+SMTPUTF8_POLICY = SMTP_POLICY.clone(utf8=True)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]+")
+_LINE = 78
+
+
+def _fold_words(value: str, used: int) -> str:
+    """Fold ASCII text at single spaces (each becomes the whitespace of a continuation
+    line, so unfolding gives ``value`` back); never before the first word."""
+    lines = [""]
+    column = used
+    for i, word in enumerate(value.split(" ")):
+        if i and word and lines[-1].strip() and column + 1 + len(word) > _LINE:
+            lines.append(" " + word)
+            column = 1 + len(word)
+        else:
+            lines[-1] += (" " if i else "") + word
+            column += (1 if i else 0) + len(word)
+    return "\n".join(lines)
+
+
+def subject_header(subject: str) -> str:
+    """The Subject as a raw, folded header value that decodes to ``subject`` exactly.
+
+    The standard library's folder (Python 3.11) moves a value that fits on a line of
+    its own to a continuation line (the subject then starts with a space), and drops
+    or doubles spaces where it folds between encoded words ("Führerschein amMontag").
+    ``email.header.Header`` encodes and folds UTF-8 text correctly.
+    """
+    subject = _CONTROL.sub(" ", subject)  # no header injection, no stray line breaks
+    if subject.isascii() and "=?" not in subject:
+        return _fold_words(subject, len("Subject: "))
+    return Header(subject, "utf-8", header_name="Subject").encode(linesep="\n",
+                                                                  maxlinelen=_LINE)
 
 
 def build_email(
@@ -28,9 +69,17 @@ def build_email(
     method: str | None = None,
     reply_to: str | None = None,
 ) -> EmailMessage:
-    """multipart/alternative: text/plain, text/html and (optional) text/calendar;method=…"""
-    msg = EmailMessage(policy=email.policy.SMTP)
-    msg["Subject"] = subject
+    """multipart/alternative: text/plain, text/html and (optional) text/calendar;method=…
+
+    Addresses should come from :func:`format_address` (domains in IDNA form). A
+    non-ASCII local part can only be sent with SMTPUTF8; the message is then
+    serialised with UTF-8 headers (RFC 6532) instead of encoded words, which are not
+    allowed inside an address.
+    """
+    addresses = [parseaddr(a)[1] for a in (sender, recipient, reply_to) if a]
+    utf8 = any(needs_smtputf8(a) for a in addresses)
+    msg = EmailMessage(policy=SMTPUTF8_POLICY if utf8 else SMTP_POLICY)
+    msg.set_raw("Subject", subject_header(subject))
     msg["From"] = sender
     msg["To"] = recipient
     if reply_to:
@@ -50,16 +99,49 @@ def build_email(
     return msg
 
 
+def mail_address(addr: str) -> str:
+    """``addr`` as it goes into headers, the SMTP envelope and iCalendar: the domain in
+    its ASCII (IDNA, ``xn--``) form; the local part is kept as it is."""
+    addr = parseaddr(addr)[1] or addr
+    username, at, domain = addr.rpartition("@")
+    if not at or domain.isascii():
+        return addr
+    try:
+        domain = idna.encode(domain, uts46=True).decode("ascii")  # IDNA 2008, as .de uses
+    except (idna.IDNAError, UnicodeError):
+        try:
+            domain = domain.encode("idna").decode("ascii")  # IDNA 2003
+        except UnicodeError:
+            return addr  # not encodable; delivery will report it
+    return f"{username}@{domain}"
+
+
+def needs_smtputf8(addr: str) -> bool:
+    """Whether ``addr`` (after :func:`mail_address`) can only be sent with SMTPUTF8."""
+    return not mail_address(addr).isascii()
+
+
 def format_address(name: str, addr: str) -> str:
-    username, _, domain = addr.partition("@")
+    username, _, domain = mail_address(addr).rpartition("@")
     return str(Address(display_name=name, username=username, domain=domain))
 
 
 class RawMessage(Message):
-    """A Flask-Mail message whose bytes were built beforehand (stored in the outbox)."""
+    """A Flask-Mail message whose bytes were built beforehand (stored in the outbox).
+
+    ``sender`` and ``recipient`` are the bare envelope addresses. Sent by
+    :class:`TimeoutConnection`, which passes them to SMTP as they are (with SMTPUTF8
+    when one of them needs it) — Flask-Mail's own address handling cannot send a
+    non-ASCII local part at all.
+    """
 
     def __init__(self, raw: bytes, sender: str, recipient: str, subject: str) -> None:
-        super().__init__(subject=subject, sender=sender, recipients=[recipient])
+        sender, recipient = mail_address(sender), mail_address(recipient)
+        utf8 = needs_smtputf8(sender) or needs_smtputf8(recipient)
+        super().__init__(subject=subject, sender=sender, recipients=[recipient],
+                         mail_options=["SMTPUTF8"] if utf8 else None)
+        self.envelope_from = sender
+        self.envelope_to = recipient
         self._raw = raw
 
     def as_bytes(self) -> bytes:
@@ -77,12 +159,44 @@ class TimeoutConnection(Connection):
 
     timeout: float = 20.0
 
+    def __exit__(self, exc_type, exc_value, tb) -> None:
+        if self.host is not None:
+            try:
+                self.host.quit()
+            except (smtplib.SMTPException, OSError):  # the server hung up already
+                self.host.close()
+            self.host = None
+
     def configure_host(self) -> smtplib.SMTP | smtplib.SMTP_SSL:
         mail = self.mail
         cls = smtplib.SMTP_SSL if mail.use_ssl else smtplib.SMTP
         host = cls(mail.server, mail.port, timeout=self.timeout)
-        if mail.use_tls:
-            host.starttls()
-        if mail.username and mail.password:
-            host.login(mail.username, mail.password)
+        try:
+            if mail.use_tls:
+                host.starttls()
+            if mail.username and mail.password:
+                host.login(mail.username, mail.password)
+        except BaseException:
+            host.close()
+            raise
         return host
+
+    def send(self, message: Message, envelope_from: str | None = None) -> None:
+        if not isinstance(message, RawMessage):
+            super().send(message, envelope_from)
+            return
+        if self.host is not None:
+            self.host.sendmail(
+                envelope_from or message.envelope_from,
+                [message.envelope_to],
+                message.as_bytes(),
+                message.mail_options,
+                message.rcpt_options,
+            )
+        email_dispatched.send(current_app._get_current_object(), message=message)
+        self.num_emails += 1
+        if self.num_emails == self.mail.max_emails:
+            self.num_emails = 0
+            if self.host is not None:
+                self.host.quit()
+                self.host = self.configure_host()

@@ -37,12 +37,14 @@ _NUDGE = "outbox_nudge"
 
 def enqueue(msg: EmailMessage, *, kind: str, appointment_id: int | None = None) -> OutboxMessage:
     """Store ``msg`` for delivery after the current transaction commits."""
+    # The columns hold the envelope (bare addresses: a display name of up to 200
+    # characters plus a 254-character address does not fit) and a subject to show.
     row = OutboxMessage(
         kind=kind,
         appointment_id=appointment_id,
-        sender=str(msg["From"]),
-        recipient=str(msg["To"]),
-        subject=str(msg["Subject"]),
+        sender=msg["From"].addresses[0].addr_spec,
+        recipient=msg["To"].addresses[0].addr_spec,
+        subject=str(msg["Subject"])[:300],
         message=msg.as_bytes(),
     )
     db.session.add(row)
@@ -109,7 +111,7 @@ def _send_smtp(app: Flask, claimed: list[_Claimed]) -> dict[int, Exception | Non
                 try:
                     conn.send(RawMessage(item.raw, item.sender, item.recipient, item.subject))
                     results[item.id] = None
-                except (smtplib.SMTPException, OSError) as exc:
+                except Exception as exc:  # recorded per message; one bad message never stalls a batch
                     results[item.id] = exc
     except (smtplib.SMTPException, OSError) as exc:  # could not connect or log in
         for item in claimed:
@@ -118,8 +120,12 @@ def _send_smtp(app: Flask, claimed: list[_Claimed]) -> dict[int, Exception | Non
 
 
 def _is_permanent(exc: Exception) -> bool:
+    """5xx replies, and messages that cannot be sent as they are (a non-ASCII address
+    the server cannot take): retrying would only repeat the failure."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPNotSupportedError | UnicodeError):
+        return True
     return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
 
 
@@ -167,6 +173,7 @@ class BackgroundSender:
 
     def __init__(self) -> None:
         self._wake = threading.Event()
+        self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
@@ -176,6 +183,7 @@ class BackgroundSender:
             if self._thread and self._thread.is_alive() and self._pid == os.getpid():
                 return
             self._pid = os.getpid()
+            self._stop.clear()
             self._thread = threading.Thread(
                 target=self._run, args=(app,), name="outbox-sender", daemon=True
             )
@@ -184,11 +192,22 @@ class BackgroundSender:
     def nudge(self) -> None:
         self._wake.set()
 
+    def stop(self, timeout: float | None = 30) -> None:
+        """Finish the current round and end the thread (shutdown, tests)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._stop.set()
+            self._wake.set()
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout)
+
     def _run(self, app: Flask) -> None:
         interval = app.config["OUTBOX_POLL_SECONDS"]
-        while True:
+        while not self._stop.is_set():
             self._wake.wait(timeout=interval)
             self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 with app.app_context():
                     deliver_due()

@@ -33,7 +33,9 @@ def clean_email(value) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(gettext("Please enter your email address."))
     try:
-        result = validate_email(value.strip(), check_deliverability=False)
+        # allow_smtputf8=False: a mailbox with non-ASCII letters before the @ fails at booking
+        # time, not later at a relay without SMTPUTF8 where the citizen would never know
+        result = validate_email(value.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError:
         raise ValueError(
             gettext("Please enter a valid email address, e.g. name@example.org.")

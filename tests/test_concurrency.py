@@ -118,3 +118,25 @@ def test_racing_moves_into_the_last_seat(server, ctx):
     # the seven refused moves kept their old appointments (seats not lost)
     assert ctx.scalar(select(func.count()).select_from(AppointmentSeat)) == 9
     assert overbooked_steps(ctx) == []
+
+
+def test_emails_leave_from_gunicorn_without_any_other_process(ctx, database_url, instance_dir):
+    """The standard deployment (deploy/gunicorn.conf.py) delivers the outbox by itself:
+    each worker's sender thread is started in post_worker_init and woken by commits."""
+    import time
+
+    from tests.smtp import SmtpSink
+
+    make_town(ctx, capacity=2)
+    with SmtpSink() as sink, gunicorn(database_url, instance_dir, workers=2,
+                                     OUTBOX_BACKGROUND="1", MAIL_SERVER="127.0.0.1",
+                                     MAIL_PORT=sink.port) as base:
+        started = time.monotonic()
+        status, body = post_json(base + "/api/v1/appointments", {
+            "office": "amt", "service": "melde", "start": local_iso(next_workday(), 9),
+            "name": "Erika Mustermann", "email": "erika@example.org"})
+        assert status == 201
+        (message,) = sink.wait_for(1, timeout=10)
+        assert time.monotonic() - started < 10
+        assert message["To"].addresses[0].addr_spec == "erika@example.org"
+        assert body["code"][:4] in message.get_body(("plain",)).get_content()

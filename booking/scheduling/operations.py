@@ -165,9 +165,13 @@ def _release_seats(appointment: Appointment) -> None:
     db.session.expire(appointment, ["seats"])
 
 
-def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadline=True) -> bool:
+def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadline=True,
+                       reason: str | None = None) -> bool:
     """Cancel and queue the cancellation email. Returns False if it was already cancelled
-    (no second email). Raises DeadlinePassed after the cancellation deadline."""
+    (no second email). Raises DeadlinePassed after the cancellation deadline.
+
+    ``reason`` (at most 300 characters: the office's explanation, in the citizen's
+    language) is stored in ``cancel_reason`` and shown in the email."""
     if appointment.is_cancelled:
         return False
     if enforce_deadline and not is_changeable(appointment, now):
@@ -177,9 +181,10 @@ def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadl
     appointment.cancelled_at = now
     appointment.updated_at = now
     appointment.sequence += 1
+    appointment.cancel_reason = reason
     db.session.flush()
     if appointment.email:
-        appointment_mails.notify_cancelled(appointment, now)
+        appointment_mails.notify_cancelled(appointment, now, reason=reason)
     return True
 
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__)
 
-from booking.web.staff import views  # noqa: E402,F401
+from booking.web.staff import feed, schedule, views  # noqa: E402,F401

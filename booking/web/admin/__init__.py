@@ -1,0 +1,8 @@
+"""Back office for managers and administrators: office settings, services, counters,
+availability rules (with a live preview), closures and the audit log."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)
+
+from booking.web.admin import closures, rules, views  # noqa: E402,F401

@@ -1,0 +1,287 @@
+"""Back office: overview, office settings, service definitions, counters, audit log.
+
+Every view declares its least role and checks the office it touches with ``office_for``:
+managers reach their own offices, administrators all. Service definitions are shared by
+offices, so only administrators create or edit them (and create offices).
+"""
+
+from __future__ import annotations
+
+import json
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from wtforms import SelectChoice
+
+from booking.audit.models import AuditEntry
+from booking.db import db, utcnow
+from booking.offices import operations as ops
+from booking.offices.models import Counter, Office, Service
+from booking.web.admin import bp
+from booking.web.admin.forms import (
+    CounterForm,
+    NewOfficeForm,
+    NewServiceForm,
+    OfficeForm,
+    ServiceForm,
+)
+from booking.web.auth import office_for, offices_of, require_role, staff_user
+
+AUDIT_PAGE_SIZE = 50
+DEFAULT_TZ = ZoneInfo("Europe/Berlin")
+
+
+# ---------------------------------------------------------------- shared by the admin views
+
+def language() -> str:
+    return str(get_locale() or "de")
+
+
+def all_services() -> list[Service]:
+    return list(db.session.scalars(select(Service).order_by(Service.position, Service.id)))
+
+
+def service_choices(services) -> list[SelectChoice]:
+    lang = language()
+    return [SelectChoice(s.id, s.text("name", lang)) for s in services]
+
+
+def in_office(model, object_id: int, office: Office):
+    """A counter, rule or closure of ``office``; 404 for anything else."""
+    obj = db.session.get(model, object_id)
+    if obj is None or obj.office_id != office.id:
+        abort(404)
+    return obj
+
+
+def config_error_message(exc: ops.ConfigError) -> str:
+    if isinstance(exc, ops.DurationNotMultiple):
+        return gettext("%(service)s takes %(duration)s minutes: that is no multiple of the "
+                       "slot length of %(slot)s minutes.",
+                       service=exc.service.text("name", language()),
+                       duration=exc.service.duration_minutes, slot=exc.slot_minutes)
+    if isinstance(exc, ops.SlotLengthLocked):
+        return gettext("The slot length cannot change while %(count)s confirmed appointments "
+                       "lie ahead.", count=exc.count)
+    if isinstance(exc, ops.DuplicateId):
+        return gettext("This short name is taken already.")
+    return gettext("This change is not possible.")
+
+
+def respond(template: str, status: int = 200, **context):
+    return render_template(template, **context), status
+
+
+# ---------------------------------------------------------------- overview
+
+@bp.get("/")
+@require_role("manager")
+def index():
+    user = staff_user()
+    return render_template("admin/index.html", user=user, offices=offices_of(user))
+
+
+# ---------------------------------------------------------------- offices
+
+@bp.route("/offices/new", methods=["GET", "POST"])
+@require_role("admin")
+def office_new():
+    form = NewOfficeForm()
+    form.services.choices = service_choices(all_services())
+    if request.method == "GET":
+        form.slot_minutes.data, form.lead_time_minutes.data = 15, 120
+        form.horizon_days.data, form.cancel_deadline_minutes.data = 60, 60
+        form.state.data = "HE"
+    if form.validate_on_submit():
+        try:
+            office = ops.create_office(form.office_id.data, form.values(), form.services.data,
+                                       staff_user(), utcnow())
+        except ops.DuplicateId as exc:
+            form.office_id.errors = [config_error_message(exc)]
+        except ops.ConfigError as exc:
+            form.services.errors = [config_error_message(exc)]
+        else:
+            flash(gettext("The office was created."), "success")
+            return redirect(url_for("admin.office", office_id=office.id), 303)
+    return respond("admin/office_new.html", 422 if form.errors else 200, form=form)
+
+
+@bp.route("/offices/<office_id>/", methods=["GET", "POST"])
+@require_role("manager")
+def office(office_id: str):
+    office = office_for(staff_user(), office_id)
+    form = OfficeForm(obj=office)
+    form.services.choices = service_choices(all_services())
+    if request.method == "GET":
+        form.services.data = [s.id for s in office.services]
+    if form.validate_on_submit():
+        try:
+            ops.update_office(office, form.values(), form.services.data, staff_user(),
+                              utcnow())
+        except ops.SlotLengthLocked as exc:
+            form.slot_minutes.errors = [config_error_message(exc)]
+        except ops.ConfigError as exc:
+            form.services.errors = [config_error_message(exc)]
+        else:
+            flash(gettext("The settings were saved."), "success")
+            return redirect(url_for("admin.office", office_id=office.id), 303)
+    return respond("admin/office.html", 422 if form.errors else 200, office=office, form=form)
+
+
+# ---------------------------------------------------------------- services (administrators)
+
+@bp.get("/services/")
+@require_role("admin")
+def services():
+    return render_template("admin/services.html", services=all_services())
+
+
+@bp.route("/services/new", methods=["GET", "POST"])
+@require_role("admin")
+def service_new():
+    form = NewServiceForm()
+    if request.method == "GET":
+        form.duration_minutes.data, form.queue_prefix.data = 15, "A"
+    if form.validate_on_submit():
+        try:
+            ops.create_service(form.service_id.data, form.values(), staff_user(), utcnow())
+        except ops.ConfigError as exc:
+            form.service_id.errors = [config_error_message(exc)]
+        else:
+            flash(gettext("The service was created."), "success")
+            return redirect(url_for("admin.services"), 303)
+    return respond("admin/service.html", 422 if form.errors else 200, form=form, service=None)
+
+
+@bp.route("/services/<service_id>", methods=["GET", "POST"])
+@require_role("admin")
+def service_edit(service_id: str):
+    service = db.session.get(Service, service_id)
+    if service is None:
+        abort(404)
+    form = ServiceForm(obj=service)
+    if request.method == "GET" and service.fee_cents is not None:
+        form.fee.data = service.fee_cents / 100
+    if form.validate_on_submit():
+        try:
+            ops.update_service(service, form.values(), staff_user(), utcnow())
+        except ops.ConfigError as exc:
+            form.duration_minutes.errors = [config_error_message(exc)]
+        else:
+            flash(gettext("The service was saved."), "success")
+            return redirect(url_for("admin.services"), 303)
+    return respond("admin/service.html", 422 if form.errors else 200, form=form,
+                   service=service)
+
+
+# ---------------------------------------------------------------- counters
+
+@bp.route("/offices/<office_id>/counters", methods=["GET", "POST"])
+@require_role("manager")
+def counters(office_id: str):
+    office = office_for(staff_user(), office_id)
+    form = CounterForm()
+    form.services.choices = service_choices(office.services)
+    if form.validate_on_submit():
+        ops.create_counter(office, form.name.data.strip(), form.services.data, staff_user(),
+                           utcnow())
+        flash(gettext("The counter was created."), "success")
+        return redirect(url_for("admin.counters", office_id=office.id), 303)
+    return respond("admin/counters.html", 422 if form.errors else 200, office=office,
+                   form=form)
+
+
+@bp.route("/offices/<office_id>/counters/<int:counter_id>", methods=["GET", "POST"])
+@require_role("manager")
+def counter(office_id: str, counter_id: int):
+    office = office_for(staff_user(), office_id)
+    counter = in_office(Counter, counter_id, office)
+    form = CounterForm(obj=counter)
+    form.services.choices = service_choices(office.services)
+    if request.method == "GET":
+        form.services.data = [s.id for s in counter.services]
+    if form.validate_on_submit():
+        ops.update_counter(counter, form.name.data.strip(), form.services.data, staff_user(),
+                           utcnow())
+        flash(gettext("The counter was saved."), "success")
+        return redirect(url_for("admin.counters", office_id=office.id), 303)
+    return respond("admin/counter.html", 422 if form.errors else 200, office=office,
+                   counter=counter, form=form)
+
+
+@bp.post("/offices/<office_id>/counters/<int:counter_id>/delete")
+@require_role("manager")
+def counter_delete(office_id: str, counter_id: int):
+    office = office_for(staff_user(), office_id)
+    counter = in_office(Counter, counter_id, office)  # the CSRF token is checked globally
+    try:
+        with db.session.begin_nested():
+            ops.delete_counter(counter, staff_user(), utcnow())
+    except IntegrityError:
+        flash(gettext("The counter is still in use and cannot be deleted."), "error")
+    else:
+        flash(gettext("The counter was deleted."), "success")
+    return redirect(url_for("admin.counters", office_id=office.id), 303)
+
+
+# ---------------------------------------------------------------- audit log
+
+def _show(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "–"
+    if isinstance(value, bool | int | float | str):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _audit_rows(entries) -> list[dict]:
+    rows = []
+    for entry in entries:
+        before, after = entry.before or {}, entry.after or {}
+        changes = [(key, _show(before.get(key)) if entry.before is not None else None,
+                    _show(after.get(key)) if entry.after is not None else None)
+                   for key in sorted(set(before) | set(after))]
+        rows.append({"entry": entry, "changes": changes})
+    return rows
+
+
+def _audit_page(office: Office | None):
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        page = 1
+    page = page if 0 < page < 100000 else 1
+    query = select(AuditEntry)
+    if office is not None:
+        query = query.where(AuditEntry.office_id == office.id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    entries = db.session.scalars(
+        query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(AUDIT_PAGE_SIZE).offset((page - 1) * AUDIT_PAGE_SIZE)
+    ).all()
+    pages = max(1, -(-total // AUDIT_PAGE_SIZE))
+    values = {"office_id": office.id} if office else {}
+    endpoint = "admin.audit" if office else "admin.audit_all"
+    return render_template(
+        "admin/audit.html", office=office, rows=_audit_rows(entries), page=page, pages=pages,
+        tz=office.tz if office else DEFAULT_TZ,
+        prev_url=url_for(endpoint, page=page - 1, **values) if page > 1 else None,
+        next_url=url_for(endpoint, page=page + 1, **values) if page < pages else None,
+    )
+
+
+@bp.get("/offices/<office_id>/audit")
+@require_role("manager")
+def audit(office_id: str):
+    return _audit_page(office_for(staff_user(), office_id))
+
+
+@bp.get("/audit")
+@require_role("admin")
+def audit_all():
+    return _audit_page(None)

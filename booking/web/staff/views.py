@@ -46,7 +46,10 @@ def login():
             status = 401
             g.commit_despite_error = True  # the failed attempt must count
         else:
+            language = session.get("lang")
             session.clear()  # no session fixation: a fresh session for the logged-in user
+            if language:
+                session["lang"] = language  # the chosen language survives the login
             login_user(user)
             return redirect(_safe_next(form.next.data), 303)
     elif form.errors:

@@ -92,4 +92,5 @@ def post_worker_init(worker):
     if app is None:
         worker.log.error("outbox sender not started: no Flask app found in wsgi:app")
         return
-    sender.start(app)
+    if app.config.get("OUTBOX_BACKGROUND"):  # OUTBOX_BACKGROUND=0: cron sends instead
+        sender.start(app)

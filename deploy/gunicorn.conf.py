@@ -47,7 +47,7 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"
 
 # Manage links carry a secret token in the path (/manage/<code>/<token>/...);
 # whoever can read the logs must not be able to cancel appointments.
-_MANAGE_TOKEN = re.compile(r"(/manage/[^/?\s]+/)[^/?\s]+")
+_MANAGE_TOKEN = re.compile(r"(/manage/[^/?\s]+/|/staff/feed/)[^/?\s.]+")
 
 
 class TokenMaskingLogger(Logger):

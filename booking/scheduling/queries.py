@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
@@ -9,7 +13,7 @@ import holidays as holidays_lib
 from sqlalchemy import func, select
 
 from booking.db import db
-from booking.offices.models import AvailabilityRule, Closure, Office
+from booking.offices.models import AvailabilityRule, Closure, Office, rule_services
 from booking.scheduling import slots
 from booking.scheduling.models import AppointmentSeat
 
@@ -33,6 +37,44 @@ def to_rule(rule: AvailabilityRule) -> slots.Rule:
         valid_until=rule.valid_until,
         capacity=rule.capacity,
         service_ids=frozenset(s.id for s in rule.services),
+    )
+
+
+def get_rules(office: Office) -> tuple[slots.Rule, ...]:
+    """The office's availability rules with their services, in one query, by id."""
+    rows = db.session.execute(
+        select(
+            AvailabilityRule.id,
+            AvailabilityRule.weekdays,
+            AvailabilityRule.start_time,
+            AvailabilityRule.end_time,
+            AvailabilityRule.valid_from,
+            AvailabilityRule.valid_until,
+            AvailabilityRule.capacity,
+            rule_services.c.service_id,
+        )
+        .outerjoin(rule_services, rule_services.c.rule_id == AvailabilityRule.id)
+        .where(AvailabilityRule.office_id == office.id)
+        .order_by(AvailabilityRule.id)
+    )
+    fields: dict[int, tuple] = {}
+    services: dict[int, set[str]] = {}
+    for rule_id, weekdays, start, end, valid_from, valid_until, capacity, service_id in rows:
+        fields[rule_id] = (weekdays, start, end, valid_from, valid_until, capacity)
+        if service_id is not None:
+            services.setdefault(rule_id, set()).add(service_id)
+    return tuple(
+        slots.Rule(
+            id=rule_id,
+            weekdays=frozenset(int(ch) for ch in weekdays),
+            start=start,
+            end=end,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            capacity=capacity,
+            service_ids=frozenset(services.get(rule_id, ())),
+        )
+        for rule_id, (weekdays, start, end, valid_from, valid_until, capacity) in fields.items()
     )
 
 
@@ -66,16 +108,29 @@ def get_closures(office: Office, first_day: date, last_day: date) -> list[tuple[
     return [(a, b) for a, b in rows]
 
 
+@lru_cache(maxsize=256)
+def _open_steps(
+    rules: tuple[slots.Rule, ...],
+    closures: tuple[tuple[datetime, datetime], ...],
+    holidays: frozenset[date],
+    service_id: str | None,
+    policy: slots.Policy,
+    first_day: date,
+    last_day: date,
+) -> slots.OpenSteps:
+    # Memoised by every input of the pure function, all read from the database on this
+    # request: a hit is exactly what open_steps would compute now, never stale.
+    return slots.open_steps(rules, closures, holidays, service_id, policy, first_day, last_day)
+
+
 def get_open_steps(
     office: Office, service_id: str | None, first_day: date, last_day: date
-) -> dict[datetime, slots.Step]:
-    rules = db.session.scalars(
-        select(AvailabilityRule).where(AvailabilityRule.office_id == office.id)
-    ).all()
-    return slots.open_steps(
-        [to_rule(r) for r in rules],
-        get_closures(office, first_day, last_day),
-        get_holidays(office.state, first_day, last_day),
+) -> slots.OpenSteps:
+    """Open steps (read-only: the result may be shared with other requests)."""
+    return _open_steps(
+        get_rules(office),
+        tuple(sorted(get_closures(office, first_day, last_day))),
+        frozenset(get_holidays(office.state, first_day, last_day)),
         service_id,
         get_policy(office),
         first_day,
@@ -109,3 +164,105 @@ def get_used_seats(office: Office, instants: list[datetime]) -> dict[datetime, d
     for slot_at, rule_id, seat_no in rows:
         used.setdefault(slot_at, {}).setdefault(rule_id, set()).add(seat_no)
     return used
+
+
+# ---------------------------------------------------------------- snapshot-keyed results
+
+_SNAPSHOT_SQL = "SELECT pg_current_snapshot()::text"
+
+
+def database_snapshot(in_session: bool = False) -> str | None:
+    """PostgreSQL's snapshot for a new statement: which transactions are committed.
+
+    Two equal snapshots see exactly the same committed data in every table, so a result
+    computed entirely between two reads of the same snapshot may be reused for as long as
+    the snapshot stays the same. Any committed write in the database cluster changes it.
+
+    By default the snapshot is read on a pooled connection in autocommit mode, outside
+    the session's transaction (one round trip); ``in_session`` reads it in the session's
+    transaction instead (still a fresh snapshot per statement under READ COMMITTED).
+    None on other databases (SQLite) or if it cannot be read: then nothing is reused.
+    """
+    engine = db.session.get_bind()
+    if engine.dialect.name != "postgresql":
+        return None
+    if in_session:
+        return db.session.connection().exec_driver_sql(_SNAPSHOT_SQL).scalar_one()
+    try:
+        conn = engine.raw_connection()
+    except Exception:  # noqa: BLE001  (the request's own queries will report it)
+        return None
+    try:
+        driver = conn.driver_connection
+        driver.autocommit = True  # no BEGIN/ROLLBACK round trips for one read
+        try:
+            cursor = conn.cursor()
+            cursor.execute(_SNAPSHOT_SQL)
+            (snapshot,) = cursor.fetchone()
+            cursor.close()
+        finally:
+            driver.autocommit = False
+        return snapshot
+    except Exception:  # noqa: BLE001
+        conn.invalidate()
+        return None
+    finally:
+        conn.close()
+
+
+class SnapshotCache:
+    """A small thread-safe LRU for results that are keyed by a database snapshot
+    (see :func:`database_snapshot`), so every use is validated against the database.
+    Entries for older snapshots are simply never hit again and age out."""
+
+    def __init__(self, maxsize: int = 64, wait_seconds: float = 10.0):
+        self.maxsize = maxsize
+        self.wait_seconds = wait_seconds
+        self.hits = self.misses = 0
+        self._data: OrderedDict[Hashable, object] = OrderedDict()
+        self._flights: dict[Hashable, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable):
+        with self._lock:
+            value = self._data.get(key)
+            if value is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: object) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    @contextmanager
+    def single_flight(self, key: Hashable) -> Iterator[bool]:
+        """Yields True to the first thread to ask for ``key`` (it computes and ``put``s);
+        a thread asking while that runs waits for it (at most ``wait_seconds``) and gets
+        False: it should look in the cache again and compute only if nothing is there."""
+        with self._lock:
+            event = self._flights.get(key)
+            if event is None:
+                event = self._flights[key] = threading.Event()
+                first = True
+            else:
+                first = False
+        if not first:
+            event.wait(self.wait_seconds)
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with self._lock:
+                self._flights.pop(key, None)
+            event.set()

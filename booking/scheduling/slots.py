@@ -14,6 +14,7 @@ Vocabulary:
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -67,6 +68,35 @@ class Step:
     rules: list[Rule] = field(default_factory=list)
 
 
+class OpenSteps(dict):
+    """What :func:`open_steps` returns: a mapping of UTC instant → :class:`Step` that
+    also keeps its steps in time order with their local dates, worked out on first use.
+
+    Results are shared between requests (``queries.get_open_steps`` memoises them by
+    their inputs), so treat them as read-only.
+    """
+
+    __slots__ = ("_timeline",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._timeline = None
+
+    def timeline(self, tz: ZoneInfo) -> list[tuple[datetime, date, list[Rule]]]:
+        cached = self._timeline
+        if cached is None or cached[0] is not tz or cached[1] != len(self):
+            cached = (tz, len(self), _timeline(self, tz))
+            self._timeline = cached
+        return cached[2]
+
+
+def _timeline(
+    steps: Mapping[datetime, Step], tz: ZoneInfo
+) -> list[tuple[datetime, date, list[Rule]]]:
+    """(UTC instant, local date, rules) of every step, in time order."""
+    return sorted((at, at.astimezone(tz).date(), step.rules) for at, step in steps.items())
+
+
 def steps_needed(duration_minutes: int, slot_minutes: int) -> int:
     return max(1, math.ceil(duration_minutes / slot_minutes))
 
@@ -94,13 +124,13 @@ def open_steps(
     policy: Policy,
     first_day: date,
     last_day: date,
-) -> dict[datetime, Step]:
+) -> OpenSteps:
     """All open steps on local dates ``first_day..last_day`` (inclusive), keyed by UTC start."""
     rules = sorted(rules, key=lambda r: (not r.service_ids, r.id))  # specific rules first
     closed = sorted(closures)
     holidays = set(holidays)
     slot = policy.slot
-    steps: dict[datetime, Step] = {}
+    steps = OpenSteps()
     day = first_day
     while day <= last_day:
         if day not in holidays:
@@ -135,22 +165,43 @@ def free_slots(
 ) -> list[FreeSlot]:
     """Bookable starts among ``steps``, sorted; ``taken`` counts seats per (rule id, step)."""
     earliest, last_day = bookable_window(policy, now)
-    n = steps_needed(duration_minutes, policy.slot_minutes)
     duration = timedelta(minutes=duration_minutes)
+    offsets = [i * policy.slot for i in range(1, steps_needed(duration_minutes,
+                                                              policy.slot_minutes))]
+    if isinstance(steps, OpenSteps):
+        timeline = steps.timeline(policy.tz)
+    else:
+        timeline = _timeline(steps, policy.tz)
+    timeline = timeline[bisect_left(timeline, earliest, key=_instant):]
+    # free seats of every step from the earliest start on (a start's later steps too):
+    # each step is counted once, not once per start that covers it
+    count = taken.get
+    seats: dict[datetime, int] = {}
+    for at, _, rules in timeline:
+        free = 0
+        for rule in rules:
+            left = rule.capacity - count((rule.id, at), 0)
+            if left > 0:
+                free += left
+        seats[at] = free
     result = []
-    for at in sorted(steps):
-        if at < earliest or at.astimezone(policy.tz).date() > last_day:
+    for at, day, _ in timeline:
+        available = seats[at]
+        if not available or day > last_day:
             continue
-        available = None
-        for i in range(n):
-            step = steps.get(at + i * policy.slot)
-            seats = free_seats(step, taken) if step else 0
-            available = seats if available is None else min(available, seats)
-            if not available:
-                break
+        for offset in offsets:
+            more = seats.get(at + offset, 0)
+            if more < available:
+                available = more
+                if not available:
+                    break
         if available:
             result.append(FreeSlot(at, at + duration, available))
     return result
+
+
+def _instant(entry: tuple) -> datetime:
+    return entry[0]
 
 
 def covered_steps(start_at: datetime, duration_minutes: int, slot_minutes: int) -> list[datetime]:

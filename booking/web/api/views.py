@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from flask import abort, jsonify, request
+from bisect import bisect_left
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import get_locale, gettext
 
 from booking.db import db, utcnow
 from booking.links import manage_url
 from booking.offices.models import Office, Service
-from booking.scheduling import operations
+from booking.scheduling import operations, queries
 from booking.scheduling.errors import (
     AppointmentCancelled,
     DeadlinePassed,
@@ -19,6 +26,7 @@ from booking.scheduling.errors import (
 from booking.web import validation
 from booking.web.api import bp
 from booking.web.api.openapi import openapi_document
+from booking.web.auth import office_for, require_role, staff_user
 
 
 class ApiError(Exception):
@@ -36,7 +44,7 @@ def _api_error(exc: ApiError):
 
 
 CONFLICTS = {
-    NotBookable: lambda: gettext("This start is not bookable."),
+    NotBookable: lambda: gettext("This start time is not bookable."),
     SlotTaken: lambda: gettext("This time was just booked by someone else."),
     DeadlinePassed: lambda: gettext("The deadline for changes online is over."),
     AppointmentCancelled: lambda: gettext("The appointment was cancelled."),
@@ -150,8 +158,85 @@ def offices():
     ])
 
 
+# Slot listings keyed by the database snapshot they were computed in (PostgreSQL): a
+# hit needs one tiny query and proves that no transaction has committed since, so it is
+# exactly what computing afresh would give. See queries.database_snapshot.
+_slot_lists = queries.SnapshotCache(maxsize=64)
+
+
+@dataclass(frozen=True)
+class _SlotList:
+    today: date  # the office's local date when computed
+    earliest: datetime  # the earliest bookable instant when computed
+    lead: timedelta
+    tz: ZoneInfo
+    starts: list[datetime]  # UTC, ascending
+    items: list[str]  # each start's JSON object
+
+
+@lru_cache(maxsize=16384)
+def _local_iso(instant: datetime, tz: ZoneInfo) -> str:
+    return instant.astimezone(tz).isoformat()
+
+
+def _slot_items(free, office: Office) -> list[str]:
+    # what jsonify writes for {"start": …, "end": …, "available": …} (sorted keys, compact)
+    tz = office.tz
+    return [
+        f'{{"available":{s.available},"end":"{_local_iso(s.end_at, tz)}",'
+        f'"start":"{_local_iso(s.start_at, tz)}"}}'
+        for s in free
+    ]
+
+
+def _compact_json() -> bool:
+    """Whether jsonify writes compact JSON with sorted keys (the production default)."""
+    provider = current_app.json
+    return (
+        isinstance(provider, DefaultJSONProvider)
+        and provider.sort_keys
+        and provider.ensure_ascii
+        and not (provider.compact is False or (provider.compact is None and current_app.debug))
+    )
+
+
+def _slot_response(items: list[str]):
+    return current_app.response_class("[" + ",".join(items) + "]\n",
+                                      mimetype=current_app.json.mimetype)
+
+
+def _cached_slots(key):
+    """The cached response for ``key`` if it is still exact for the current time."""
+    cached = _slot_lists.get(key)
+    if cached is None:
+        return None
+    now = utcnow()
+    earliest = now + cached.lead
+    if now.astimezone(cached.tz).date() != cached.today or earliest < cached.earliest:
+        return None
+    return _slot_response(cached.items[bisect_left(cached.starts, earliest):])
+
+
 @bp.get("/offices/<office_id>/services/<service_id>/slots")
 def slots(office_id: str, service_id: str):
+    compact = _compact_json()
+    snapshot = queries.database_snapshot() if compact else None
+    if snapshot is None:
+        return _list_slots(office_id, service_id, compact, None, None)
+    key = (db.engine.url, office_id, service_id, request.args.get("from"),
+           request.args.get("to"), snapshot)
+    response = _cached_slots(key)
+    if response is not None:
+        return response
+    # Threads of this process asking for the same list in the same snapshot wait for
+    # the first one instead of all computing it.
+    with _slot_lists.single_flight(key) as first:
+        if not first and (response := _cached_slots(key)) is not None:
+            return response
+        return _list_slots(office_id, service_id, compact, key, snapshot)
+
+
+def _list_slots(office_id: str, service_id: str, compact: bool, key, snapshot: str | None):
     office, service = _office(office_id), _service(service_id)
     try:
         first = validation.parse_day(request.args.get("from"), "from")
@@ -160,15 +245,25 @@ def slots(office_id: str, service_id: str):
         raise ApiError(400, str(exc)) from None
     if first and last and first > last:
         raise ApiError(400, gettext("'from' must not be after 'to'."))
+    now = utcnow()
     try:
-        free = operations.list_free_slots(office, service, utcnow(), first, last)
+        free = operations.list_free_slots(office, service, now, first, last)
     except ServiceNotOffered:
         abort(404, gettext("This office does not offer this service."))
-    return jsonify([
-        {"start": _iso(s.start_at, office), "end": _iso(s.end_at, office),
-         "available": s.available}
-        for s in free
-    ])
+    if not compact:
+        return jsonify([
+            {"start": _iso(s.start_at, office), "end": _iso(s.end_at, office),
+             "available": s.available}
+            for s in free
+        ])
+    items = _slot_items(free, office)
+    if snapshot and queries.database_snapshot(in_session=True) == snapshot:
+        # every read above saw the same committed data: keep the result for this snapshot
+        policy = queries.get_policy(office)
+        _slot_lists.put(key, _SlotList(
+            today=now.astimezone(policy.tz).date(), earliest=now + policy.lead,
+            lead=policy.lead, tz=policy.tz, starts=[s.start_at for s in free], items=items))
+    return _slot_response(items)
 
 
 def _citizen_fields(data: dict) -> tuple[dict, dict]:
@@ -244,3 +339,20 @@ def reschedule(code: str):
                        {"start": str(exc)}) from None
     operations.reschedule_appointment(appointment, start_at, utcnow(), token)
     return jsonify(_appointment_json(appointment, token))
+
+
+@bp.get("/offices/<office_id>/appointments")
+@require_role("clerk")
+def office_appointments(office_id: str):
+    """Staff: the day's appointments of an office, with names and statuses."""
+    office = office_for(staff_user(), office_id)
+    try:
+        day = validation.parse_day(request.args.get("date"), "date")
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    day = day or utcnow().astimezone(office.tz).date()
+    rows = operations.get_day_appointments(office, day)
+    return jsonify([
+        {**_appointment_json(a), "channel": a.channel, "service_name": a.service.name_de}
+        for a in rows
+    ])

@@ -1,0 +1,1 @@
+"""Load benchmark for the booking API (see bench/README.md)."""

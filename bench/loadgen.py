@@ -1,0 +1,189 @@
+"""Closed-loop HTTP/1.1 load generator: N keep-alive connections, each sending its next
+request as soon as the previous response is read. Stdlib only (asyncio, raw sockets), so
+it costs little CPU per request; it runs as its own process and prints one JSON object.
+
+    python bench/loadgen.py --port 8000 --path /bench/bare -c 16 -d 10 -w 2
+    python bench/loadgen.py --port 8000 --path /api/v1/appointments --bodies b.jsonl ...
+
+With ``--bodies`` every request is a POST with the next line of the file as its JSON
+body; no body is sent twice, and a client stops when the file is used up.
+Only responses that complete inside the measured window (after the warm-up) count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections import Counter
+
+
+def percentile(sorted_values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return None
+    rank = max(1, -(-len(sorted_values) * p // 100))  # ceil(n * p / 100)
+    return sorted_values[int(rank) - 1]
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.statuses: Counter[int] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.bytes = 0
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """(status, body, server wants to close)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length = None
+    chunked = close = False
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+        elif name == b"connection" and value.strip().lower() == b"close":
+            close = True
+    if chunked:
+        parts = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            if size == 0:
+                await reader.readuntil(b"\r\n")
+                break
+            parts.append(await reader.readexactly(size))
+            await reader.readexactly(2)
+        return status, b"".join(parts), close
+    if length is None:
+        return status, await reader.read(), True
+    return status, await reader.readexactly(length), close
+
+
+def build_requests(args) -> tuple[bytes | None, list[bytes] | None]:
+    host = f"{args.host}:{args.port}".encode()
+    if not args.bodies:
+        request = (b"GET " + args.path.encode() + b" HTTP/1.1\r\nHost: " + host
+                   + b"\r\nAccept: application/json\r\nUser-Agent: bench\r\n\r\n")
+        return request, None
+    requests = []
+    with open(args.bodies, "rb") as fh:
+        for line in fh:
+            body = line.strip()
+            if body:
+                requests.append(
+                    b"POST " + args.path.encode() + b" HTTP/1.1\r\nHost: " + host
+                    + b"\r\nAccept: application/json\r\nUser-Agent: bench"
+                    + b"\r\nContent-Type: application/json\r\nContent-Length: "
+                    + str(len(body)).encode() + b"\r\n\r\n" + body)
+    requests.reverse()  # pop() from the end hands them out in file order
+    return None, requests
+
+
+async def client(args, fixed: bytes | None, pool: list[bytes] | None, stats: Stats,
+                 window: list[float], stop_at: float) -> None:
+    reader = writer = None
+    while True:
+        if time.perf_counter() >= stop_at:
+            break
+        if pool is not None:
+            if not pool:
+                stats.errors["bodies used up"] += 1
+                break
+            request = pool.pop()
+        else:
+            request = fixed
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection(args.host, args.port)
+            t0 = time.perf_counter()
+            writer.write(request)
+            status, body, close = await read_response(reader)
+            t1 = time.perf_counter()
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+            stats.errors[type(exc).__name__] += 1
+            if writer is not None:
+                writer.close()
+            reader = writer = None
+            await asyncio.sleep(0.01)
+            continue
+        if window[0] <= t1 <= window[1]:
+            stats.latencies.append(t1 - t0)
+            stats.statuses[status] += 1
+            stats.bytes += len(body)
+        if close:
+            writer.close()
+            reader = writer = None
+    if writer is not None:
+        writer.close()
+
+
+async def main_async(args) -> dict:
+    fixed, pool = build_requests(args)
+    stats = Stats()
+    start = time.perf_counter()
+    window = [start + args.warmup, start + args.warmup + args.duration]
+    cpu0 = None
+
+    async def mark_cpu():
+        nonlocal cpu0
+        await asyncio.sleep(args.warmup)
+        cpu0 = time.process_time()
+
+    marker = asyncio.create_task(mark_cpu())
+    await asyncio.gather(*(client(args, fixed, pool, stats, window, window[1])
+                           for _ in range(args.concurrency)))
+    await marker
+    ended = time.perf_counter()
+    cpu = time.process_time() - (cpu0 or 0.0)
+    elapsed = min(ended, window[1]) - window[0]
+    if elapsed <= 0:
+        elapsed = float("nan")
+    lat = sorted(stats.latencies)
+    n = len(lat)
+    return {
+        "path": args.path,
+        "method": "POST" if args.bodies else "GET",
+        "concurrency": args.concurrency,
+        "duration_s": round(elapsed, 3),
+        "requests": n,
+        "rps": round(n / elapsed, 1),
+        "statuses": {str(k): v for k, v in sorted(stats.statuses.items())},
+        "errors": dict(stats.errors),
+        "latency_ms": {
+            "mean": round(sum(lat) / n * 1000, 2) if n else None,
+            "p50": round(percentile(lat, 50) * 1000, 2) if n else None,
+            "p90": round(percentile(lat, 90) * 1000, 2) if n else None,
+            "p99": round(percentile(lat, 99) * 1000, 2) if n else None,
+            "max": round(lat[-1] * 1000, 2) if n else None,
+        },
+        "mean_body_bytes": round(stats.bytes / n) if n else None,
+        "loadgen_cpu_ms_per_request": round(cpu / n * 1000, 3) if n else None,
+        "bodies_left": len(pool) if pool is not None else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--path", required=True)
+    parser.add_argument("--bodies", help="JSON lines file: POST one line per request")
+    parser.add_argument("-c", "--concurrency", type=int, default=16)
+    parser.add_argument("-d", "--duration", type=float, default=10.0, help="measured seconds")
+    parser.add_argument("-w", "--warmup", type=float, default=2.0, help="unmeasured seconds")
+    args = parser.parse_args(argv)
+    result = asyncio.run(main_async(args))
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -237,3 +237,23 @@ def test_lone_surrogates_in_json_are_400(client, ctx, town):
                            content_type="application/json")
     assert response.status_code == 400
     assert count(ctx, Appointment) == 0
+
+
+def test_counter_closure_reduces_capacity_but_keeps_the_office_open(client, ctx, town):
+    from booking.offices.models import Closure, Counter
+
+    day = next_workday()
+    counter = Counter(office_id="amt", name="Schalter 1")
+    ctx.add(counter)
+    ctx.flush()
+    ctx.add(Closure(office_id="amt", counter_id=counter.id, reason="Krank",
+                    starts_at=datetime.fromisoformat(local_iso(day, 9)),
+                    ends_at=datetime.fromisoformat(local_iso(day, 10))))
+    ctx.commit()
+    slots = client.get(f"/api/v1/offices/amt/services/melde/slots?from={day}&to={day}").get_json()
+    available = {s["start"]: s["available"] for s in slots}
+    assert available[local_iso(day, 8)] == 2
+    assert available[local_iso(day, 9)] == 1
+    assert available[local_iso(day, 10)] == 2
+    assert book(client, local_iso(day, 9), service="melde").status_code == 201
+    assert book(client, local_iso(day, 9), service="melde").status_code == 409

@@ -220,3 +220,21 @@ def test_booking_only_offered_slots_never_exceeds_capacity(data):
     for (rule_id, _), used in seats.items():
         assert len(used) <= capacity[rule_id]
         assert max(used) <= capacity[rule_id]
+
+
+def test_a_closed_counter_takes_one_seat_off_each_rule_for_its_time():
+    day = date(2026, 12, 1)
+    r = rule(capacity=2)
+    counter_closed = (local(day, 9), local(day, 10))
+    pol = policy()
+    steps = slots.open_steps([r], [], [], "s", pol, day, day, [counter_closed])
+    nine, eight = local(day, 9).astimezone(UTC), local(day, 8).astimezone(UTC)
+    assert steps[nine].rules[0].capacity == 1 and steps[eight].rules[0].capacity == 2
+    result = {s.start_at: s.available
+              for s in slots.free_slots(steps, {}, 15, pol, local(day, 0))}
+    assert result[nine] == 1 and result[eight] == 2
+    # two closed counters: nothing left in that hour
+    both = slots.open_steps([r], [], [], "s", pol, day, day, [counter_closed] * 2)
+    assert nine not in both and eight in both
+    # seat choice respects the cut: seat 2 is not offered while a counter is closed
+    assert slots.choose_seat(steps[nine], {1: {1}}) is None

@@ -379,14 +379,15 @@ def preview_slots(office: Office, rules: list[slots.Rule], now: datetime,
     office would offer them with ``rules`` (closures, holidays and bookings as now)."""
     first = now.astimezone(office.tz).date()
     last = first + timedelta(days=days - 1)
-    closures = queries.get_closures(office, first, last)
+    closures, cuts = queries.get_closure_intervals(office, first, last)
     holidays = queries.get_holidays(office.state, first, last)
     taken = queries.get_taken(office, first, last)
     policy = queries.get_policy(office)
     by_day: dict[date, list[tuple[Service, list]]] = {
         first + timedelta(days=i): [] for i in range(days)}
     for service in office.services:
-        steps = slots.open_steps(rules, closures, holidays, service.id, policy, first, last)
+        steps = slots.open_steps(rules, closures, holidays, service.id, policy, first, last,
+                                 cuts)
         free = slots.free_slots(steps, taken, service.duration_minutes, policy, now)
         per_day: dict[date, list] = {}
         for slot in free:

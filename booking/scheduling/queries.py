@@ -98,14 +98,28 @@ def _day_bounds(office: Office, first_day: date, last_day: date) -> tuple[dateti
     return start, end
 
 
-def get_closures(office: Office, first_day: date, last_day: date) -> list[tuple[datetime, datetime]]:
+def get_closure_intervals(office: Office, first_day: date, last_day: date
+                          ) -> tuple[list[tuple[datetime, datetime]], list[tuple[datetime, datetime]]]:
+    """(office-wide closures, closures of single counters) overlapping the date range, each
+    sorted. A closed counter takes one seat off every rule's capacity (slots.open_steps)."""
     start, end = _day_bounds(office, first_day, last_day)
     rows = db.session.execute(
-        select(Closure.starts_at, Closure.ends_at).where(
+        select(Closure.starts_at, Closure.ends_at, Closure.counter_id).where(
             Closure.office_id == office.id, Closure.starts_at < end, Closure.ends_at > start
         )
     )
-    return [(a, b) for a, b in rows]
+    closed, cuts = [], []
+    for starts_at, ends_at, counter_id in rows:
+        (closed if counter_id is None else cuts).append((starts_at, ends_at))
+    return sorted(closed), sorted(cuts)
+
+
+def get_closures(office: Office, first_day: date, last_day: date, *, counters: bool = False
+                 ) -> list[tuple[datetime, datetime]]:
+    """Office-wide closures in the date range; with ``counters=True`` those of single
+    counters instead."""
+    closed, cuts = get_closure_intervals(office, first_day, last_day)
+    return cuts if counters else closed
 
 
 @lru_cache(maxsize=256)
@@ -117,24 +131,28 @@ def _open_steps(
     policy: slots.Policy,
     first_day: date,
     last_day: date,
+    capacity_cuts: tuple[tuple[datetime, datetime], ...] = (),
 ) -> slots.OpenSteps:
     # Memoised by every input of the pure function, all read from the database on this
     # request: a hit is exactly what open_steps would compute now, never stale.
-    return slots.open_steps(rules, closures, holidays, service_id, policy, first_day, last_day)
+    return slots.open_steps(rules, closures, holidays, service_id, policy, first_day, last_day,
+                            capacity_cuts)
 
 
 def get_open_steps(
     office: Office, service_id: str | None, first_day: date, last_day: date
 ) -> slots.OpenSteps:
     """Open steps (read-only: the result may be shared with other requests)."""
+    closed, cuts = get_closure_intervals(office, first_day, last_day)
     return _open_steps(
         get_rules(office),
-        tuple(sorted(get_closures(office, first_day, last_day))),
+        tuple(closed),
         frozenset(get_holidays(office.state, first_day, last_day)),
         service_id,
         get_policy(office),
         first_day,
         last_day,
+        tuple(cuts),
     )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -124,10 +124,16 @@ def open_steps(
     policy: Policy,
     first_day: date,
     last_day: date,
+    capacity_cuts: Iterable[tuple[datetime, datetime]] = (),
 ) -> OpenSteps:
-    """All open steps on local dates ``first_day..last_day`` (inclusive), keyed by UTC start."""
+    """All open steps on local dates ``first_day..last_day`` (inclusive), keyed by UTC start.
+
+    ``closures`` close the office; each of ``capacity_cuts`` (a closed counter) takes one
+    seat off every rule in force during its time, so seat numbers above the reduced
+    capacity are not offered."""
     rules = sorted(rules, key=lambda r: (not r.service_ids, r.id))  # specific rules first
     closed = sorted(closures)
+    cuts = sorted(capacity_cuts)
     holidays = set(holidays)
     slot = policy.slot
     steps = OpenSteps()
@@ -142,7 +148,10 @@ def open_steps(
                 while wall + slot <= end:
                     at = local_to_utc(day, wall.time(), policy.tz)
                     if at is not None and not _overlaps(closed, at, at + slot):
-                        steps.setdefault(at, Step(at)).rules.append(rule)
+                        cut = _count_overlaps(cuts, at, at + slot) if cuts else 0
+                        if cut < rule.capacity:
+                            steps.setdefault(at, Step(at)).rules.append(
+                                replace(rule, capacity=rule.capacity - cut) if cut else rule)
                     wall += slot
         day += timedelta(days=1)
     return steps
@@ -150,6 +159,11 @@ def open_steps(
 
 def _overlaps(closures: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> bool:
     return any(c_start < end and start < c_end for c_start, c_end in closures)
+
+
+def _count_overlaps(intervals: list[tuple[datetime, datetime]], start: datetime,
+                    end: datetime) -> int:
+    return sum(1 for c_start, c_end in intervals if c_start < end and start < c_end)
 
 
 def free_seats(step: Step, taken: Mapping[tuple[int, datetime], int]) -> int:

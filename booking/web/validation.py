@@ -9,9 +9,25 @@ from datetime import date, datetime
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext
+from wtforms.validators import ValidationError
 
 MIN_YEAR, MAX_YEAR = 2000, 2199  # far beyond any horizon; keeps date arithmetic in range
 PHONE = re.compile(r"^\+?[0-9 ()/\-]{3,40}$")
+
+
+def form_check(clean, required_message=None):
+    """A WTForms validator running one of the cleaners below (the field gets the cleaned
+    value); ``required_message`` is shown for an empty field."""
+
+    def check(form, field):
+        if required_message and not (field.data or "").strip():
+            raise ValidationError(required_message)
+        try:
+            field.data = clean(field.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+    return check
 
 
 def _no_control(value: str) -> bool:

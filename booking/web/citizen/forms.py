@@ -9,14 +9,7 @@ from wtforms.validators import ValidationError
 
 from booking.web import validation
 
-
-def _using(clean):
-    def check(form, field):
-        try:
-            field.data = clean(field.data)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
-    return check
+_using = validation.form_check
 
 
 def _consent(form, field):

@@ -63,15 +63,7 @@ class DayField(StringField):
                 raise ValidationError(gettext("Please enter a date like 2026-12-01.")) from None
 
 
-def _using(clean, required_message=None):
-    def check(form, field):
-        if required_message and not (field.data or "").strip():
-            raise ValidationError(required_message)
-        try:
-            field.data = clean(field.data)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
-    return check
+_using = validation.form_check
 
 
 def _optional_email(form, field):

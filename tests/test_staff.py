@@ -622,16 +622,33 @@ def test_clerk_cancels_after_the_citizen_deadline(client, ctx, town):
                   email="late@example.org").id
     log_in(client, make_user(ctx, "clerk", "amt")[1])
     token = csrf(client)
-    # moving so close to the start is refused by reschedule_appointment's deadline
+    # staff may still move it although the citizen's deadline is over
+    new_start = local_iso(next_workday(), 9)
     moved = client.post(f"/staff/offices/amt/appointments/{soon}/move?lang=en", data={
-        "csrf_token": token, "slot": local_iso(next_workday(), 9)})
-    assert moved.status_code == 409
-    assert "starts too soon to be moved" in moved.get_data(as_text=True)
+        "csrf_token": token, "day": new_start[:10], "slot": new_start})
+    assert moved.status_code == 303, moved.get_data(as_text=True)
     response = client.post(f"/staff/offices/amt/appointments/{soon}/cancel",
                            data={"csrf_token": token})
     assert response.status_code == 303
     assert status_of(ctx, soon) == CANCELLED
-    assert outbox_kinds(ctx) == [("cancelled", soon)]
+    assert outbox_kinds(ctx) == [("moved", soon), ("cancelled", soon)]
+
+
+def test_phone_booking_ignores_the_citizens_lead_time(ctx):
+    """Citizens can't book inside the lead time online; a clerk on the phone can."""
+    from booking.db import db
+    from booking.offices.models import Office, Service
+    from booking.scheduling import operations
+
+    make_town(ctx, lead_minutes=24 * 60, weekdays="1234567", start=time(0), end=time(23, 45))
+    now = utcnow()
+    office, service = db.session.get(Office, "amt"), db.session.get(Service, "melde")
+    online = operations.list_free_slots(office, service, now)
+    staff = operations.list_free_slots(office, service, now, by_staff=True)
+    assert online and staff
+    assert online[0].start_at >= now + timedelta(hours=24)
+    assert now <= staff[0].start_at < now + timedelta(hours=24)
+    ctx.rollback()
 
 
 def test_move_to_a_taken_time_is_a_conflict(client, ctx):

@@ -6,7 +6,7 @@ the outbox; the caller's commit point makes everything happen or nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import delete, select
@@ -53,8 +53,11 @@ def list_free_slots(
     now: datetime,
     first_day: date | None = None,
     last_day: date | None = None,
+    *,
+    by_staff: bool = False,
 ) -> list[slots.FreeSlot]:
-    """Bookable starts for ``service`` at ``office`` on local dates first_day..last_day."""
+    """Bookable starts for ``service`` at ``office`` on local dates first_day..last_day.
+    ``by_staff``: staff may book without the citizens' lead time (never in the past)."""
     check_offered(office, service)
     today, horizon_end = default_range(office, now)
     first_day = max(first_day or today, today)
@@ -64,8 +67,13 @@ def list_free_slots(
     steps = queries.get_open_steps(office, service.id, first_day, last_day)
     taken = queries.get_taken(office, first_day, last_day)
     return slots.free_slots(
-        steps, taken, service.duration_minutes, queries.get_policy(office), now
+        steps, taken, service.duration_minutes, _policy(office, by_staff), now
     )
+
+
+def _policy(office: Office, by_staff: bool) -> slots.Policy:
+    policy = queries.get_policy(office)
+    return replace(policy, lead=timedelta(0)) if by_staff else policy
 
 
 def is_offered(office: Office, service: Service, start_at: datetime, now: datetime) -> bool:
@@ -74,7 +82,8 @@ def is_offered(office: Office, service: Service, start_at: datetime, now: dateti
     return any(s.start_at == start_at for s in list_free_slots(office, service, now, day, day))
 
 
-def _hold_seats(appointment: Appointment, office: Office, service: Service, now: datetime) -> None:
+def _hold_seats(appointment: Appointment, office: Office, service: Service, now: datetime,
+                by_staff: bool = False) -> None:
     """Give ``appointment`` one seat in every step it covers, or raise.
 
     Seat numbers are unique per (rule, step) in the database; a concurrent request
@@ -83,7 +92,7 @@ def _hold_seats(appointment: Appointment, office: Office, service: Service, now:
     start_at = appointment.start_at
     day = start_at.astimezone(office.tz).date()
     steps = queries.get_open_steps(office, service.id, day, day)
-    policy = queries.get_policy(office)
+    policy = _policy(office, by_staff)
     offered_if_empty = slots.free_slots(steps, {}, service.duration_minutes, policy, now)
     if start_at not in {s.start_at for s in offered_if_empty}:
         raise NotBookable("this start is not offered")
@@ -119,9 +128,11 @@ def _new_code() -> str:
 
 
 def book_appointment(
-    office: Office, service: Service, start_at: datetime, citizen: Citizen, now: datetime
+    office: Office, service: Service, start_at: datetime, citizen: Citizen, now: datetime,
+    *, by_staff: bool = False,
 ) -> tuple[Appointment, str]:
     """Book ``start_at`` (aware) and queue the confirmation; returns (appointment, token).
+    ``by_staff`` (phone channel): the citizens' lead time does not apply.
 
     Raises NotBookable, SlotTaken or ServiceNotOffered; on error nothing is written.
     """
@@ -146,7 +157,7 @@ def book_appointment(
         )
         db.session.add(appointment)
         db.session.flush()
-        _hold_seats(appointment, office, service, now)
+        _hold_seats(appointment, office, service, now, by_staff)
     if appointment.email:
         appointment_mails.notify_booked(appointment, token, now)
     return appointment, token
@@ -189,17 +200,19 @@ def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadl
 
 
 def reschedule_appointment(
-    appointment: Appointment, start_at: datetime, now: datetime, token: str | None = None
+    appointment: Appointment, start_at: datetime, now: datetime, token: str | None = None,
+    *, by_staff: bool = False,
 ) -> str:
     """Move to ``start_at`` at the same office and service, atomically: the new seats are
     taken in the same savepoint that releases the old ones, so a failure changes nothing.
 
     Keeps code and UID, raises SEQUENCE, queues the update email. Without the citizen's
     ``token`` (a staff move) a new token is issued. Returns the token for the manage link.
+    ``by_staff``: neither the citizens' change deadline nor their lead time applies.
     """
     if appointment.is_cancelled:
         raise AppointmentCancelled("the appointment was cancelled")
-    if not is_changeable(appointment, now):
+    if not by_staff and not is_changeable(appointment, now):
         raise DeadlinePassed("the deadline for changes is over")
     if start_at == appointment.start_at:
         raise NotBookable("that is the current time of the appointment")
@@ -211,7 +224,7 @@ def reschedule_appointment(
             appointment.start_at = start_at
             appointment.end_at = start_at + timedelta(minutes=service.duration_minutes)
             db.session.flush()
-            _hold_seats(appointment, office, service, now)
+            _hold_seats(appointment, office, service, now, by_staff)
     except Exception:
         appointment.start_at, appointment.end_at = old
         raise

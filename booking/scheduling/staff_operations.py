@@ -106,7 +106,7 @@ def move_by_staff(appointment: Appointment, start_at: datetime, actor, now: date
     """
     _require_confirmed(appointment)
     before = _times(appointment)
-    operations.reschedule_appointment(appointment, start_at, now, token=None)
+    operations.reschedule_appointment(appointment, start_at, now, token=None, by_staff=True)
     _record(actor, "appointment.moved", appointment, before, _times(appointment), now)
 
 
@@ -115,7 +115,8 @@ def book_for_caller(office: Office, service: Service, start_at: datetime,
     """Book on the phone channel. With ``citizen.email`` the caller gets the usual
     confirmation email; without one (``None``) nothing is sent. Raises what
     ``book_appointment`` raises (NotBookable, SlotTaken, ServiceNotOffered)."""
-    appointment, _token = operations.book_appointment(office, service, start_at, citizen, now)
+    appointment, _token = operations.book_appointment(office, service, start_at, citizen, now,
+                                                      by_staff=True)
     appointment.channel = PHONE
     db.session.flush()
     _record(actor, "appointment.booked", appointment, None,

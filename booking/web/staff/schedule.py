@@ -370,7 +370,7 @@ def _time_choices(office: Office, service, day: date,
     """The free starts of ``day`` as choices (value: ISO with the local offset)."""
     tz = office.tz
     try:
-        free = operations.list_free_slots(office, service, utcnow(), day, day)
+        free = operations.list_free_slots(office, service, utcnow(), day, day, by_staff=True)
     except ServiceNotOffered:
         return []
     return [SelectChoice(s.start_at.astimezone(tz).isoformat(),

@@ -4,6 +4,7 @@ from booking.accounts.models import ApiToken, LoginFailure, User
 from booking.audit.models import AuditEntry
 from booking.notifications.models import OutboxMessage
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
+from booking.queueing.models import Ticket, TicketDay
 from booking.scheduling.models import Appointment, AppointmentSeat
 
 __all__ = [
@@ -19,4 +20,6 @@ __all__ = [
     "Office",
     "OutboxMessage",
     "Service",
+    "Ticket",
+    "TicketDay",
 ]

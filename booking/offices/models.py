@@ -40,6 +40,12 @@ class Office(db.Model):
         CheckConstraint("lead_time_minutes >= 0", name="lead_time_nonneg"),
         CheckConstraint("horizon_days between 1 and 366", name="horizon_range"),
         CheckConstraint("cancel_deadline_minutes >= 0", name="cancel_deadline_nonneg"),
+        CheckConstraint("queue_window_minutes between 0 and 240", name="queue_window_range"),
+        CheckConstraint("queue_recall_cooldown_seconds between 0 and 600",
+                        name="queue_cooldown_range"),
+        CheckConstraint("queue_max_recalls between 0 and 10", name="queue_max_recalls_range"),
+        CheckConstraint("queue_daily_limit is null or queue_daily_limit >= 1",
+                        name="queue_daily_limit_positive"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -55,6 +61,13 @@ class Office(db.Model):
     cancel_deadline_minutes: Mapped[int] = mapped_column(default=60)
     # staff calendar feeds show citizens' names only if the office opts in
     feed_shows_names: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    # walk-in queue: appointments checked in go first from this long before their start;
+    # later arrivals join as walk-ins
+    queue_window_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
+    queue_recall_cooldown_seconds: Mapped[int] = mapped_column(default=30, server_default="30")
+    queue_max_recalls: Mapped[int] = mapped_column(default=2, server_default="2")
+    # walk-in tickets per day; None: no limit
+    queue_daily_limit: Mapped[int | None]
 
     services: Mapped[list[Service]] = relationship(
         secondary=office_services, back_populates="offices", order_by="Service.position"
@@ -109,6 +122,8 @@ class Counter(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[str] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(60))
+    # a paused counter calls nobody and is left out of waiting-time estimates
+    paused: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
     office: Mapped[Office] = relationship(back_populates="counters")
     services: Mapped[list[Service]] = relationship(secondary=counter_services)

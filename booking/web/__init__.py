@@ -17,11 +17,20 @@ CSP = (
 
 
 def register(app: Flask) -> None:
-    from booking.web import admin, api, auth, citizen, context, staff  # noqa: F401  (auth: loaders)
+    from booking.web import (  # noqa: F401  (auth: loaders)
+        admin,
+        api,
+        auth,
+        citizen,
+        context,
+        display,
+        staff,
+    )
 
     app.register_blueprint(citizen.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(display.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)  # token-authenticated JSON, no cookies
     context.register(app)

@@ -1,0 +1,86 @@
+"""Tickets of the walk-in queue and the per-office, per-day running numbers.
+
+Invariants held by the database:
+
+* ``(office_id, day, seq)`` is unique: one number per office and day, never twice;
+* a counter has at most one ticket that is called or being served (partial unique index);
+* an appointment is checked in at most once (``appointment_id`` unique).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.db import UTCDateTime, db
+from booking.offices.models import Counter, Office, Service
+from booking.scheduling.models import Appointment
+
+WAITING, CALLED, SERVING, PARKED = "waiting", "called", "serving", "parked"
+DONE, NO_SHOW, UNSERVED = "done", "no_show", "unserved"
+OPEN_STATUSES = (WAITING, CALLED, SERVING, PARKED)
+STATUSES = (*OPEN_STATUSES, DONE, NO_SHOW, UNSERVED)
+WALK_IN, APPOINTMENT = "walk_in", "appointment"
+
+_ACTIVE_AT_COUNTER = "status in ('called', 'serving')"
+
+
+class TicketDay(db.Model):
+    """The running number of an office's day; incremented atomically (upsert … returning)."""
+
+    __tablename__ = "ticket_days"
+
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    last_seq: Mapped[int] = mapped_column(default=0)
+    walk_ins: Mapped[int] = mapped_column(default=0)
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("office_id", "day", "seq", name="uq_tickets_number"),
+        CheckConstraint(
+            "status in ('waiting', 'called', 'serving', 'parked', 'done', 'no_show', 'unserved')",
+            name="status_known"),
+        CheckConstraint("kind in ('walk_in', 'appointment')", name="kind_known"),
+        CheckConstraint("seq >= 1", name="seq_positive"),
+        CheckConstraint("recalls >= 0", name="recalls_nonneg"),
+        CheckConstraint(f"counter_id is not null or not ({_ACTIVE_AT_COUNTER})",
+                        name="active_has_counter"),
+        Index("uq_tickets_counter_active", "counter_id", unique=True,
+              postgresql_where=text(_ACTIVE_AT_COUNTER), sqlite_where=text(_ACTIVE_AT_COUNTER)),
+        Index("ix_tickets_office_status", "office_id", "status"),
+    )
+
+    # unguessable: the id is the capability for the public status page
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"))
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"))
+    day: Mapped[date]
+    seq: Mapped[int]
+    number: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(12), default=WALK_IN)
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL"), unique=True)
+    language: Mapped[str] = mapped_column(String(2), default="de")
+    status: Mapped[str] = mapped_column(String(10), default=WAITING)
+    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id", ondelete="SET NULL"))
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recalls: Mapped[int] = mapped_column(default=0)
+
+    office: Mapped[Office] = relationship()
+    service: Mapped[Service] = relationship()
+    counter: Mapped[Counter | None] = relationship()
+    appointment: Mapped[Appointment | None] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES

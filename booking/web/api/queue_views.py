@@ -1,0 +1,177 @@
+"""JSON API of the walk-in queue: kiosk tickets, check-in, counters, the display."""
+
+from __future__ import annotations
+
+from flask import abort, jsonify, request
+from flask_babel import get_locale, gettext
+from flask_login import current_user
+
+from booking.db import db, utcnow
+from booking.extensions import csrf
+from booking.offices.models import Office
+from booking.queueing import errors, operations
+from booking.queueing.operations import QueueView
+from booking.scheduling.codes import normalise_code
+from booking.scheduling.operations import get_appointment_by_code
+from booking.web.api import bp
+from booking.web.api.views import ApiError, _json_object
+from booking.web.auth import require_role, staff_user
+from booking.web.queue_presenters import (
+    counter_for,
+    display_json,
+    queue_error_message,
+    queue_error_status,
+    ticket_for,
+    ticket_json,
+)
+
+
+@bp.errorhandler(errors.QueueError)
+def _queue_error(exc: errors.QueueError):
+    return jsonify({"error": queue_error_message(exc)}), queue_error_status(exc)
+
+
+def _office(office_id: str) -> Office:
+    return db.session.get(Office, office_id) or abort(404, gettext("Unknown office."))
+
+
+def _lang() -> str:
+    return "en" if str(get_locale() or "de") == "en" else "de"
+
+
+@bp.before_request
+def _csrf_for_session_writes():
+    """Staff API calls authenticated by the browser session (not a bearer token) need the
+    CSRF token in the X-CSRFToken header, like the forms: a cookie alone must not be
+    enough to call tickets."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if request.headers.get("Authorization", "")[:7].lower() == "bearer ":
+        return
+    if current_user.is_authenticated:
+        csrf.protect()
+
+
+@bp.post("/offices/<office_id>/tickets")
+def draw_ticket(office_id: str):
+    office = _office(office_id)
+    data = _json_object()
+    service_id = data.get("service")
+    if not isinstance(service_id, str) or not service_id:
+        raise ApiError(422, gettext("Please correct the marked fields."),
+                       {"service": gettext("Choose a service.")})
+    now = utcnow()
+    ticket = operations.draw_ticket(office, service_id, now, language=_lang())
+    return jsonify(ticket_json(ticket, QueueView(office, now))), 201
+
+
+@bp.post("/offices/<office_id>/checkins")
+def check_in(office_id: str):
+    office = _office(office_id)
+    data = _json_object()
+    code = data.get("code")
+    if not isinstance(code, str) or not normalise_code(code):
+        raise ApiError(422, gettext("Please correct the marked fields."),
+                       {"code": gettext("Enter the booking code.")})
+    now = utcnow()
+    ticket = operations.check_in(office, get_appointment_by_code(normalise_code(code)), now)
+    return jsonify(ticket_json(ticket, QueueView(office, now))), 201
+
+
+@bp.get("/tickets/<ticket_id>")
+def ticket(ticket_id: str):
+    from booking.queueing.models import Ticket
+
+    found = db.session.get(Ticket, ticket_id) if len(ticket_id) <= 32 else None
+    if found is None:
+        abort(404, gettext("Unknown ticket."))
+    return jsonify(ticket_json(found, now=utcnow()))
+
+
+@bp.get("/offices/<office_id>/display")
+def display(office_id: str):
+    office = _office(office_id)
+    now = utcnow()
+    current, recent = operations.get_calls(office, now)
+    return jsonify(display_json(office, current, recent, len(operations.get_waiting(office))))
+
+
+# -- staff ------------------------------------------------------------------------------
+
+def _counter_json(counter) -> dict:
+    return {"id": counter.id, "name": counter.name, "office": counter.office_id,
+            "services": [s.id for s in counter.services], "paused": counter.paused}
+
+
+@bp.get("/counters")
+@require_role("clerk")
+def counters():
+    from booking.web.auth import offices_of
+
+    rows = [c for office in offices_of(staff_user()) for c in office.counters]
+    return jsonify([_counter_json(c) for c in rows])
+
+
+@bp.post("/counters/<int:counter_id>/call-next")
+@require_role("clerk")
+def call_next(counter_id: int):
+    counter = counter_for(staff_user(), counter_id)
+    now = utcnow()
+    ticket = operations.call_next(counter, now)
+    if ticket is None:
+        return "", 204
+    return jsonify(ticket_json(ticket, now=now))
+
+
+@bp.post("/counters/<int:counter_id>/pause")
+@require_role("clerk")
+def pause(counter_id: int):
+    counter = counter_for(staff_user(), counter_id)
+    data = request.get_json(silent=True)
+    paused = data.get("paused", True) if isinstance(data, dict) else True
+    if not isinstance(paused, bool):
+        raise ApiError(422, gettext("Please correct the marked fields."),
+                       {"paused": gettext("true or false.")})
+    operations.set_paused(counter, paused)
+    return jsonify(_counter_json(counter))
+
+
+def _ticket_action(ticket_id: str, action):
+    ticket = ticket_for(staff_user(), ticket_id)
+    now = utcnow()
+    action(ticket, now)
+    return jsonify(ticket_json(ticket, now=now))
+
+
+_ACTIONS = {
+    "recall": operations.recall,
+    "start": operations.start,
+    "finish": operations.finish,
+    "no-show": operations.no_show,
+    "park": operations.park,
+}
+
+
+@bp.post('/tickets/<ticket_id>/<any(recall, start, finish, "no-show", park):action>')
+@require_role("clerk")
+def ticket_action(ticket_id: str, action: str):
+    return _ticket_action(ticket_id, _ACTIONS[action])
+
+
+@bp.post("/tickets/<ticket_id>/transfer")
+@require_role("clerk")
+def transfer(ticket_id: str):
+    data = _json_object()
+    service_id = data.get("service")
+    if not isinstance(service_id, str) or not service_id:
+        raise ApiError(422, gettext("Please correct the marked fields."),
+                       {"service": gettext("Choose a service.")})
+    return _ticket_action(ticket_id, lambda t, now: operations.transfer(t, service_id, now))
+
+
+@bp.post("/tickets/<ticket_id>/return")
+@require_role("clerk")
+def return_ticket(ticket_id: str):
+    data = _json_object()
+    counter = counter_for(staff_user(), data.get("counter"))
+    return _ticket_action(ticket_id, lambda t, now: operations.return_ticket(t, counter, now))

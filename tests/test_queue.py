@@ -1,0 +1,445 @@
+"""Walk-in queue: the pure arithmetic, the operations with the clock as argument, and the
+JSON API (kiosk tickets, check-in, counters, display) with its access rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays as holidays_lib
+import pytest
+from sqlalchemy import select
+
+from booking.db import utcnow
+from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
+from booking.queueing import errors, operations, ordering
+from booking.queueing.models import (
+    CALLED,
+    DONE,
+    NO_SHOW,
+    PARKED,
+    SERVING,
+    UNSERVED,
+    WAITING,
+    Ticket,
+    TicketDay,
+)
+from booking.scheduling.models import ARRIVED, CANCELLED, Appointment
+from tests.conftest import BERLIN, make_town
+from tests.test_staff import log_in, make_user
+
+TZ = ZoneInfo(BERLIN)
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Berlin
+WINDOW = timedelta(minutes=15)
+
+
+# ---------------------------------------------------------------- pure arithmetic
+
+def w(id_, service="pass", minutes=0, due=None):
+    return ordering.Waiting(id_, service, T0 + timedelta(minutes=minutes),
+                            None if due is None else T0 + timedelta(minutes=due))
+
+
+def test_due_appointments_go_first_then_first_come_first_served():
+    entries = [w("walk1", minutes=0), w("walk2", minutes=1),
+               w("appt_due", minutes=5, due=20),      # due at 20, window 15: due from minute 5
+               w("appt_early", minutes=2, due=60),    # not due yet: by arrival
+               w("appt_due_earlier", minutes=6, due=10)]
+    now = T0 + timedelta(minutes=7)
+    assert [e.id for e in ordering.order(entries, now, WINDOW)] == [
+        "appt_due_earlier", "appt_due", "walk1", "walk2", "appt_early"]
+    # an hour later the early appointment is due as well and goes first
+    later = T0 + timedelta(minutes=50)
+    assert [e.id for e in ordering.order(entries, later, WINDOW)][:3] == [
+        "appt_due_earlier", "appt_due", "appt_early"]
+
+
+def test_next_for_takes_only_the_counters_services():
+    entries = [w("a", "pass", 0), w("b", "melde", 1), w("c", "pass", 2)]
+    assert ordering.next_for(entries, {"melde"}, T0, WINDOW).id == "b"
+    assert ordering.next_for(entries, {"pass", "melde"}, T0, WINDOW).id == "a"
+    assert ordering.next_for(entries, {"other"}, T0, WINDOW) is None
+
+
+def test_people_ahead_counts_only_who_competes_for_the_same_counters():
+    entries = [w("a", "pass", 0), w("b", "melde", 1), w("c", "fund", 2), w("d", "pass", 3)]
+    counters = [frozenset({"pass", "melde"}), frozenset({"fund"})]
+    assert ordering.people_ahead(entries, "d", T0, WINDOW, counters) == 2  # a and b, not c
+    assert ordering.people_ahead(entries, "c", T0, WINDOW, counters) == 0
+    assert ordering.people_ahead(entries, "a", T0, WINDOW, counters) == 0
+    assert ordering.people_ahead(entries, "zzz", T0, WINDOW, counters) is None
+
+
+def test_estimated_wait_from_average_and_counters():
+    assert ordering.estimate_wait(0, 12.0, 2) == 0
+    assert ordering.estimate_wait(3, 10.0, 2) == 15
+    assert ordering.estimate_wait(1, 7.5, 1) == 8  # rounded up
+    assert ordering.estimate_wait(4, 10.0, 0) is None  # nobody serves it: unknown
+    assert ordering.average_minutes([timedelta(minutes=4), timedelta(minutes=8)], 15) == 6
+    assert ordering.average_minutes([], 15) == 15  # no measurement yet: planned duration
+
+
+def test_ticket_number_format():
+    assert ordering.format_number("A", 17) == "A017"
+    assert ordering.format_number("B", 1234) == "B1234"
+
+
+def test_opening_hours_closures_and_holidays():
+    hours = [ordering.Hours(time(8), time(12)),
+             ordering.Hours(time(14), time(18), frozenset({"pass"}))]
+    at = lambda h, m=0: datetime(2026, 12, 1, h, m, tzinfo=TZ)  # noqa: E731
+    assert ordering.is_open(hours, [], False, "melde", at(8), TZ)
+    assert not ordering.is_open(hours, [], False, "melde", at(12), TZ)  # end is exclusive
+    assert not ordering.is_open(hours, [], False, "melde", at(15), TZ)  # afternoon: pass only
+    assert ordering.is_open(hours, [], False, "pass", at(15), TZ)
+    assert ordering.is_open(hours, [], False, None, at(15), TZ)
+    assert not ordering.is_open(hours, [], True, "pass", at(9), TZ)  # public holiday
+    closure = [(at(9).astimezone(UTC), at(10).astimezone(UTC))]
+    assert not ordering.is_open(hours, closure, False, "pass", at(9, 30), TZ)
+    assert ordering.is_open(hours, closure, False, "pass", at(10), TZ)
+
+
+# ---------------------------------------------------------------- operations
+
+def _state_without_holiday(day: date) -> str:
+    for state in ("HE", "BE", "BY", "NW", "HH", "SN", "BW"):
+        if day not in holidays_lib.country_holidays("DE", subdiv=state, years=day.year):
+            return state
+    pytest.skip("a nationwide public holiday today: every office is closed")
+
+
+@pytest.fixture
+def floor(ctx):
+    """Office 'amt' open every day all day (the API uses the real clock), with two counters:
+    1 handles pass + melde, 2 handles melde only."""
+    office = make_town(ctx, weekdays="1234567", start=time(0), end=time(23, 59))
+    office.state = _state_without_holiday(utcnow().astimezone(TZ).date())
+    office.services[0].queue_prefix = "P"
+    office.services[1].queue_prefix = "M"
+    passport, melde = ctx.get(Service, "pass"), ctx.get(Service, "melde")
+    ctx.add_all([Counter(office=office, name="Schalter 1", services=[passport, melde]),
+                 Counter(office=office, name="Schalter 2", services=[melde])])
+    nord = Office(id="nord", name="Bürgerbüro Nord", address="Nordring 2", email="n@x.example",
+                  timezone=BERLIN, state=office.state)
+    nord.services = [passport]
+    ctx.add(nord)
+    ctx.add(AvailabilityRule(office=nord, weekdays="1234567", start_time=time(0),
+                             end_time=time(23, 59), valid_from=date(2020, 1, 1), capacity=1))
+    ctx.add(Counter(office=nord, name="Nord 1", services=[passport]))
+    ctx.commit()
+    return office
+
+
+def counter(ctx, name) -> Counter:
+    return ctx.scalar(select(Counter).where(Counter.name == name))
+
+
+def test_numbers_run_per_office_and_day_and_restart(ctx, floor):
+    a = operations.draw_ticket(floor, "pass", T0)
+    b = operations.draw_ticket(floor, "melde", T0 + timedelta(minutes=1))
+    nord = ctx.get(Office, "nord")
+    c = operations.draw_ticket(nord, "pass", T0)
+    next_day = operations.draw_ticket(floor, "melde", T0 + timedelta(days=1))
+    ctx.commit()
+    assert (a.number, b.number, c.number, next_day.number) == ("P001", "M002", "P001", "M001")
+    assert len(a.id) >= 20 and a.id != b.id  # unguessable ids
+
+
+def test_refused_when_closed_not_offered_or_contingent_used_up(ctx, floor):
+    monday_night = datetime(2026, 11, 30, 23, 30, tzinfo=TZ)  # after 23:59? no: 23:30 is open
+    assert operations.draw_ticket(floor, "pass", monday_night)
+    with pytest.raises(errors.OfficeClosedNow):
+        operations.draw_ticket(floor, "pass", datetime(2026, 11, 30, 23, 59, 30, tzinfo=TZ))
+    with pytest.raises(errors.OfficeClosedNow):  # Christmas Day
+        operations.draw_ticket(floor, "pass", datetime(2026, 12, 25, 10, tzinfo=TZ))
+    ctx.add(Closure(office=floor, starts_at=T0, ends_at=T0 + timedelta(hours=1)))
+    ctx.flush()
+    with pytest.raises(errors.OfficeClosedNow):
+        operations.draw_ticket(floor, "pass", T0 + timedelta(minutes=30))
+    with pytest.raises(errors.ServiceNotOffered):
+        operations.draw_ticket(ctx.get(Office, "nord"), "melde", T0)
+    with pytest.raises(errors.ServiceNotOffered):
+        operations.draw_ticket(floor, "nonexistent", T0)
+    floor.queue_daily_limit = 2
+    later = T0 + timedelta(hours=2)
+    operations.draw_ticket(floor, "pass", later)
+    operations.draw_ticket(floor, "pass", later)
+    with pytest.raises(errors.ContingentExhausted):
+        operations.draw_ticket(floor, "pass", later)
+    ctx.commit()
+    # the refused draw wrote nothing: still two tickets that day, numbers 1 and 2
+    day = later.astimezone(TZ).date()
+    assert ctx.scalars(select(Ticket.number).where(Ticket.day == day)
+                       .order_by(Ticket.seq)).all() == ["P001", "P002"]
+
+
+def _appointment(ctx, office, start_at, status="confirmed") -> Appointment:
+    appt = Appointment(office=office, service=ctx.get(Service, "pass"), start_at=start_at,
+                       end_at=start_at + timedelta(minutes=30), name="Erika", email="e@x.example",
+                       language="en", code=f"C{int(start_at.timestamp()) % 10**7:07d}",
+                       token_hash="x", ical_uid=f"uid-{start_at.timestamp()}", status=status)
+    ctx.add(appt)
+    ctx.flush()
+    return appt
+
+
+def test_check_in_rules(ctx, floor):
+    now = T0
+    on_time = _appointment(ctx, floor, now + timedelta(minutes=10))
+    ticket = operations.check_in(floor, on_time, now)
+    assert ticket.kind == "appointment" and ticket.due_at == on_time.start_at
+    assert on_time.status == ARRIVED and ticket.language == "en"
+    with pytest.raises(errors.NotCheckable) as exc:
+        operations.check_in(floor, on_time, now)
+    assert exc.value.reason == "checked_in"
+    tomorrow = _appointment(ctx, floor, now + timedelta(days=1))
+    with pytest.raises(errors.NotCheckable) as exc:
+        operations.check_in(floor, tomorrow, now)
+    assert exc.value.reason == "other_day"
+    cancelled = _appointment(ctx, floor, now + timedelta(minutes=40), status=CANCELLED)
+    with pytest.raises(errors.NotCheckable) as exc:
+        operations.check_in(floor, cancelled, now)
+    assert exc.value.reason == "cancelled"
+    with pytest.raises(errors.UnknownAppointment):
+        operations.check_in(floor, None, now)
+    with pytest.raises(errors.UnknownAppointment):  # another office's appointment
+        operations.check_in(ctx.get(Office, "nord"), tomorrow, now)
+    late = _appointment(ctx, floor, now - timedelta(minutes=20))  # 20 > 15 minutes late
+    late_ticket = operations.check_in(floor, late, now)
+    assert late_ticket.due_at is None  # joins as a walk-in
+
+
+def test_call_next_order_busy_pause_and_empty(ctx, floor):
+    c1, c2 = counter(ctx, "Schalter 1"), counter(ctx, "Schalter 2")
+    p1 = operations.draw_ticket(floor, "pass", T0)
+    m1 = operations.draw_ticket(floor, "melde", T0 + timedelta(minutes=1))
+    appt = _appointment(ctx, floor, T0 + timedelta(minutes=12))
+    a1 = operations.check_in(floor, appt, T0 + timedelta(minutes=2))
+    now = T0 + timedelta(minutes=3)
+    assert operations.call_next(c2, now).id == m1.id  # counter 2: melde only
+    with pytest.raises(errors.CounterBusy):
+        operations.call_next(c2, now)
+    assert operations.call_next(c1, now).id == a1.id  # the due appointment first
+    operations.finish(a1, now)
+    assert operations.call_next(c1, now).id == p1.id
+    operations.finish(p1, now)
+    assert operations.call_next(c1, now) is None  # nobody waits for counter 1
+    operations.finish(m1, now)
+    operations.set_paused(c2, True)
+    operations.draw_ticket(floor, "melde", now)
+    with pytest.raises(errors.CounterPaused):
+        operations.call_next(c2, now)
+    ctx.commit()
+    assert ctx.get(Ticket, p1.id).status == DONE and ctx.get(Ticket, p1.id).counter_id == c1.id
+
+
+def test_recall_cooldown_no_show_after_recalls(ctx, floor):
+    c1 = counter(ctx, "Schalter 1")
+    floor.queue_recall_cooldown_seconds, floor.queue_max_recalls = 30, 2
+    appt = _appointment(ctx, floor, T0)
+    ticket = operations.check_in(floor, appt, T0)
+    operations.call_next(c1, T0)
+    with pytest.raises(errors.RecallTooSoon) as exc:
+        operations.recall(ticket, T0 + timedelta(seconds=10))
+    assert exc.value.seconds_left == 21
+    with pytest.raises(errors.NoShowTooSoon):
+        operations.no_show(ticket, T0 + timedelta(seconds=10))
+    operations.recall(ticket, T0 + timedelta(seconds=30))
+    operations.recall(ticket, T0 + timedelta(seconds=60))
+    assert ticket.recalls == 2 and ticket.called_at == T0 + timedelta(seconds=60)
+    operations.no_show(ticket, T0 + timedelta(seconds=70))
+    assert ticket.status == NO_SHOW and appt.status == "no_show"
+    assert operations.get_active(c1) is None  # the counter is free again
+    with pytest.raises(errors.WrongState):
+        operations.start(ticket, T0)
+
+
+def test_start_finish_transfer_park_return(ctx, floor):
+    c1, c2 = counter(ctx, "Schalter 1"), counter(ctx, "Schalter 2")
+    early = operations.draw_ticket(floor, "pass", T0)
+    later = operations.draw_ticket(floor, "melde", T0 + timedelta(minutes=5))
+    now = T0 + timedelta(minutes=10)
+    assert operations.call_next(c1, now).id == early.id
+    operations.start(early, now)
+    assert early.status == SERVING and early.started_at == now
+    # transfer to melde: back in the queue with the original arrival time, so it goes
+    # before the later melde ticket at counter 2
+    operations.transfer(early, "melde", now)
+    assert early.status == WAITING and early.arrived_at == T0 and early.counter_id is None
+    assert early.number == "P001"  # keeps its number
+    assert operations.call_next(c2, now).id == early.id
+    operations.park(early, now)
+    assert early.status == PARKED and operations.get_active(c2) is None
+    assert operations.call_next(c2, now).id == later.id
+    with pytest.raises(errors.CounterBusy):
+        operations.return_ticket(early, c2, now)
+    operations.return_ticket(early, c1, now)
+    assert early.status == CALLED and early.counter_id == c1.id
+    operations.finish(early, now + timedelta(minutes=4))
+    assert early.status == DONE
+    with pytest.raises(errors.ServiceNotOffered):
+        operations.transfer(later, "nonexistent", now)
+
+
+def test_estimates_follow_measured_service_times(ctx, floor):
+    c1 = counter(ctx, "Schalter 1")
+    # two served passports took 6 and 10 minutes
+    for minutes in (6, 10):
+        t = operations.draw_ticket(floor, "pass", T0)
+        operations.call_next(c1, T0)
+        operations.start(t, T0)
+        operations.finish(t, T0 + timedelta(minutes=minutes))
+    waiting = [operations.draw_ticket(floor, "pass", T0 + timedelta(minutes=i)) for i in range(3)]
+    view = operations.QueueView(floor, T0 + timedelta(minutes=20))
+    assert [view.position(t) for t in waiting] == [0, 1, 2]
+    # one counter serves passports, 8 minutes on average
+    assert [view.estimate(t) for t in waiting] == [0, 8, 16]
+    assert view.for_new(ctx.get(Service, "pass")) == (3, 24)
+    operations.set_paused(c1, True)
+    paused = operations.QueueView(floor, T0 + timedelta(minutes=20))
+    assert paused.estimate(waiting[1]) is None  # nobody serves passports now
+
+
+def test_day_end_closes_open_tickets_and_restarts_numbers(ctx, floor):
+    c1 = counter(ctx, "Schalter 1")
+    waiting = operations.draw_ticket(floor, "pass", T0)
+    called = operations.draw_ticket(floor, "melde", T0)
+    operations.call_next(c1, T0)
+    ctx.commit()
+    assert operations.close_day(T0 + timedelta(hours=2)) == 0  # same day: nothing closes
+    night = datetime(2026, 12, 2, 1, 0, tzinfo=TZ)
+    assert operations.close_day(night) == 2
+    ctx.commit()
+    for ticket_id in (waiting.id, called.id):
+        ticket = ctx.get(Ticket, ticket_id)
+        assert ticket.status == UNSERVED and ticket.counter_id is None
+    assert ctx.scalars(select(TicketDay)).all() == []
+    assert operations.draw_ticket(floor, "pass", night.replace(hour=9)).number == "P001"
+
+
+# ---------------------------------------------------------------- JSON API
+
+def test_api_ticket_contract(client, ctx, floor):
+    response = client.post("/api/v1/offices/amt/tickets", json={"service": "pass"})
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert set(body) >= {"id", "number", "status_url", "position", "estimated_wait_minutes"}
+    assert body["number"] == "P001" and body["position"] == 0
+    assert body["status_url"] == f"http://booking.test/tickets/{body['id']}"
+    second = client.post("/api/v1/offices/amt/tickets", json={"service": "pass"}).get_json()
+    assert second["number"] == "P002" and second["position"] == 1
+    assert second["estimated_wait_minutes"] == 30  # planned duration, one counter
+    status = client.get(f"/api/v1/tickets/{second['id']}").get_json()
+    assert {k: status[k] for k in ("number", "status", "position", "counter")} == {
+        "number": "P002", "status": "waiting", "position": 1, "counter": None}
+    assert "estimated_wait_minutes" in status
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"service": "nonexistent"}, 422),
+    ({"service": "pass", "extra": 1}, 201),
+    ({}, 422),
+    ({"service": 5}, 422),
+    ([], 400),
+    ("text", 400),
+])
+def test_api_ticket_bad_input(client, ctx, floor, body, status):
+    response = client.post("/api/v1/offices/amt/tickets", json=body)
+    assert response.status_code == status
+    if status >= 400:
+        assert response.get_json()["error"]
+
+
+def test_api_unknown_office_ticket_and_malformed_body(client, ctx, floor):
+    assert client.post("/api/v1/offices/nope/tickets", json={"service": "pass"}).status_code == 404
+    assert client.get("/api/v1/tickets/" + "x" * 22).status_code == 404
+    assert client.get("/api/v1/tickets/" + "x" * 500).status_code == 404
+    response = client.post("/api/v1/offices/amt/tickets", data="{", content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_api_check_in(client, ctx, floor):
+    now = utcnow()
+    appt = _appointment(ctx, floor, now + timedelta(minutes=5))
+    other_day = _appointment(ctx, floor, now + timedelta(days=2))
+    code, other_code = appt.code, other_day.code
+    ctx.commit()
+    response = client.post("/api/v1/offices/amt/checkins", json={"code": code.lower()})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["number"] == "P001"
+    again = client.post("/api/v1/offices/amt/checkins", json={"code": code})
+    assert again.status_code == 409 and again.get_json()["error"]
+    assert client.post("/api/v1/offices/amt/checkins", json={"code": other_code}).status_code == 409
+    assert client.post("/api/v1/offices/amt/checkins", json={"code": "ZZZZZZZZ"}).status_code == 404
+    assert client.post("/api/v1/offices/amt/checkins", json={"code": ""}).status_code == 422
+    assert client.post("/api/v1/offices/nope/checkins", json={"code": code}).status_code == 404
+
+
+def _bearer(ctx, role, *offices):
+    from booking.accounts.models import User
+    from booking.accounts.operations import issue_api_token
+
+    user_id, _ = make_user(ctx, role, *offices)
+    token = issue_api_token(ctx.get(User, user_id), utcnow())
+    ctx.commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_api_counter_flow_and_access(client, ctx, floor):
+    clerk = _bearer(ctx, "clerk", "amt")
+    other = _bearer(ctx, "clerk", "nord")
+    c1 = counter(ctx, "Schalter 1").id
+    nord_counter = counter(ctx, "Nord 1").id
+    ctx.rollback()
+    assert client.get("/api/v1/counters").status_code == 401
+    listed = client.get("/api/v1/counters", headers=clerk).get_json()
+    assert {c["name"] for c in listed} == {"Schalter 1", "Schalter 2"}
+    assert {"id", "name", "office", "services"} <= set(listed[0])
+    assert client.post(f"/api/v1/counters/{c1}/call-next").status_code == 401
+    assert client.post(f"/api/v1/counters/{c1}/call-next", headers=other).status_code == 403
+    assert client.post(f"/api/v1/counters/{nord_counter}/call-next",
+                       headers=clerk).status_code == 403
+    assert client.post("/api/v1/counters/99999/call-next", headers=clerk).status_code == 404
+    assert client.post(f"/api/v1/counters/{c1}/call-next", headers=clerk).status_code == 204
+    drawn = client.post("/api/v1/offices/amt/tickets", json={"service": "pass"}).get_json()
+    called = client.post(f"/api/v1/counters/{c1}/call-next", headers=clerk)
+    assert called.status_code == 200
+    assert called.get_json()["id"] == drawn["id"] and called.get_json()["counter"] == "Schalter 1"
+    ticket_url = f"/api/v1/tickets/{drawn['id']}"
+    assert client.post(ticket_url + "/start", headers=other).status_code == 403
+    assert client.post(ticket_url + "/start").status_code == 401
+    assert client.post(ticket_url + "/recall", headers=clerk).status_code == 409  # cooldown
+    assert client.post(ticket_url + "/no-show", headers=clerk).status_code == 409
+    assert client.post(ticket_url + "/start", headers=clerk).get_json()["status"] == SERVING
+    assert client.post(ticket_url + "/transfer", headers=clerk,
+                       json={"service": "melde"}).get_json()["status"] == WAITING
+    assert client.post(ticket_url + "/transfer", headers=clerk,
+                       json={"service": "x"}).status_code == 409  # not called any more
+    again = client.post(f"/api/v1/counters/{c1}/call-next", headers=clerk).get_json()
+    assert again["id"] == drawn["id"]
+    assert client.post(ticket_url + "/finish", headers=clerk).get_json()["status"] == DONE
+    assert client.post(ticket_url + "/finish", headers=clerk).status_code == 409
+    display = client.get("/api/v1/offices/amt/display").get_json()
+    assert display == {"current": [], "recent": [
+        {"number": "P001", "counter": "Schalter 1", "called_at": display["recent"][0]["called_at"]}],
+        "waiting": 0}
+    assert "Erika" not in str(display)
+
+
+def test_api_session_writes_need_the_csrf_header(client, ctx, floor):
+    _, session_id = make_user(ctx, "clerk", "amt")
+    c1 = counter(ctx, "Schalter 1").id
+    ctx.rollback()
+    log_in(client, session_id)
+    assert client.get("/api/v1/counters").status_code == 200  # reading needs no token
+    refused = client.post(f"/api/v1/counters/{c1}/call-next")
+    assert refused.status_code == 400
+    page = client.get("/staff/").get_data(as_text=True)
+    import re
+
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page) or re.search(
+        r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert token, "no CSRF token on the staff dashboard"
+    allowed = client.post(f"/api/v1/counters/{c1}/call-next",
+                          headers={"X-CSRFToken": token.group(1)})
+    assert allowed.status_code == 204

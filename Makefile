@@ -21,6 +21,7 @@ assets: package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	mkdir -p booking/static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js booking/static/vendor/htmx.min.js
+	cp node_modules/htmx-ext-sse/dist/sse.min.js booking/static/vendor/htmx-ext-sse.min.js
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d booking/translations

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("display", __name__)
 
-from booking.web.display import views  # noqa: E402,F401
+from booking.web.display import board, views  # noqa: E402,F401

@@ -1,0 +1,43 @@
+"""The waiting-room display: numbers and counters only, never names; its event stream."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from booking.db import utcnow
+from booking.offices.models import Counter, Office
+from booking.queueing import operations
+from tests.test_queue import _appointment, floor  # noqa: F401  (fixture)
+
+
+def test_board_shows_calls_waiting_and_no_names(client, ctx, floor):  # noqa: F811
+    now = utcnow()
+    c1 = ctx.scalar(select(Counter).where(Counter.name == "Schalter 1"))
+    appt = _appointment(ctx, floor, now + timedelta(minutes=5))
+    appt.name = "Erika Geheimname"
+    first = operations.check_in(floor, appt, now)
+    operations.draw_ticket(floor, "melde", now)
+    operations.draw_ticket(floor, "pass", now)
+    operations.call_next(c1, now)
+    ctx.commit()
+    assert first.status == "called"
+    page = client.get("/offices/amt/display")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'sse-connect="/offices/amt/display/events"' in html
+    assert "Geheimname" not in html and "Erika" not in html
+    assert 'class="call call-newest"' in html and "P001" in html and "Schalter 1" in html
+    assert 'data-newest="P001@Schalter 1@' in html
+    # two waiting (M002 and P003): one melde, one passport, with estimates
+    assert '<span class="total">2</span>' in html
+    assert "Wohnsitz anmelden" in html and "Reisepass beantragen" in html
+    english = client.get("/offices/amt/display?lang=en").get_data(as_text=True)
+    assert "Register your address" in english and 'lang="en"' in english
+
+
+def test_board_of_unknown_office_is_404(client, ctx, floor):  # noqa: F811
+    assert client.get("/offices/nope/display").status_code == 404
+    assert client.get("/offices/" + "x" * 300 + "/display").status_code == 404
+    assert ctx.get(Office, "amt") is not None

@@ -1,0 +1,91 @@
+"""The walk-in queue under concurrency, against a real multi-worker gunicorn server:
+ticket numbers are never given twice and no ticket is ever called to two counters."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections import Counter as Tally
+
+import pytest
+from sqlalchemy import select
+
+from booking.accounts.models import User
+from booking.accounts.operations import create_user, issue_api_token
+from booking.db import utcnow
+from booking.offices.models import Counter, Service
+from booking.queueing.models import CALLED, Ticket
+from tests.server import gunicorn
+from tests.test_concurrency import race
+from tests.test_queue import floor  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.server
+
+COUNTERS = 12
+
+
+def post_json(url: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
+    """POST and read the JSON answer; 204 (nobody waiting) has an empty body."""
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else {}
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+@pytest.fixture
+def staffed_floor(ctx, floor):  # noqa: F811
+    """The floor with COUNTERS extra counters for melde and a clerk's API token."""
+    melde = ctx.get(Service, "melde")
+    for i in range(COUNTERS):
+        ctx.add(Counter(office=floor, name=f"Platz {i + 1:02d}", services=[melde]))
+    user = create_user("clerk@example.org", "correct horse battery", "clerk", ["amt"], utcnow())
+    ctx.flush()
+    token = issue_api_token(ctx.get(User, user.id), utcnow())
+    ctx.commit()
+    ids = ctx.scalars(select(Counter.id).where(Counter.name.like("Platz %"))).all()
+    ctx.rollback()
+    return {"Authorization": f"Bearer {token}"}, ids
+
+
+def test_concurrent_draws_get_distinct_running_numbers(ctx, floor, database_url,  # noqa: F811
+                                                       instance_dir):
+    with gunicorn(database_url, instance_dir, workers=4) as base:
+        url = base + "/api/v1/offices/amt/tickets"
+        results = race([lambda i=i: post_json(url, {"service": "melde" if i % 2 else "pass"})
+                        for i in range(40)])
+    assert [status for status, _ in results] == [201] * 40
+    numbers = [body["number"] for _, body in results]
+    seqs = sorted(int(n[1:]) for n in numbers)
+    assert seqs == list(range(1, 41))  # 1..40, none twice, none skipped
+    ctx.rollback()
+    assert len(ctx.scalars(select(Ticket.id)).all()) == 40
+
+
+def test_concurrent_call_next_never_calls_one_ticket_twice(ctx, staffed_floor, database_url,
+                                                           instance_dir):
+    headers, counter_ids = staffed_floor
+    with gunicorn(database_url, instance_dir, workers=4) as base:
+        for _ in range(8):  # fewer tickets than counters: some must get 204
+            assert post_json(base + "/api/v1/offices/amt/tickets", {"service": "melde"})[0] == 201
+        calls = [lambda c=c: post_json(f"{base}/api/v1/counters/{c}/call-next", {}, headers)
+                 for c in counter_ids]
+        results = race(calls)
+        # the same counter pressed many times at once (double clicks, two tabs)
+        same = race([lambda: post_json(f"{base}/api/v1/counters/{counter_ids[0]}/call-next",
+                                       {}, headers) for _ in range(10)])
+    statuses = Tally(status for status, _ in results)
+    assert statuses == {200: 8, 204: COUNTERS - 8}
+    called = [body["id"] for status, body in results if status == 200]
+    assert len(set(called)) == 8
+    # counter 1 was busy with its ticket already (or had none): never a second one, never a 500
+    assert {status for status, _ in same} <= {204, 409}
+    ctx.rollback()
+    rows = ctx.execute(select(Ticket.id, Ticket.counter_id).where(Ticket.status == CALLED)).all()
+    assert len(rows) == 8
+    assert len({counter for _, counter in rows}) == 8  # one ticket per counter

@@ -51,6 +51,20 @@ def purge(days: int | None) -> None:
     click.echo(f"anonymised {appointments} appointments, deleted {emails} emails")
 
 
+queue_cli = AppGroup("queue", help="The walk-in queue.")
+
+
+@queue_cli.command("close-day")
+def queue_close_day() -> None:
+    """Close the open tickets of past days as not served and restart the numbering
+    (run nightly; the queue already ignores tickets of past days)."""
+    from booking.queueing.operations import close_day
+
+    with unit_of_work():
+        closed = close_day(utcnow())
+    click.echo(f"closed {closed} tickets")
+
+
 user_cli = AppGroup("user", help="Staff accounts.")
 
 
@@ -113,3 +127,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(purge)
     app.cli.add_command(user_cli)
+    app.cli.add_command(queue_cli)

@@ -443,3 +443,20 @@ def test_api_session_writes_need_the_csrf_header(client, ctx, floor):
     allowed = client.post(f"/api/v1/counters/{c1}/call-next",
                           headers={"X-CSRFToken": token.group(1)})
     assert allowed.status_code == 204
+
+
+def test_close_day_cli(app, ctx, floor):
+    yesterday = utcnow() - timedelta(days=1)
+    ticket_id = operations.draw_ticket(floor, "pass", yesterday).id
+    ctx.commit()
+    result = app.test_cli_runner().invoke(args=["queue", "close-day"])
+    assert result.exit_code == 0 and "closed 1 tickets" in result.output
+    ctx.rollback()
+    assert ctx.get(Ticket, ticket_id).status == UNSERVED
+
+
+def test_tickets_of_past_days_are_not_called(ctx, floor):
+    c1 = counter(ctx, "Schalter 1")
+    operations.draw_ticket(floor, "pass", T0 - timedelta(days=1))
+    assert operations.call_next(c1, T0) is None
+    assert operations.QueueView(floor, T0).waiting == []

@@ -155,9 +155,11 @@ def check_in(office: Office, appointment: Appointment | None, now: datetime) -> 
 
 # -- reading the queue ------------------------------------------------------------------
 
-def get_waiting(office: Office) -> list[Ticket]:
+def get_waiting(office: Office, now: datetime) -> list[Ticket]:
+    """Today's waiting tickets (those of earlier days wait for the day end to close them)."""
     return list(db.session.scalars(
-        select(Ticket).where(Ticket.office_id == office.id, Ticket.status == WAITING)
+        select(Ticket).where(Ticket.office_id == office.id, Ticket.status == WAITING,
+                             Ticket.day == ordering.local_day(now, office.tz))
     ))
 
 
@@ -194,7 +196,7 @@ class QueueView:
 
     def __init__(self, office: Office, now: datetime):
         self.office, self.now = office, now
-        self.waiting = sorted(get_waiting(office),
+        self.waiting = sorted(get_waiting(office, now),
                               key=lambda t: ordering.sort_key(_as_waiting(t), now,
                                                               _window(office)))
         self.entries = [_as_waiting(t) for t in self.waiting]
@@ -263,6 +265,7 @@ def call_next(counter: Counter, now: datetime) -> Ticket | None:
     query = (
         select(Ticket.id)
         .where(Ticket.office_id == office.id, Ticket.status == WAITING,
+               Ticket.day == ordering.local_day(now, office.tz),
                Ticket.service_id.in_(services))
         .order_by(due, case((due == 0, Ticket.due_at), else_=Ticket.arrived_at),
                   Ticket.arrived_at, Ticket.id)

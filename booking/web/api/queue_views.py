@@ -93,7 +93,7 @@ def display(office_id: str):
     office = _office(office_id)
     now = utcnow()
     current, recent = operations.get_calls(office, now)
-    return jsonify(display_json(office, current, recent, len(operations.get_waiting(office))))
+    return jsonify(display_json(office, current, recent, len(operations.get_waiting(office, now))))
 
 
 # -- staff ------------------------------------------------------------------------------

@@ -460,3 +460,28 @@ def test_tickets_of_past_days_are_not_called(ctx, floor):
     operations.draw_ticket(floor, "pass", T0 - timedelta(days=1))
     assert operations.call_next(c1, T0) is None
     assert operations.QueueView(floor, T0).waiting == []
+
+
+def test_openapi_documents_every_api_route(app, client):
+    import re
+
+    doc = client.get("/api/v1/openapi.json").get_json()
+    documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or rule.endpoint == "api.openapi":
+            continue
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule[len("/api/v1"):])
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            if path.endswith("{action}"):  # one rule for several ticket actions
+                for action in ("recall", "start", "finish", "no-show", "park"):
+                    if (path.replace("{action}", action).replace("{ticket_id}", "{id}"),
+                            method.lower()) not in documented:
+                        missing.append((path, action))
+                continue
+            path_doc = (path.replace("{ticket_id}", "{id}").replace("{office_id}", "{office}")
+                        .replace("{counter_id}", "{counter}").replace("{service_id}", "{service}"))
+            if (path_doc, method.lower()) not in documented:
+                missing.append((path_doc, method))
+    assert missing == []
+    assert doc["components"]["schemas"]["Ticket"]["required"][:2] == ["id", "number"]

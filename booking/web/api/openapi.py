@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from booking.web.api import openapi_queue
+
 
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -22,7 +24,8 @@ def openapi_document() -> dict:
         "info": {
             "title": "Bürgerbüro appointment booking API",
             "version": "1.0.0",
-            "description": "Services, offices, free slots and citizen appointments. Times are "
+            "description": "Services, offices, free slots, citizen appointments and the walk-in "
+            "queue. Times are "
             "ISO 8601 with the office's local UTC offset.",
         },
         "servers": [{"url": "/api/v1"}],
@@ -92,9 +95,11 @@ def openapi_document() -> dict:
                     "422": _json(_ref("ValidationError"), "Invalid start"),
                 },
             }},
+            **openapi_queue.PATHS,
         },
         "components": {
-            "securitySchemes": {"manageToken": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"manageToken": {"type": "http", "scheme": "bearer"},
+                                **openapi_queue.SECURITY_SCHEMES},
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {
                     "error": {"type": "string"}, "message": {"type": "string"}}},
@@ -140,7 +145,8 @@ def openapi_document() -> dict:
                     "service": {"type": "string"},
                     "start": {"type": "string", "format": "date-time"},
                     "end": {"type": "string", "format": "date-time"},
-                    "status": {"type": "string", "enum": ["confirmed", "cancelled"]},
+                    "status": {"type": "string",
+                               "enum": ["confirmed", "cancelled", "arrived", "no_show"]},
                     "name": {"type": "string"}, "email": {"type": ["string", "null"]},
                     "phone": {"type": ["string", "null"]}, "language": {"type": "string"},
                     "uid": {"type": "string"}, "sequence": {"type": "integer"}}},
@@ -148,6 +154,7 @@ def openapi_document() -> dict:
                     "type": "object", "required": ["manage_token", "manage_url"],
                     "properties": {"manage_token": {"type": "string"},
                                    "manage_url": {"type": "string", "format": "uri"}}}]},
+                **openapi_queue.SCHEMAS,
             },
         },
     }

@@ -1,0 +1,158 @@
+"""The walk-in queue's and the staff endpoints' part of the OpenAPI document."""
+
+from __future__ import annotations
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _body(schema: dict) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+ERROR = _ref("Error")
+STAFF = [{"staffToken": []}, {"staffSession": []}]
+OFFICE = {"name": "office", "in": "path", "required": True, "schema": {"type": "string"}}
+TICKET = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+COUNTER = {"name": "counter", "in": "path", "required": True, "schema": {"type": "integer"}}
+DENIED = {"401": _json(ERROR, "No credentials"),
+          "403": _json(ERROR, "Another office's counter or ticket")}
+
+
+def _ticket_action(summary: str, conflict: str, body: dict | None = None) -> dict:
+    operation = {
+        "summary": summary, "security": STAFF, "parameters": [TICKET],
+        "responses": {"200": _json(_ref("Ticket"), "The ticket afterwards"), **DENIED,
+                      "404": _json(ERROR, "Unknown ticket"), "409": _json(ERROR, conflict)},
+    }
+    if body:
+        operation["requestBody"] = _body(body)
+        operation["responses"]["422"] = _json(_ref("ValidationError"), "Invalid input")
+    return {"post": operation}
+
+
+PATHS = {
+    "/offices/{office}/tickets": {"post": {
+        "summary": "Draw a walk-in ticket (kiosk)",
+        "parameters": [OFFICE],
+        "requestBody": _body({"type": "object", "required": ["service"],
+                              "properties": {"service": {"type": "string"}}}),
+        "responses": {
+            "201": _json(_ref("Ticket"), "The new ticket"),
+            "400": _json(ERROR, "The body is not a JSON object"),
+            "404": _json(ERROR, "Unknown office"),
+            "409": _json(ERROR, "Closed now, or the day's contingent is used up"),
+            "422": _json(_ref("ValidationError"), "Unknown or not offered service"),
+        },
+    }},
+    "/offices/{office}/checkins": {"post": {
+        "summary": "Check in an appointment of today with its booking code",
+        "parameters": [OFFICE],
+        "requestBody": _body({"type": "object", "required": ["code"],
+                              "properties": {"code": {"type": "string"}}}),
+        "responses": {
+            "201": _json(_ref("Ticket"), "The appointment's ticket"),
+            "404": _json(ERROR, "Unknown office or booking code"),
+            "409": _json(ERROR, "Another day, cancelled, or already checked in"),
+            "422": _json(_ref("ValidationError"), "No code given"),
+        },
+    }},
+    "/tickets/{id}": {"get": {
+        "summary": "A ticket's public status (the id is unguessable)",
+        "parameters": [TICKET],
+        "responses": {"200": _json(_ref("Ticket"), "OK"), "404": _json(ERROR, "Unknown ticket")},
+    }},
+    "/offices/{office}/display": {"get": {
+        "summary": "What the waiting-room display shows (numbers only); live: "
+                   "/offices/{office}/display/events (text/event-stream)",
+        "parameters": [OFFICE],
+        "responses": {"200": _json(_ref("Display"), "OK"), "404": _json(ERROR, "Unknown office")},
+    }},
+    "/counters": {"get": {
+        "summary": "The counters the user may work at",
+        "security": STAFF,
+        "responses": {"200": _json({"type": "array", "items": _ref("Counter")}, "OK"),
+                      "401": _json(ERROR, "No credentials")},
+    }},
+    "/counters/{counter}/call-next": {"post": {
+        "summary": "Call the next ticket to this counter (atomic across servers)",
+        "security": STAFF, "parameters": [COUNTER],
+        "responses": {"200": _json(_ref("Ticket"), "The called ticket"),
+                      "204": {"description": "Nobody waits for this counter"}, **DENIED,
+                      "404": _json(ERROR, "Unknown counter"),
+                      "409": _json(ERROR, "The counter is paused or still has a ticket")},
+    }},
+    "/counters/{counter}/pause": {"post": {
+        "summary": "Pause (default) or resume the counter",
+        "security": STAFF, "parameters": [COUNTER],
+        "requestBody": {"content": {"application/json": {"schema": {
+            "type": "object", "properties": {"paused": {"type": "boolean"}}}}}},
+        "responses": {"200": _json(_ref("Counter"), "The counter"), **DENIED,
+                      "404": _json(ERROR, "Unknown counter"),
+                      "409": _json(ERROR, "The counter still has a ticket")},
+    }},
+    "/tickets/{id}/recall": _ticket_action("Call again (after the cooldown)",
+                                           "Not called, or inside the cooldown"),
+    "/tickets/{id}/start": _ticket_action("Start serving", "Not called"),
+    "/tickets/{id}/finish": _ticket_action("Finish", "Not called or served"),
+    "/tickets/{id}/no-show": _ticket_action("Record a no-show (after the set recalls)",
+                                            "Not called, or too few recalls"),
+    "/tickets/{id}/park": _ticket_action("Park (the counter is free again)",
+                                         "Not called or served"),
+    "/tickets/{id}/transfer": _ticket_action(
+        "Back into the queue for another service, keeping the arrival time",
+        "Not at a counter or parked",
+        {"type": "object", "required": ["service"], "properties": {"service": {"type": "string"}}}),
+    "/tickets/{id}/return": _ticket_action(
+        "Call a parked ticket to a counter", "Not parked, or the counter is busy",
+        {"type": "object", "required": ["counter"], "properties": {"counter": {"type": "integer"}}}),
+    "/offices/{office}/appointments": {"get": {
+        "summary": "Staff: the day's appointments of an office, with names and statuses",
+        "security": STAFF,
+        "parameters": [OFFICE, {"name": "date", "in": "query",
+                                "schema": {"type": "string", "format": "date"}}],
+        "responses": {"200": _json({"type": "array", "items": _ref("Appointment")}, "OK"),
+                      "400": _json(ERROR, "Malformed date"), **DENIED},
+    }},
+}
+
+SECURITY_SCHEMES = {
+    "staffToken": {"type": "http", "scheme": "bearer",
+                   "description": "personal API token (flask --app wsgi user token EMAIL)"},
+    "staffSession": {"type": "apiKey", "in": "cookie", "name": "session",
+                     "description": "browser session; writes also need the X-CSRFToken header"},
+}
+
+SCHEMAS = {
+    "Ticket": {"type": "object",
+               "required": ["id", "number", "status", "status_url", "position",
+                            "estimated_wait_minutes", "counter"],
+               "properties": {
+        "id": {"type": "string"}, "number": {"type": "string", "examples": ["A017"]},
+        "status": {"type": "string", "enum": ["waiting", "called", "serving", "parked", "done",
+                                              "no_show", "unserved"]},
+        "status_url": {"type": "string", "format": "uri"},
+        "position": {"type": ["integer", "null"], "description": "people ahead; null unless waiting"},
+        "estimated_wait_minutes": {"type": ["integer", "null"]},
+        "counter": {"type": ["string", "null"]}, "counter_id": {"type": ["integer", "null"]},
+        "service": {"type": "string"}, "office": {"type": "string"},
+        "kind": {"type": "string", "enum": ["walk_in", "appointment"]},
+        "recalls": {"type": "integer"}}},
+    "Counter": {"type": "object", "required": ["id", "name", "office", "services"],
+                "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "office": {"type": "string"},
+        "services": {"type": "array", "items": {"type": "string"}},
+        "paused": {"type": "boolean"}}},
+    "Call": {"type": "object", "required": ["number", "counter"], "properties": {
+        "number": {"type": "string"}, "counter": {"type": ["string", "null"]},
+        "called_at": {"type": ["string", "null"], "format": "date-time"}}},
+    "Display": {"type": "object", "required": ["current", "recent", "waiting"], "properties": {
+        "current": {"type": "array", "items": _ref("Call")},
+        "recent": {"type": "array", "items": _ref("Call")},
+        "waiting": {"type": "integer"}}},
+}

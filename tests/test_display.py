@@ -41,3 +41,31 @@ def test_board_of_unknown_office_is_404(client, ctx, floor):  # noqa: F811
     assert client.get("/offices/nope/display").status_code == 404
     assert client.get("/offices/" + "x" * 300 + "/display").status_code == 404
     assert ctx.get(Office, "amt") is not None
+
+
+def test_live_renders_once_per_event_and_key():
+    import threading
+
+    from booking.web import live
+
+    calls = []
+
+    def render(tag):
+        def inner():
+            calls.append(tag)
+            return f"html-{tag}-{len(calls)}"
+        return inner
+
+    event, other = object(), object()
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(live.shared("k", event, render("a"))))
+               for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == ["a"] and set(results) == {"html-a-1"}
+    assert live.shared("k", other, render("b")) == "html-b-2"  # another event renders anew
+    assert live.shared("k2", event, render("c")) == "html-c-3"  # another key too
+    assert live.shared("k", None, render("d")) == "html-d-4"  # initial renders are never shared
+    assert live.shared("k", None, render("e")) == "html-e-5"

@@ -19,6 +19,7 @@ from booking.db import db, utcnow
 from booking.offices.models import Office
 from booking.queueing import events, operations
 from booking.queueing.models import Ticket
+from booking.web import live
 from booking.web.display import bp
 
 
@@ -89,7 +90,7 @@ def board_events(office_id: str):
     office_id = _office(office_id).id
     language = _language()
 
-    def render(_event) -> list[tuple[str, str]]:
+    def render_now() -> list[tuple[str, str]]:
         office = db.session.get(Office, office_id)
         if office is None:
             return []
@@ -98,6 +99,9 @@ def board_events(office_id: str):
             ("calls", render_template("display/_calls.html", **board)),
             ("waiting", render_template("display/_waiting.html", **board)),
         ]
+
+    def render(event) -> list[tuple[str, str]]:
+        return live.shared(("board", office_id, language), event, render_now)
 
     return realtime.sse_response([events.office_channel(office_id)], render)
 

@@ -9,6 +9,19 @@
     button.addEventListener("click", function () { window.print(); });
   });
 
+  // A double tap draws one ticket, not two: a form is sent once (the server's redirect
+  // leaves the page). Coming back through the history makes the forms usable again.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.getAttribute("data-sent")) { event.preventDefault(); return; }
+    form.setAttribute("data-sent", "1");
+  });
+  window.addEventListener("pageshow", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-sent]"), function (form) {
+      form.removeAttribute("data-sent");
+    });
+  });
+
   // Back to the start page after a while without a touch or key press; a warning comes
   // shortly before, and any touch or key press starts the time again (WCAG 2.2.1).
   var body = document.body;

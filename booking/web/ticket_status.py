@@ -10,7 +10,16 @@ from dataclasses import dataclass
 
 from flask_babel import gettext, ngettext
 
-from booking.queueing.models import CALLED, DONE, NO_SHOW, PARKED, SERVING, UNSERVED, WAITING, Ticket
+from booking.queueing.models import (
+    CALLED,
+    DONE,
+    NO_SHOW,
+    PARKED,
+    SERVING,
+    UNSERVED,
+    WAITING,
+    Ticket,
+)
 from booking.queueing.operations import QueueView
 
 

@@ -9,11 +9,12 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from booking.db import utcnow
 from booking.offices.models import Counter
 from booking.queueing import operations
+from booking.queueing.models import Ticket
 from tests.browser.support import (
     assert_accessible,
     assert_focus_visible,
@@ -176,3 +177,39 @@ def test_ticket_prints_alone_on_80_mm(new_page, office):
     assert abs(width - 80 * 96 / 25.4) < 2  # 80 mm at 96 CSS px per inch
     colour = page.evaluate("() => getComputedStyle(document.querySelector('.ticket-number')).color")
     assert colour == "rgb(0, 0, 0)"
+
+
+def test_double_tap_sends_the_form_once(new_page, office, ctx):
+    """kiosk.js lets a form's first submit through and stops any further one (a synthetic
+    submit event does not navigate, so the page stays to be asked twice)."""
+    page = new_page(has_touch=True)
+    page.goto("/kiosk/amt")
+    prevented = page.evaluate("""() => {
+        const form = document.querySelector("form[action$='/tickets']");
+        return [1, 2].map(() => {
+            const event = new SubmitEvent("submit", {bubbles: true, cancelable: true});
+            form.dispatchEvent(event);
+            return event.defaultPrevented;
+        });
+    }""")
+    assert prevented == [False, True]
+    page.reload()  # a new page: the form can be sent again
+    page.locator("button[name=service][value=pass]").tap()
+    expect(page).to_have_url(TICKET_PAGE)
+    expect(page.locator("#ticket-number")).to_have_text("P001")
+    ctx.rollback()
+    assert ctx.scalar(select(func.count()).select_from(Ticket)) == 1
+    ctx.rollback()
+
+
+def test_without_javascript(new_page, office):
+    """Drawing works with plain forms, and the ticket page returns to the start by itself
+    (a meta refresh inside <noscript>)."""
+    page = new_page(java_script_enabled=False)
+    page.goto("/kiosk/amt")
+    page.locator("button[name=service][value=pass]").click()
+    expect(page).to_have_url(TICKET_PAGE)
+    expect(page.locator("#ticket-number")).to_have_text("P001")
+    expect(page.locator("#print-ticket")).to_be_hidden()  # printing needs JavaScript
+    page.goto(page.url + "?idle=1")
+    expect(page).to_have_url(START_PAGE, timeout=15_000)

@@ -322,7 +322,7 @@ def test_confirmation_and_manage_pages_carry_a_check_in_qr_code(client, ctx, flo
         assert qr_path(html) == expected_qr_path(f"{BASE}/kiosk/amt/checkin?code=ACDE3467")
         assert re.search(r'<svg role="img" aria-label="QR code for checking in at the office '
                          r'with booking code ACDE-3467"', html)
-        assert '<span class="code" id="checkin-code">ACDE-3467</span>' in html
+        assert '<span class="checkin-code" id="checkin-code">ACDE-3467</span>' in html
     appointment.status = CANCELLED
     ctx.commit()
     html = client.get("/manage/ACDE3467/manage-token-123").get_data(as_text=True)

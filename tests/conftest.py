@@ -195,3 +195,41 @@ def csrf_from(html: str) -> str:
     match = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, "no CSRF token in the form"
     return match.group(1)
+
+
+def state_without_holiday(day: date) -> str:
+    """A federal state in which ``day`` is no public holiday (offices are closed on those)."""
+    import holidays as holidays_lib
+
+    for state in ("HE", "BE", "BY", "NW", "HH", "SN", "BW"):
+        if day not in holidays_lib.country_holidays("DE", subdiv=state, years=day.year):
+            return state
+    pytest.skip("a nationwide public holiday today: every office is closed")
+
+
+@pytest.fixture
+def floor(ctx):
+    """Office 'amt' open every day all day (drawing a ticket uses the real clock), with two
+    counters: 'Schalter 1' handles pass + melde, 'Schalter 2' melde only; and office 'nord'
+    (pass, counter 'Nord 1'). Ticket prefixes: P (pass), M (melde)."""
+    from zoneinfo import ZoneInfo
+
+    from booking.db import utcnow
+    from booking.offices.models import AvailabilityRule, Counter, Office, Service
+
+    office = make_town(ctx, weekdays="1234567", start=time(0), end=time(23, 59))
+    office.state = state_without_holiday(utcnow().astimezone(ZoneInfo(BERLIN)).date())
+    office.services[0].queue_prefix = "P"
+    office.services[1].queue_prefix = "M"
+    passport, melde = ctx.get(Service, "pass"), ctx.get(Service, "melde")
+    ctx.add_all([Counter(office=office, name="Schalter 1", services=[passport, melde]),
+                 Counter(office=office, name="Schalter 2", services=[melde])])
+    nord = Office(id="nord", name="Bürgerbüro Nord", address="Nordring 2", email="n@x.example",
+                  timezone=BERLIN, state=office.state)
+    nord.services = [passport]
+    ctx.add(nord)
+    ctx.add(AvailabilityRule(office=nord, weekdays="1234567", start_time=time(0),
+                             end_time=time(23, 59), valid_from=date(2020, 1, 1), capacity=1))
+    ctx.add(Counter(office=nord, name="Nord 1", services=[passport]))
+    ctx.commit()
+    return office

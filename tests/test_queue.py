@@ -3,15 +3,14 @@ JSON API (kiosk tickets, check-in, counters, display) with its access rules."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import holidays as holidays_lib
 import pytest
 from sqlalchemy import select
 
 from booking.db import utcnow
-from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
+from booking.offices.models import Closure, Counter, Office, Service
 from booking.queueing import errors, operations, ordering
 from booking.queueing.models import (
     CALLED,
@@ -25,7 +24,7 @@ from booking.queueing.models import (
     TicketDay,
 )
 from booking.scheduling.models import ARRIVED, CANCELLED, Appointment
-from tests.conftest import BERLIN, make_town
+from tests.conftest import BERLIN
 from tests.test_staff import log_in, make_user
 
 TZ = ZoneInfo(BERLIN)
@@ -100,35 +99,6 @@ def test_opening_hours_closures_and_holidays():
 
 
 # ---------------------------------------------------------------- operations
-
-def _state_without_holiday(day: date) -> str:
-    for state in ("HE", "BE", "BY", "NW", "HH", "SN", "BW"):
-        if day not in holidays_lib.country_holidays("DE", subdiv=state, years=day.year):
-            return state
-    pytest.skip("a nationwide public holiday today: every office is closed")
-
-
-@pytest.fixture
-def floor(ctx):
-    """Office 'amt' open every day all day (the API uses the real clock), with two counters:
-    1 handles pass + melde, 2 handles melde only."""
-    office = make_town(ctx, weekdays="1234567", start=time(0), end=time(23, 59))
-    office.state = _state_without_holiday(utcnow().astimezone(TZ).date())
-    office.services[0].queue_prefix = "P"
-    office.services[1].queue_prefix = "M"
-    passport, melde = ctx.get(Service, "pass"), ctx.get(Service, "melde")
-    ctx.add_all([Counter(office=office, name="Schalter 1", services=[passport, melde]),
-                 Counter(office=office, name="Schalter 2", services=[melde])])
-    nord = Office(id="nord", name="Bürgerbüro Nord", address="Nordring 2", email="n@x.example",
-                  timezone=BERLIN, state=office.state)
-    nord.services = [passport]
-    ctx.add(nord)
-    ctx.add(AvailabilityRule(office=nord, weekdays="1234567", start_time=time(0),
-                             end_time=time(23, 59), valid_from=date(2020, 1, 1), capacity=1))
-    ctx.add(Counter(office=nord, name="Nord 1", services=[passport]))
-    ctx.commit()
-    return office
-
 
 def counter(ctx, name) -> Counter:
     return ctx.scalar(select(Counter).where(Counter.name == name))

@@ -24,6 +24,7 @@ def register(app: Flask) -> None:
         citizen,
         context,
         display,
+        kiosk,
         staff,
     )
 
@@ -31,6 +32,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(staff.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(display.bp)
+    app.register_blueprint(kiosk.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)  # token-authenticated JSON, no cookies
     context.register(app)

@@ -11,8 +11,10 @@ from sqlalchemy import select, text
 from booking.calendars.ical import FeedSlot, slots_feed
 from booking.db import db, utcnow
 from booking.extensions import htmx
+from booking.links import external_url
 from booking.offices.models import Office, Service
 from booking.scheduling import operations
+from booking.scheduling.codes import format_code
 from booking.scheduling.errors import (
     AppointmentCancelled,
     DeadlinePassed,
@@ -23,6 +25,7 @@ from booking.web import validation
 from booking.web.citizen import bp
 from booking.web.citizen.calendar import month_bounds, month_grid, parse_month
 from booking.web.citizen.forms import BookingForm, ConfirmForm
+from booking.web.qr import qr_svg
 
 
 def _lang() -> str:
@@ -167,7 +170,18 @@ def manage(code: str, token: str):
     appointment = _appointment_or_404(code, token)
     return render_template("citizen/manage.html", appointment=appointment, token=token,
                            form=ConfirmForm(), lang=_lang(), new=request.args.get("new"),
-                           changeable=operations.is_changeable(appointment, utcnow()))
+                           changeable=operations.is_changeable(appointment, utcnow()),
+                           checkin_qr=_checkin_qr(appointment))
+
+
+def _checkin_qr(appointment):
+    """The booking code for the kiosk's scanner: a QR code of the check-in link."""
+    if appointment.is_cancelled:
+        return None
+    label = gettext("QR code for checking in at the office with booking code %(code)s",
+                    code=format_code(appointment.code))
+    return qr_svg(external_url("kiosk.check_in", office_id=appointment.office_id,
+                               code=appointment.code), label)
 
 
 @bp.post("/manage/<code>/<token>/cancel")

@@ -23,6 +23,7 @@ def register(app: Flask) -> None:
         auth,
         citizen,
         context,
+        counter,
         display,
         staff,
     )
@@ -30,6 +31,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(citizen.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(counter.bp, url_prefix="/counter")
     app.register_blueprint(display.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)  # token-authenticated JSON, no cookies

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from argon2 import PasswordHasher
@@ -18,7 +20,7 @@ from booking.offices.models import Counter, Office
 from booking.queueing import operations
 from booking.queueing.models import CALLED, DONE, NO_SHOW, PARKED, SERVING, WAITING, Ticket
 from tests.conftest import csrf_from
-from tests.test_queue import counter, floor  # noqa: F401  (floor: a fixture)
+from tests.test_queue import _appointment, counter, floor  # noqa: F401  (floor: a fixture)
 from tests.test_staff import log_in, make_user
 
 HX = {"HX-Request": "true"}
@@ -311,6 +313,24 @@ def test_pause_stops_calls_and_is_audited(ctx, client, ids):
     ctx.rollback()
 
 
+def test_waiting_list_marks_due_appointments_and_shows_waits(ctx, client, ids):
+    draw(ctx)  # P001, a walk-in
+    office = ctx.get(Office, "amt")
+    now = utcnow()
+    operations.check_in(office, _appointment(ctx, office, now + timedelta(minutes=5)), now)
+    operations.check_in(office, _appointment(ctx, office, now + timedelta(hours=3)), now)
+    ctx.commit()
+    as_role(ctx, client, "clerk")
+    page = text(client.get(f"/counter/{ids.c1}?lang=en"))
+    rows = re.findall(r'<tr data-ticket="(\w+)">(.*?)</tr>', page, re.S)
+    assert [number for number, _ in rows] == ["P002", "P001", "P003"]  # the due one first
+    cells = {number: " ".join(row.split()) for number, row in rows}
+    assert "Appointment <strong class=\"badge due\">due now</strong>" in cells["P002"]
+    assert "due now" not in cells["P003"] and "Appointment" in cells["P003"]
+    assert "Walk-in" in cells["P001"] and "0 min" in cells["P001"]
+    assert "3 waiting" in page
+
+
 # ---------------------------------------------------------------- htmx
 
 
@@ -404,3 +424,32 @@ def test_event_stream_renders_the_waiting_list(ctx, client, ids):
         assert f'sse-swap="{name}"' in page
     assert "htmx-ext-sse.min.js" in page
     assert "htmx-ext-sse.min.js" not in text(client.get("/counter/"))
+
+
+def test_event_render_reads_the_database_each_time_even_outside_the_request(
+        app, ctx, client, ids, monkeypatch):
+    """The real stream calls ``render`` for every event, possibly after the request's
+    context is gone: it re-reads the database and needs only the application."""
+    from booking import realtime
+
+    captured = {}
+
+    def fake_sse_response(channels, render):
+        captured.update(channels=list(channels), render=render)
+        return "", 204
+
+    monkeypatch.setattr(realtime, "sse_response", fake_sse_response)
+    as_role(ctx, client, "clerk")
+    assert client.get(f"/counter/{ids.c1}/events?lang=en").status_code == 204
+    assert captured["channels"] == ["office:amt"]
+    draw(ctx)
+    event = SimpleNamespace(channel="office:amt", data={"kind": "drawn", "number": "X999"},
+                            resync=False)  # what render reads of a realtime.Event
+    with app.app_context():
+        first = dict(captured["render"](event))
+    assert "1 waiting" in first["count"] and 'data-ticket="P001"' in first["waiting"]
+    assert "X999" not in "".join(first.values())  # the payload is never shown
+    draw(ctx, "melde")
+    with app.app_context():
+        second = dict(captured["render"](None))
+    assert "2 waiting" in second["count"] and 'data-ticket="M002"' in second["waiting"]

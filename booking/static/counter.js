@@ -20,7 +20,9 @@
   });
 
   document.addEventListener("htmx:beforeRequest", function (event) {
-    if (inScreen(event.detail.elt)) { pendingFocus = true; }
+    // only the clerk's own actions (forms) move the focus, never a refresh
+    var elt = event.detail.elt;
+    if (inScreen(elt) && elt.tagName === "FORM") { pendingFocus = true; }
   });
 
   // Anything else (an expired form, a lost connection): say so in the live region.
@@ -48,6 +50,21 @@
       document.getElementById("current-heading");
     if (target) { target.focus(); }
     armRecall();
+  });
+
+  // A live update shows another current ticket (another tab, the API): refresh the
+  // buttons too, unless the keyboard is among them (then the next action refreshes them).
+  document.addEventListener("htmx:sseMessage", function (event) {
+    var region = event.target;
+    var screen = document.getElementById("counter-screen");
+    if (!screen || !region || region.id !== "current-ticket") { return; }
+    var shown = region.querySelector("[data-current]");
+    if (!shown || shown.getAttribute("data-current") === screen.getAttribute("data-current")) {
+      return;
+    }
+    if (screen.contains(document.activeElement)) { return; }
+    window.htmx.ajax("GET", screen.getAttribute("data-refresh"),
+                     { target: "#counter-screen", swap: "outerHTML" });
   });
 
   // "Call again" is refused during the cooldown: allow it when the cooldown is over.

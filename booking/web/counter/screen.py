@@ -68,6 +68,7 @@ class Screen:
     services: str
     paused: bool
     current: Current | None
+    current_key: str  # which ticket in which state: live updates compare it
     call_note: str | None  # why "Call next" is not possible now; None: it is
     waiting: list[TicketRow]
     waiting_label: str
@@ -135,6 +136,7 @@ def build(counter: Counter, now: datetime, lang: str) -> Screen:
     return Screen(
         counter_id=counter.id, name=counter.name, office_id=office.id, office_name=office.name,
         services=service_names(counter, lang), paused=counter.paused, current=current,
+        current_key=f"{active.id}:{active.status}:{active.recalls}" if active else "",
         call_note=call_note, waiting=waiting, waiting_label=waiting_label(len(waiting)),
         parked=[_row(t, office, now, lang) for t in operations.get_parked(office)],
         transfer_choices=[(s.id, s.text("name", lang)) for s in office.services

@@ -140,7 +140,9 @@ RULE_DATA = {"weekdays": ["1", "2"], "start_time": "13:00", "end_time": "15:00",
 OFFICE_DATA = {"name": "Bürgerbüro Teststadt", "address": "Markt 1, 12345 Teststadt",
                "email": "amt@teststadt.example", "phone": "+49 1234 5678", "state": "HE",
                "slot_minutes": "15", "lead_time_minutes": "60", "horizon_days": "60",
-               "cancel_deadline_minutes": "60", "services": ["pass", "melde"]}
+               "cancel_deadline_minutes": "60", "services": ["pass", "melde"],
+               "queue_window_minutes": "15", "queue_recall_cooldown_seconds": "30",
+               "queue_max_recalls": "2", "queue_daily_limit": ""}
 SERVICE_DATA = {"name_de": "Personalausweis", "name_en": "Identity card",
                 "duration_minutes": "30", "queue_prefix": "B"}
 CLOSURE_DATA = {"counter": "", "first_day": DAY.isoformat(), "start_time": "08:00",

@@ -21,6 +21,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from booking.audit import log as audit
 from booking.db import db
 from booking.offices.models import Counter, Office, Service, counter_services, office_services
 from booking.queueing import errors, events, ordering
@@ -379,12 +380,20 @@ def return_ticket(ticket: Ticket, counter: Counter, now: datetime) -> Ticket:
     return ticket
 
 
-def set_paused(counter: Counter, paused: bool) -> Counter:
-    """Pause or resume; a counter with an active ticket can't pause."""
+def set_paused(counter: Counter, paused: bool, *, actor=None,
+               now: datetime | None = None) -> Counter:
+    """Pause or resume; a counter with an active ticket can't pause. With an ``actor``
+    (a staff user) a change is recorded in the audit log: pausing changes waiting-time
+    estimates and who gets called, unlike the high-volume calls themselves."""
     if paused and get_active(counter) is not None:
         raise errors.CounterBusy()
+    before = counter.paused
     counter.paused = paused
     db.session.flush()
+    if actor is not None and before != paused:
+        audit.record(actor, "counter.paused" if paused else "counter.resumed", "counter",
+                     counter.id, office_id=counter.office_id, before={"paused": before},
+                     after={"paused": paused}, now=now)
     events.office_changed(counter.office_id, "counter")
     return counter
 

@@ -23,6 +23,7 @@ def register(app: Flask) -> None:
         auth,
         citizen,
         context,
+        counter,
         display,
         kiosk,
         staff,
@@ -31,6 +32,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(citizen.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(counter.bp, url_prefix="/counter")
     app.register_blueprint(display.bp)
     app.register_blueprint(kiosk.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")

@@ -49,6 +49,7 @@ WEEKDAYS = [SelectChoice(str(number), name) for number, name in enumerate((
     _l("Saturday"), _l("Sunday")), start=1)]
 SLUG = r"^[a-z0-9][a-z0-9-]{1,39}$"
 MINUTES_MAX = 60 * 24 * 30
+WHOLE = _l("Please enter a whole number.")
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -98,6 +99,20 @@ class OfficeForm(FlaskForm):
         _l("Cancellation deadline before the start (minutes)"), 0, MINUTES_MAX)
     feed_shows_names = BooleanField(_l("Staff calendar feeds show citizens' names"))
     services = MultiCheckboxField(_l("Services this office offers"))
+    queue_window_minutes = _integer(
+        _l("Checked-in appointments go first from this many minutes before their start"),
+        0, 240, invalid_value_message=WHOLE)
+    queue_recall_cooldown_seconds = _integer(
+        _l("Seconds before a ticket can be called again"), 0, 600,
+        invalid_value_message=WHOLE)
+    queue_max_recalls = _integer(
+        _l("Calls again before a no-show can be recorded"), 0, 10,
+        invalid_value_message=WHOLE)
+    queue_daily_limit = IntegerField(
+        _l("Walk-in tickets per day (empty: no limit)"), invalid_value_message=WHOLE,
+        validators=[
+            Optional(), NumberRange(1, 100000, _l("Please enter a number from %(min)s to "
+                                                  "%(max)s, or leave the field empty."))])
 
     def values(self) -> dict:
         return {
@@ -108,6 +123,10 @@ class OfficeForm(FlaskForm):
             "horizon_days": self.horizon_days.data,
             "cancel_deadline_minutes": self.cancel_deadline_minutes.data,
             "feed_shows_names": bool(self.feed_shows_names.data),
+            "queue_window_minutes": self.queue_window_minutes.data,
+            "queue_recall_cooldown_seconds": self.queue_recall_cooldown_seconds.data,
+            "queue_max_recalls": self.queue_max_recalls.data,
+            "queue_daily_limit": self.queue_daily_limit.data,
         }
 
 

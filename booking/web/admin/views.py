@@ -95,6 +95,8 @@ def office_new():
         form.slot_minutes.data, form.lead_time_minutes.data = 15, 120
         form.horizon_days.data, form.cancel_deadline_minutes.data = 60, 60
         form.state.data = "HE"
+        form.queue_window_minutes.data, form.queue_recall_cooldown_seconds.data = 15, 30
+        form.queue_max_recalls.data = 2
     if form.validate_on_submit():
         try:
             office = ops.create_office(form.office_id.data, form.values(), form.services.data,

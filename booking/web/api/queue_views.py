@@ -132,7 +132,7 @@ def pause(counter_id: int):
     if not isinstance(paused, bool):
         raise ApiError(422, gettext("Please correct the marked fields."),
                        {"paused": gettext("true or false.")})
-    operations.set_paused(counter, paused)
+    operations.set_paused(counter, paused, actor=staff_user(), now=utcnow())
     return jsonify(_counter_json(counter))
 
 

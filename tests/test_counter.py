@@ -20,7 +20,7 @@ from booking.offices.models import Counter, Office
 from booking.queueing import operations
 from booking.queueing.models import CALLED, DONE, NO_SHOW, PARKED, SERVING, WAITING, Ticket
 from tests.conftest import csrf_from
-from tests.test_queue import _appointment, counter, floor  # noqa: F401  (floor: a fixture)
+from tests.test_queue import _appointment, counter
 from tests.test_staff import log_in, make_user
 
 HX = {"HX-Request": "true"}
@@ -56,6 +56,8 @@ def as_role(ctx, client, role: str) -> None:
     if role != "anonymous":
         _, session_id = make_user(ctx, *offices[role])
         log_in(client, session_id)
+    with client.session_transaction() as sess:
+        sess["lang"] = "en"  # the assertions read the English texts
 
 
 def token(client) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from booking.db import utcnow
 from booking.offices.models import Counter, Office
 from booking.queueing import operations
-from tests.test_queue import _appointment, floor  # noqa: F401  (fixture)
+from tests.test_queue import _appointment
 
 
 def test_board_shows_calls_waiting_and_no_names(client, ctx, floor):  # noqa: F811

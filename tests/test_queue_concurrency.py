@@ -18,7 +18,6 @@ from booking.offices.models import Counter, Service
 from booking.queueing.models import CALLED, Ticket
 from tests.server import gunicorn
 from tests.test_concurrency import race
-from tests.test_queue import floor  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.server
 

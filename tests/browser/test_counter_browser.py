@@ -23,7 +23,7 @@ from tests.browser.support import (
     wait_for_focus,
 )
 from tests.browser.test_staff_browser import add_user, cheap_hashing, log_in
-from tests.test_queue import counter, floor  # noqa: F401  (floor: a fixture)
+from tests.test_queue import counter
 
 pytestmark = pytest.mark.browser
 

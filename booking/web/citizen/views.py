@@ -11,7 +11,6 @@ from sqlalchemy import select, text
 from booking.calendars.ical import FeedSlot, slots_feed
 from booking.db import db, utcnow
 from booking.extensions import htmx
-from booking.links import external_url
 from booking.offices.models import Office, Service
 from booking.scheduling import operations
 from booking.scheduling.codes import format_code
@@ -175,13 +174,13 @@ def manage(code: str, token: str):
 
 
 def _checkin_qr(appointment):
-    """The booking code for the kiosk's scanner: a QR code of the check-in link."""
+    """The booking code for the kiosk's scanner: a QR code of the bare code. Not a link:
+    a phone scanning it must not be able to check in from anywhere."""
     if appointment.is_cancelled:
         return None
     label = gettext("QR code for checking in at the office with booking code %(code)s",
                     code=format_code(appointment.code))
-    return qr_svg(external_url("kiosk.check_in", office_id=appointment.office_id,
-                               code=appointment.code), label)
+    return qr_svg(appointment.code, label)
 
 
 @bp.post("/manage/<code>/<token>/cancel")

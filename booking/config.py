@@ -60,6 +60,10 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         # A random development key: sessions and CSRF tokens do not survive a restart.
         "SECRET_KEY": secret or secrets.token_hex(32),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        # pre_ping: one round trip per connection checkout, so a connection the server or
+        # a firewall dropped is replaced before a request uses it. Kept on purpose: a
+        # booking's statements cannot be replayed safely after a failure mid-transaction,
+        # and the ping costs far less than a booking's other ten or so round trips.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SQLITE_BEGIN_IMMEDIATE": True,
         "MAIL_SERVER": mail_server,

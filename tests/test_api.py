@@ -257,3 +257,80 @@ def test_counter_closure_reduces_capacity_but_keeps_the_office_open(client, ctx,
     assert available[local_iso(day, 10)] == 2
     assert book(client, local_iso(day, 9), service="melde").status_code == 201
     assert book(client, local_iso(day, 9), service="melde").status_code == 409
+
+
+def test_service_the_office_does_not_offer_is_422(client, ctx, town):
+    from booking.offices.models import Service
+
+    ctx.add(Service(id="fish", name_de="Angelschein", name_en="Fishing licence",
+                    duration_minutes=15))
+    ctx.commit()
+    start = local_iso(next_workday(), 9)
+    alone = book(client, start, service="fish")
+    assert alone.status_code == 422
+    assert set(alone.get_json()["errors"]) == {"service"}
+    with_others = book(client, start, service="fish", name=" ")
+    assert with_others.status_code == 422
+    assert set(with_others.get_json()["errors"]) == {"service", "name"}
+    assert with_others.get_json()["errors"]["service"] == alone.get_json()["errors"]["service"]
+    assert count(ctx, Appointment) == 0
+
+
+def test_a_booking_code_in_use_is_retried_by_the_constraint(client, ctx, town, monkeypatch):
+    """No query checks the random code first: the unique constraint rejects a repeat and
+    the booking is tried again with a new code (and the seats free at that moment)."""
+    from booking.scheduling import codes
+
+    drawn = iter(["AAAA3333", "AAAA3333", "CCCC4444"])
+    monkeypatch.setattr(codes, "new_code", lambda: next(drawn))
+    day = next_workday()
+    first = book(client, local_iso(day, 9))
+    second = book(client, local_iso(day, 9))
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert (first.get_json()["code"], second.get_json()["code"]) == ("AAAA3333", "CCCC4444")
+    assert count(ctx, Appointment) == 2
+    assert count(ctx, AppointmentSeat) == 4  # 30 minutes: two steps each, nothing left over
+    assert count(ctx, OutboxMessage) == 2
+
+
+def test_a_seat_taken_between_looking_and_inserting_is_retried(client, ctx, town, monkeypatch):
+    """What a concurrent booking looks like from inside: the seat numbers read are already
+    out of date, the insert hits the unique seat key, and the next attempt looks again."""
+    from booking.scheduling import queries
+
+    day = next_workday()
+    assert book(client, local_iso(day, 9), service="melde").status_code == 201
+    real = queries.get_used_seats
+    stale = {"calls": 0}
+
+    def first_stale(office, instants):
+        stale["calls"] += 1
+        return {} if stale["calls"] == 1 else real(office, instants)
+
+    monkeypatch.setattr(queries, "get_used_seats", first_stale)
+    second = book(client, local_iso(day, 9), service="melde")
+    assert second.status_code == 201 and stale["calls"] == 2
+    ctx.rollback()
+    assert sorted(ctx.scalars(select(AppointmentSeat.seat_no))) == [1, 2]
+
+    stale["calls"] = 0  # full now (capacity 2): the stale attempt fails, the next sees it
+    third = book(client, local_iso(day, 9), service="melde")
+    assert third.status_code == 409 and stale["calls"] == 2
+    assert count(ctx, Appointment) == 2 and count(ctx, AppointmentSeat) == 2
+
+
+def test_other_constraint_violations_are_not_retried_as_conflicts(ctx, town):
+    from sqlalchemy.exc import IntegrityError
+
+    from booking.db import utcnow
+    from booking.offices.models import Office, Service
+    from booking.scheduling import operations
+
+    office, service = ctx.get(Office, "amt"), ctx.get(Service, "melde")
+    start = datetime.fromisoformat(local_iso(next_workday(), 9))
+    with pytest.raises(IntegrityError, match="language_known"):
+        operations.book_appointment(office, service, start,
+                                    operations.Citizen("A", "a@example.org", language="fr"),
+                                    utcnow())
+    ctx.rollback()
+    assert count(ctx, Appointment) == 0

@@ -210,6 +210,44 @@ def test_reschedule_sends_request_with_same_uid_and_cancel_sends_cancel(app, cli
     assert len(sink.received) == 3
 
 
+def test_each_email_says_what_was_true_when_it_was_queued(app, client, town, sink):
+    """The sender renders from the snapshot queued with each change, not from the row:
+    booked, moved and cancelled before anything went out still gives the confirmation
+    for the old time (SEQUENCE 0), the update for the new one (1), then the CANCEL (2)."""
+    day = next_workday()
+    booked = book(client, local_iso(day, 9)).get_json()
+    token = booked["manage_token"]
+    moved = client.post(f"/api/v1/appointments/{booked['code']}/reschedule",
+                        json={"start": local_iso(day, 10, 30)}, headers=auth(token))
+    assert moved.status_code == 200
+    assert client.delete(f"/api/v1/appointments/{booked['code']}",
+                         headers=auth(token)).status_code == 200
+    assert sink.received == []
+
+    assert deliver(app) == (3, 0)
+    first, second, third = (r.message for r in sink.received)
+    expected = [("REQUEST", 0, local_iso(day, 9), local_iso(day, 9, 30), "CONFIRMED"),
+                ("REQUEST", 1, local_iso(day, 10, 30), local_iso(day, 11), "CONFIRMED"),
+                ("CANCEL", 2, local_iso(day, 10, 30), local_iso(day, 11), "CANCELLED")]
+    for msg, (method, sequence, start, end, status) in zip((first, second, third), expected,
+                                                          strict=True):
+        cal, event = vevent_of(msg)
+        assert calendar_part(msg).get_param("method") == str(cal["METHOD"]) == method
+        assert str(event["UID"]) == booked["uid"]
+        assert int(event["SEQUENCE"]) == sequence
+        assert (event["DTSTART"].dt, event["DTEND"].dt) == (utc(start), utc(end))
+        assert str(event["STATUS"]) == status
+    assert first["Subject"] == expected_subject(
+        app, "Appointment confirmed: %(service)s on %(when)s", "de", "Reisepass beantragen",
+        utc(local_iso(day, 9)))
+    assert second["Subject"] == expected_subject(
+        app, "Appointment moved: %(service)s now on %(when)s", "de", "Reisepass beantragen",
+        utc(local_iso(day, 10, 30)))
+    # the manage link went out with the confirmation and the update, not with the CANCEL
+    assert booked["manage_url"] in bodies(first)[0] and booked["manage_url"] in bodies(second)[0]
+    assert token not in bodies(third)[0]
+
+
 def test_language_of_the_booking_decides_the_email_language(app, client, town, sink):
     day = next_workday()
     de = book(client, local_iso(day, 9)).get_json()

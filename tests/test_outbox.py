@@ -145,8 +145,9 @@ def test_without_mail_server_messages_are_written_as_eml_files(app, client, ctx,
     assert not app.config["MAIL_SERVER"]
     monkeypatch.setitem(app.config, "MAIL_FILE_DIR", str(tmp_path / "mail"))
     booked = book(client, local_iso(next_workday(), 9)).get_json()
-    row = only_row(ctx)
+    assert only_row(ctx).message is None  # rendered by the sender
     assert deliver(app) == (1, 0)
+    row = only_row(ctx)  # keeps the rendered message: what was sent
 
     (path,) = (tmp_path / "mail").glob("*.eml")
     assert path.name == f"{row.id:06d}-booked.eml"
@@ -338,6 +339,88 @@ def test_address_the_server_cannot_take_fails_alone(app, client, ctx, town):
     assert "SMTPUTF8" in by_recipient["jörg@example.org"].last_error
     assert by_recipient["erika@example.org"].status == SENT
     assert all(r.locked_until is None for r in by_recipient.values())
+
+
+# ------------------------------------------------------------ (g) rendering in the sender
+
+
+def test_payload_holds_the_token_only_until_the_message_is_rendered(app, client, ctx, town,
+                                                                    sink):
+    booked = book(client, local_iso(next_workday(), 9)).get_json()
+    row = only_row(ctx)
+    assert (row.message, row.subject) == (None, None)
+    assert row.payload["token"] == booked["manage_token"]
+    assert (row.payload["kind"], row.payload["sequence"]) == ("booked", 0)
+    assert row.sender == app.config["MAIL_DEFAULT_SENDER"] and row.recipient == booked["email"]
+
+    assert deliver(app) == (1, 0)
+    row = only_row(ctx)
+    assert row.status == SENT
+    assert "token" not in row.payload and booked["manage_token"] not in str(row.payload)
+    # the message as sent stays inspectable; it carries the link, as it always did
+    (received,) = sink.received
+    assert row.message == received.data
+    msg = email.message_from_bytes(row.message, policy=email.policy.default)
+    assert msg["Subject"] == row.subject == received.message["Subject"]
+    assert msg["Message-ID"] == received.message["Message-ID"]
+    assert booked["manage_url"] in msg.get_body(("plain",)).get_content()
+
+
+def test_a_rendering_error_is_retried_and_the_message_not_lost(app, client, ctx, town, sink,
+                                                               monkeypatch):
+    """A message that cannot be rendered (say a broken template after an update) is
+    recorded and retried with the usual back-off; the rest of the batch goes out."""
+    day = next_workday()
+    booked = book(client, local_iso(day, 9), email="broken@example.org").get_json()
+    book(client, local_iso(day, 10), email="fine@example.org")
+    working = outbox._renderers["appointment"]
+
+    def flaky(payload):
+        if payload["email"] == "broken@example.org":
+            raise KeyError("template variable")
+        return working(payload)
+
+    monkeypatch.setitem(outbox._renderers, "appointment", flaky)
+    now = utcnow()
+    assert deliver(app, now=now) == (1, 1)
+    assert [r.rcpt_tos for r in sink.received] == [["fine@example.org"]]
+    broken = {r.recipient: r for r in rows(ctx)}["broken@example.org"]
+    assert (broken.status, broken.attempts, broken.message) == (PENDING, 1, None)
+    assert "RenderError" in broken.last_error and "template variable" in broken.last_error
+    assert broken.next_attempt_at == now + retry_delay(1) and broken.locked_until is None
+    assert broken.payload["token"] == booked["manage_token"]  # still needed to render it
+
+    # fixed: the next due round renders and sends it
+    monkeypatch.setitem(outbox._renderers, "appointment", working)
+    later = broken.next_attempt_at + timedelta(seconds=1)
+    assert deliver(app, now=later) == (1, 0)
+    broken = {r.recipient: r for r in rows(ctx)}["broken@example.org"]
+    assert (broken.status, broken.attempts, broken.last_error) == (SENT, 1, None)
+    assert "token" not in broken.payload
+    assert sorted(r.rcpt_tos[0] for r in sink.received) == ["broken@example.org",
+                                                           "fine@example.org"]
+
+
+def test_a_message_that_never_renders_fails_after_max_attempts_without_its_token(
+        app, client, ctx, town, sink, monkeypatch):
+    book(client, local_iso(next_workday(), 9))
+
+    def broken(payload):
+        raise RuntimeError("still broken")
+
+    monkeypatch.setitem(outbox._renderers, "appointment", broken)
+    now = utcnow()
+    assert deliver(app, now=now) == (0, 1)
+    assert only_row(ctx).status == PENDING
+    ctx.execute(update(OutboxMessage).values(attempts=MAX_ATTEMPTS - 1, next_attempt_at=now))
+    ctx.commit()
+    assert deliver(app, now=now) == (0, 1)
+    row = only_row(ctx)
+    assert (row.status, row.attempts, row.message) == (FAILED, MAX_ATTEMPTS, None)
+    assert "still broken" in row.last_error
+    assert "token" not in row.payload  # never to be sent: the secret is dropped
+    assert deliver(app, now=now + timedelta(days=1)) == (0, 0)
+    assert sink.received == []
 
 
 # ------------------------------------------------------------ background sender

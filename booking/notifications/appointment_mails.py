@@ -1,36 +1,123 @@
 """The citizen's emails: confirmation, update and cancellation, each with an iMIP part.
 
-Rendered in the language chosen at booking; queued in the outbox (sent after commit).
+``notify_*`` run inside the change's transaction and only queue a small snapshot of
+the appointment as it is at that moment (times, sequence, status, code, the manage
+token, the clock for DTSTAMP); the outbox sender renders it (:func:`render`) at delivery
+time in the language chosen at booking, with the office's and service's current data.
+Rendering from the snapshot, not from the appointment row, means a booking moved
+before its confirmation went out still gets a confirmation for the old time and then
+the update, each with its own SEQUENCE.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from types import SimpleNamespace
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 
 from booking import i18n
 from booking.calendars.ical import CANCEL, REQUEST, Invitation, appointment_ical
+from booking.db import db
 from booking.links import external_url, manage_url
+from booking.notifications import outbox
 from booking.notifications.mime import build_email, format_address, mail_address
-from booking.notifications.outbox import enqueue
+from booking.offices.models import Office, Service
 from booking.scheduling.codes import format_code
 
+RENDERER = "appointment"
+SUBJECTS = {
+    "booked": lambda **kw: gettext("Appointment confirmed: %(service)s on %(when)s", **kw),
+    "moved": lambda **kw: gettext("Appointment moved: %(service)s now on %(when)s", **kw),
+    "cancelled": lambda **kw: gettext("Appointment cancelled: %(service)s on %(when)s", **kw),
+}
 
-def _context(appointment, token: str | None) -> dict:
-    office, service, lang = appointment.office, appointment.service, appointment.language
+
+# ---------------------------------------------------------------- in the request
+
+
+def _utc_iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+def snapshot(appointment, kind: str, method: str, now: datetime, token: str | None = None,
+             reason: str | None = None) -> dict:
+    """What the email for this change says, as JSON: everything that may change later."""
     return {
-        "appointment": appointment,
+        "renderer": RENDERER,
+        "kind": kind,
+        "method": method,
+        "appointment_id": appointment.id,
+        "office_id": appointment.office_id,
+        "service_id": appointment.service_id,
+        "start_at": _utc_iso(appointment.start_at),
+        "end_at": _utc_iso(appointment.end_at),
+        "sequence": appointment.sequence,
+        "status": appointment.status,
+        "name": appointment.name,
+        "email": appointment.email,
+        "language": appointment.language,
+        "code": appointment.code,
+        "ical_uid": appointment.ical_uid,
+        "reason": reason,
+        "now": _utc_iso(now),
+        outbox.TOKEN: token,
+    }
+
+
+def _queue(appointment, kind: str, method: str, now: datetime, token: str | None = None,
+           reason: str | None = None) -> None:
+    # the envelope as the rendered message will have it (bare addresses, IDNA domains);
+    # the subject needs the localised date and is filled in when rendered
+    username, _, domain = mail_address(appointment.email).rpartition("@")
+    outbox.enqueue_payload(
+        snapshot(appointment, kind, method, now, token, reason),
+        kind=kind,
+        appointment_id=appointment.id,
+        sender=mail_address(current_app.config["MAIL_DEFAULT_SENDER"]),
+        recipient=Address(username=username, domain=domain).addr_spec,
+    )
+
+
+def notify_booked(appointment, token: str, now: datetime) -> None:
+    _queue(appointment, "booked", REQUEST, now, token)
+
+
+def notify_moved(appointment, token: str, now: datetime) -> None:
+    _queue(appointment, "moved", REQUEST, now, token)
+
+
+def notify_cancelled(appointment, now: datetime, reason: str | None = None) -> None:
+    _queue(appointment, "cancelled", CANCEL, now, reason=reason)
+
+
+# ---------------------------------------------------------------- in the sender
+
+
+def _context(snap: dict, office: Office, service: Service) -> dict:
+    lang = snap["language"]
+    start_at = datetime.fromisoformat(snap["start_at"])
+    end_at = datetime.fromisoformat(snap["end_at"])
+    token = snap.get(outbox.TOKEN)
+    return {
+        # what the templates read of the appointment, as it was when queued
+        "appointment": SimpleNamespace(name=snap["name"], language=lang),
         "office": office,
         "service_name": service.text("name", lang),
         "bring": service.text("bring", lang),
         "fee": i18n.fee(service.fee_cents, lang),
-        "when": i18n.local_datetime(appointment.start_at, office.tz, lang),
-        "until": i18n.local_time(appointment.end_at, office.tz, lang),
-        "code": format_code(appointment.code),
-        "manage_url": manage_url(appointment.code, token) if token else None,
+        "when": i18n.local_datetime(start_at, office.tz, lang),
+        "until": i18n.local_time(end_at, office.tz, lang),
+        "code": format_code(snap["code"]),
+        "manage_url": manage_url(snap["code"], token) if token else None,
         "rebook_url": external_url("citizen.service", service_id=service.id, lang=lang),
+        "reason": snap.get("reason"),
+        "kind": snap["kind"],
+        "start_at": start_at,
+        "end_at": end_at,
     }
 
 
@@ -43,13 +130,12 @@ def _description(ctx: dict) -> str:
     return "\n".join(lines)
 
 
-def _invitation(appointment, ctx: dict) -> Invitation:
-    office = appointment.office
+def _invitation(snap: dict, office: Office, ctx: dict) -> Invitation:
     return Invitation(
-        uid=appointment.ical_uid,
-        sequence=appointment.sequence,
-        start_at=appointment.start_at,
-        end_at=appointment.end_at,
+        uid=snap["ical_uid"],
+        sequence=snap["sequence"],
+        start_at=ctx["start_at"],
+        end_at=ctx["end_at"],
         summary=gettext("%(service)s – %(office)s", service=ctx["service_name"],
                         office=office.name),
         location=office.address,
@@ -57,49 +143,33 @@ def _invitation(appointment, ctx: dict) -> Invitation:
         organizer_email=mail_address(office.email),
         organizer_name=office.name,
         # the same address as in To: clients match ATTENDEE against the recipient
-        attendee_email=mail_address(appointment.email),
-        attendee_name=appointment.name,
-        language=appointment.language,
+        attendee_email=mail_address(snap["email"]),
+        attendee_name=snap["name"],
+        language=snap["language"],
         url=ctx["manage_url"],
         alarm_text=gettext("Appointment at %(office)s", office=office.name),
     )
 
 
-def _queue(appointment, kind: str, subject: str, method: str, ctx: dict, now: datetime) -> None:
-    invitation = _invitation(appointment, ctx)
-    ctx = {**ctx, "kind": kind, "subject": subject}
-    msg = build_email(
-        sender=format_address(appointment.office.name, current_app.config["MAIL_DEFAULT_SENDER"]),
-        reply_to=mail_address(appointment.office.email),
-        recipient=format_address(appointment.name, appointment.email),
-        subject=subject,
-        text=render_template("email/appointment.txt", **ctx),
-        html=render_template("email/appointment.html", **ctx),
-        ical=appointment_ical(invitation, method, now),
-        method=method,
-    )
-    enqueue(msg, kind=kind, appointment_id=appointment.id)
-
-
-def notify_booked(appointment, token: str, now: datetime) -> None:
-    with force_locale(appointment.language):
-        ctx = _context(appointment, token)
-        subject = gettext("Appointment confirmed: %(service)s on %(when)s",
-                          service=ctx["service_name"], when=ctx["when"])
-        _queue(appointment, "booked", subject, REQUEST, ctx, now)
-
-
-def notify_moved(appointment, token: str, now: datetime) -> None:
-    with force_locale(appointment.language):
-        ctx = _context(appointment, token)
-        subject = gettext("Appointment moved: %(service)s now on %(when)s",
-                          service=ctx["service_name"], when=ctx["when"])
-        _queue(appointment, "moved", subject, REQUEST, ctx, now)
-
-
-def notify_cancelled(appointment, now: datetime, reason: str | None = None) -> None:
-    with force_locale(appointment.language):
-        ctx = {**_context(appointment, None), "reason": reason}
-        subject = gettext("Appointment cancelled: %(service)s on %(when)s",
-                          service=ctx["service_name"], when=ctx["when"])
-        _queue(appointment, "cancelled", subject, CANCEL, ctx, now)
+@outbox.renderer(RENDERER)
+def render(snap: dict) -> EmailMessage:
+    """The email for a :func:`snapshot`, in the citizen's language."""
+    office = db.session.get(Office, snap["office_id"])
+    service = db.session.get(Service, snap["service_id"])
+    if office is None or service is None:
+        raise LookupError(f"office {snap['office_id']!r} or service {snap['service_id']!r} is gone")
+    with force_locale(snap["language"]):
+        ctx = _context(snap, office, service)
+        subject = SUBJECTS[snap["kind"]](service=ctx["service_name"], when=ctx["when"])
+        invitation = _invitation(snap, office, ctx)
+        ctx["subject"] = subject
+        return build_email(
+            sender=format_address(office.name, current_app.config["MAIL_DEFAULT_SENDER"]),
+            reply_to=mail_address(office.email),
+            recipient=format_address(snap["name"], snap["email"]),
+            subject=subject,
+            text=render_template("email/appointment.txt", **ctx),
+            html=render_template("email/appointment.html", **ctx),
+            ical=appointment_ical(invitation, snap["method"], datetime.fromisoformat(snap["now"])),
+            method=snap["method"],
+        )

@@ -1,10 +1,15 @@
-"""The outbox: one row per email, written in the same transaction as the change."""
+"""The outbox: one row per email, written in the same transaction as the change.
+
+A row is either queued ready-made (``message`` holds the bytes) or as a ``payload`` (a
+JSON snapshot of what the email says) that the sender renders at delivery time; the
+rendered bytes are then kept in ``message`` and ``subject`` so what was sent stays
+inspectable."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.db import UTCDateTime, db, utcnow
@@ -29,8 +34,12 @@ class OutboxMessage(db.Model):
     )
     sender: Mapped[str] = mapped_column(String(320))
     recipient: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(300))
-    message: Mapped[bytes] = mapped_column(LargeBinary)
+    # subject and message: None until a payload row is rendered by the sender
+    subject: Mapped[str | None] = mapped_column(String(300))
+    message: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # what to render (see outbox.enqueue_payload); the manage token in it is removed
+    # once the message is rendered (the message then carries it) or has failed for good
+    payload: Mapped[dict | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(10), default=PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,11 +1,16 @@
 """Outbox delivery: enqueue inside the transaction, deliver after commit, retry with back-off.
 
-* :func:`enqueue` adds a row to the current session and marks the session so that a
-  successful commit wakes the process's background sender. A rollback sends nothing.
+* :func:`enqueue` adds a ready message to the current session, :func:`enqueue_payload`
+  a JSON snapshot to be rendered by the sender (composing an email costs more than the
+  rest of a booking, so requests leave it to the sender). Both mark the session so that
+  a successful commit wakes the process's background sender. A rollback sends nothing.
 * :func:`deliver_due` claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite
-  serialises writers), sends them without holding a lock, and records the outcome.
-  Several workers and servers can run it at once; a claimed row is leased for
-  ``LEASE`` so a crashed sender's rows come back.
+  serialises writers), renders those queued as payloads with the renderer registered
+  under the payload's ``renderer`` name (:func:`renderer`) and stores the bytes and
+  subject, then sends without holding a lock, and records the outcome. Several workers
+  and servers can run it at once; a claimed row is leased for ``LEASE`` so a crashed
+  sender's rows come back. A rendering error is recorded and retried like a temporary
+  SMTP failure, and the row fails for good after ``MAX_ATTEMPTS``.
 * Without ``MAIL_SERVER`` messages are written as ``.eml`` files (development).
 """
 
@@ -15,7 +20,8 @@ import logging
 import os
 import smtplib
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
@@ -33,6 +39,29 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 20
 _NUDGE = "outbox_nudge"
+TOKEN = "token"  # the payload key of a secret that must not outlive rendering
+
+Renderer = Callable[[dict], EmailMessage]
+_renderers: dict[str, Renderer] = {}
+
+
+def renderer(name: str) -> Callable[[Renderer], Renderer]:
+    """Register ``func(payload) -> EmailMessage`` for payloads with ``renderer: name``.
+
+    It runs in the sender, in an app context with a database session (it may read),
+    at delivery time; it must depend only on the payload and on data that may change
+    (office addresses, service names), never on rows that describe the change itself.
+    """
+
+    def register(func: Renderer) -> Renderer:
+        _renderers[name] = func
+        return func
+
+    return register
+
+
+class RenderError(Exception):
+    """A queued payload could not be rendered (retried like a temporary SMTP error)."""
 
 
 def enqueue(msg: EmailMessage, *, kind: str, appointment_id: int | None = None) -> OutboxMessage:
@@ -52,6 +81,19 @@ def enqueue(msg: EmailMessage, *, kind: str, appointment_id: int | None = None) 
     return row
 
 
+def enqueue_payload(payload: dict, *, kind: str, sender: str, recipient: str,
+                    appointment_id: int | None = None) -> OutboxMessage:
+    """Store ``payload`` (JSON; ``payload["renderer"]`` names a :func:`renderer`) for
+    rendering and delivery after the current transaction commits. ``sender`` and
+    ``recipient`` are the bare envelope addresses; the rendered message's own replace
+    them. Only the key ``TOKEN`` may hold a secret: it is removed after rendering."""
+    row = OutboxMessage(kind=kind, appointment_id=appointment_id, sender=sender,
+                        recipient=recipient, payload=payload)
+    db.session.add(row)
+    db.session.info[_NUDGE] = True
+    return row
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Back-off after the ``attempts``-th failure: 30 s, 1 min, 2 min … capped at 1 h."""
     return timedelta(seconds=min(30 * 2 ** max(0, attempts - 1), 3600))
@@ -63,8 +105,8 @@ class _Claimed:
     kind: str
     sender: str
     recipient: str
-    subject: str
-    raw: bytes
+    subject: str | None
+    raw: bytes | None  # None: to be rendered from the row's payload
 
 
 def _claim(now: datetime, limit: int) -> list[_Claimed]:
@@ -83,6 +125,46 @@ def _claim(now: datetime, limit: int) -> list[_Claimed]:
         for row in rows:
             row.locked_until = now + LEASE
         return [_Claimed(r.id, r.kind, r.sender, r.recipient, r.subject, r.message) for r in rows]
+
+
+def _render_one(payload: dict) -> EmailMessage:
+    func = _renderers.get(payload.get("renderer"))
+    if func is None:
+        raise LookupError(f"no renderer {payload.get('renderer')!r}")
+    return func(payload)
+
+
+def _render(claimed: list[_Claimed]) -> tuple[list[_Claimed], dict[int, Exception]]:
+    """Render the claimed rows that hold a payload and store message, subject and
+    envelope (the token leaves the payload), in one transaction before anything is
+    sent, so a retry sends the same bytes. Returns the claims ready to send and the
+    rendering errors; a row that fails to render keeps its payload for the retry."""
+    todo = {item.id: item for item in claimed if item.raw is None}
+    if not todo:
+        return claimed, {}
+    rendered: dict[int, _Claimed] = {}
+    errors: dict[int, Exception] = {}
+    with unit_of_work() as session:
+        for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(todo))):
+            try:
+                with session.begin_nested():  # a failed read leaves the others usable
+                    msg = _render_one(row.payload or {})
+                    raw = msg.as_bytes()
+                    sender = msg["From"].addresses[0].addr_spec
+                    recipient = msg["To"].addresses[0].addr_spec
+                    subject = str(msg["Subject"])[:300]
+            except Exception as exc:  # recorded per message; retried with back-off
+                log.exception("email %s could not be rendered", row.id)
+                errors[row.id] = RenderError(f"{type(exc).__name__}: {exc}")
+                continue
+            row.message, row.subject, row.sender, row.recipient = raw, subject, sender, recipient
+            row.payload = {k: v for k, v in row.payload.items() if k != TOKEN}
+            rendered[row.id] = replace(todo[row.id], sender=sender, recipient=recipient,
+                                       subject=subject, raw=raw)
+    for row_id in todo.keys() - rendered.keys() - errors.keys():
+        errors[row_id] = RenderError("the row disappeared before rendering")
+    ready = [rendered.get(item.id, item) for item in claimed if item.id not in errors]
+    return ready, errors
 
 
 def _write_files(app: Flask, claimed: list[_Claimed]) -> dict[int, Exception | None]:
@@ -122,6 +204,8 @@ def _send_smtp(app: Flask, claimed: list[_Claimed]) -> dict[int, Exception | Non
 def _is_permanent(exc: Exception) -> bool:
     """5xx replies, and messages that cannot be sent as they are (a non-ASCII address
     the server cannot take): retrying would only repeat the failure."""
+    if isinstance(exc, RenderError):
+        return False  # perhaps a template or data fix away; the attempts limit applies
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in exc.recipients.values())
     if isinstance(exc, smtplib.SMTPNotSupportedError | UnicodeError):
@@ -141,6 +225,8 @@ def _record(results: dict[int, Exception | None], now: datetime) -> None:
             row.last_error = f"{type(exc).__name__}: {exc}"[:500]
             if _is_permanent(exc) or row.attempts >= MAX_ATTEMPTS:
                 row.status = FAILED
+                if row.payload and TOKEN in row.payload:  # never sent: drop the secret
+                    row.payload = {k: v for k, v in row.payload.items() if k != TOKEN}
                 log.error("email %s to %s failed for good: %s", row.id, row.recipient, exc)
             else:
                 row.next_attempt_at = now + retry_delay(row.attempts)
@@ -157,8 +243,10 @@ def deliver_due(now: datetime | None = None, limit: int = 50) -> tuple[int, int]
         claimed = _claim(now, limit)
         if not claimed:
             return sent, failed
+        ready, results = _render(claimed)
         transport = _send_smtp if app.config.get("MAIL_SERVER") else _write_files
-        results = transport(app, claimed)
+        if ready:
+            results.update(transport(app, ready))
         _record(results, now)
         sent += sum(1 for exc in results.values() if exc is None)
         failed += sum(1 for exc in results.values() if exc is not None)
@@ -232,4 +320,4 @@ def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_NUDGE, None)
 
 
-__all__ = ["enqueue", "deliver_due", "sender", "retry_delay", "mail"]
+__all__ = ["enqueue", "enqueue_payload", "renderer", "deliver_due", "sender", "retry_delay", "mail"]

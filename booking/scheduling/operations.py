@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from booking.db import db
@@ -37,7 +37,12 @@ class Citizen:
 
 
 def check_offered(office: Office, service: Service) -> None:
-    if service not in office.services:
+    # the loaded collection if there is one, else one small query (no ORM collection load)
+    if "services" not in inspect(office).unloaded:
+        offered = service in office.services
+    else:
+        offered = queries.is_offered(office.id, service.id)
+    if not offered:
         raise ServiceNotOffered(f"{office.id} does not offer {service.id}")
 
 
@@ -82,6 +87,58 @@ def is_offered(office: Office, service: Service, start_at: datetime, now: dateti
     return any(s.start_at == start_at for s in list_free_slots(office, service, now, day, day))
 
 
+def _offered_steps(office: Office, service: Service, start_at: datetime, now: datetime,
+                   by_staff: bool) -> tuple[slots.OpenSteps, list[datetime]]:
+    """The open steps of the start's day and the steps the appointment covers; raises
+    NotBookable if ``start_at`` is not a start the office offers (taken or not)."""
+    day = start_at.astimezone(office.tz).date()
+    steps = queries.get_open_steps(office, service.id, day, day)
+    policy = _policy(office, by_staff)
+    offered_if_empty = slots.free_slots(steps, {}, service.duration_minutes, policy, now)
+    if start_at not in {s.start_at for s in offered_if_empty}:
+        raise NotBookable("this start is not offered")
+    return steps, slots.covered_steps(start_at, service.duration_minutes, office.slot_minutes)
+
+
+def _pick_seats(office: Office, steps: slots.OpenSteps, covered: list[datetime]
+                ) -> list[tuple[int, int]]:
+    """(rule id, seat number) for every covered step, free as far as we can see now;
+    raises SlotTaken if a step is full. Only the insert decides (unique seat key)."""
+    used = queries.get_used_seats(office, covered)
+    picks = [slots.choose_seat(steps[at], used.get(at, {})) for at in covered]
+    if any(pick is None for pick in picks):
+        raise SlotTaken("no seat left")
+    return picks
+
+
+def _insert_seats(appointment_id: int, office: Office, covered: list[datetime],
+                  picks: list[tuple[int, int]]) -> None:
+    # one executemany statement, without the ORM's unit of work
+    db.session.execute(insert(AppointmentSeat), [
+        {"appointment_id": appointment_id, "office_id": office.id, "rule_id": rule_id,
+         "slot_at": at, "seat_no": seat_no}
+        for at, (rule_id, seat_no) in zip(covered, picks, strict=True)
+    ])
+
+
+_RETRIED_KEYS = {"uq_appointment_seats_seat": "seat", "uq_appointments_code": "code"}
+_SQLITE_KEYS = {
+    "appointment_seats.rule_id, appointment_seats.slot_at, appointment_seats.seat_no": "seat",
+    "appointments.code": "code",
+}
+
+
+def _retried_conflict(exc: IntegrityError) -> str | None:
+    """'seat' if a concurrent booking took one of our seats first, 'code' if the random
+    booking code is already in use; None for any other violation (a bug: not retried)."""
+    name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)  # psycopg
+    if name is not None:
+        return _RETRIED_KEYS.get(name)
+    message = str(exc.orig)
+    prefix = "UNIQUE constraint failed: "  # SQLite names the columns instead
+    return _SQLITE_KEYS.get(message[len(prefix):]) if message.startswith(prefix) else None
+
+
 def _hold_seats(appointment: Appointment, office: Office, service: Service, now: datetime,
                 by_staff: bool = False) -> None:
     """Give ``appointment`` one seat in every step it covers, or raise.
@@ -89,42 +146,19 @@ def _hold_seats(appointment: Appointment, office: Office, service: Service, now:
     Seat numbers are unique per (rule, step) in the database; a concurrent request
     that took the same seat first makes our insert fail, and we try the next seat.
     """
-    start_at = appointment.start_at
-    day = start_at.astimezone(office.tz).date()
-    steps = queries.get_open_steps(office, service.id, day, day)
-    policy = _policy(office, by_staff)
-    offered_if_empty = slots.free_slots(steps, {}, service.duration_minutes, policy, now)
-    if start_at not in {s.start_at for s in offered_if_empty}:
-        raise NotBookable("this start is not offered")
-    covered = slots.covered_steps(start_at, service.duration_minutes, office.slot_minutes)
+    steps, covered = _offered_steps(office, service, appointment.start_at, now, by_staff)
     for _ in range(SEAT_ATTEMPTS):
-        used = queries.get_used_seats(office, covered)
-        picks = [slots.choose_seat(steps[at], used.get(at, {})) for at in covered]
-        if any(pick is None for pick in picks):
-            raise SlotTaken("no seat left")
+        picks = _pick_seats(office, steps, covered)
         try:
             with db.session.begin_nested():
-                for at, (rule_id, seat_no) in zip(covered, picks, strict=True):
-                    db.session.add(
-                        AppointmentSeat(
-                            appointment_id=appointment.id,
-                            office_id=office.id,
-                            rule_id=rule_id,
-                            slot_at=at,
-                            seat_no=seat_no,
-                        )
-                    )
-        except IntegrityError:
+                _insert_seats(appointment.id, office, covered, picks)
+                db.session.expire(appointment, ["seats"])
+        except IntegrityError as exc:
+            if _retried_conflict(exc) != "seat":
+                raise
             continue  # someone took one of these seats a moment ago; look again
         return
     raise SlotTaken("no seat left after retries")
-
-
-def _new_code() -> str:
-    while True:
-        code = codes.new_code()
-        if db.session.scalar(select(Appointment.id).where(Appointment.code == code)) is None:
-            return code
 
 
 def book_appointment(
@@ -135,29 +169,49 @@ def book_appointment(
     ``by_staff`` (phone channel): the citizens' lead time does not apply.
 
     Raises NotBookable, SlotTaken or ServiceNotOffered; on error nothing is written.
+
+    The appointment and its seats are inserted together in one savepoint. Both the
+    seats and the booking code are unique in the database: if a concurrent booking took
+    a seat first, or (rarely) the random code exists already, the savepoint is rolled
+    back and we try again with the seats free now and a new code. No query checks the
+    code beforehand; the constraint decides.
     """
     check_offered(office, service)
+    steps, covered = _offered_steps(office, service, start_at, now, by_staff)
     token = codes.new_token()
-    with db.session.begin_nested():
+    token_hash, ical_uid = codes.hash_token(token), codes.new_uid()
+    end_at = start_at + timedelta(minutes=service.duration_minutes)
+    for _ in range(SEAT_ATTEMPTS):
+        picks = _pick_seats(office, steps, covered)
         appointment = Appointment(
             office=office,
             service=service,
             start_at=start_at,
-            end_at=start_at + timedelta(minutes=service.duration_minutes),
+            end_at=end_at,
             name=citizen.name,
             email=citizen.email,
             phone=citizen.phone,
             language=citizen.language,
-            code=_new_code(),
-            token_hash=codes.hash_token(token),
-            ical_uid=codes.new_uid(),
+            code=codes.new_code(),
+            token_hash=token_hash,
+            ical_uid=ical_uid,
             sequence=0,
             created_at=now,
             updated_at=now,
         )
-        db.session.add(appointment)
-        db.session.flush()
-        _hold_seats(appointment, office, service, now, by_staff)
+        try:
+            with db.session.begin_nested():  # a failed attempt leaves no row and no object
+                db.session.add(appointment)
+                db.session.flush()
+                _insert_seats(appointment.id, office, covered, picks)
+        except IntegrityError as exc:
+            if _retried_conflict(exc) is None:
+                raise
+            continue  # a seat was taken a moment ago, or the code exists: look again
+        break
+    else:
+        raise SlotTaken("no seat left after retries")
+    db.session.expire(appointment, ["seats"])  # inserted without the ORM: load when asked
     if appointment.email:
         appointment_mails.notify_booked(appointment, token, now)
     return appointment, token

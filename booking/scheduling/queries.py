@@ -13,9 +13,17 @@ import holidays as holidays_lib
 from sqlalchemy import func, select
 
 from booking.db import db
-from booking.offices.models import AvailabilityRule, Closure, Office, rule_services
+from booking.offices.models import AvailabilityRule, Closure, Office, office_services, rule_services
 from booking.scheduling import slots
 from booking.scheduling.models import AppointmentSeat
+
+
+def is_offered(office_id: str, service_id: str) -> bool:
+    """Whether the office offers the service (one indexed lookup, no ORM collection)."""
+    return db.session.execute(
+        select(office_services.c.service_id).where(
+            office_services.c.office_id == office_id, office_services.c.service_id == service_id)
+    ).first() is not None
 
 
 def get_policy(office: Office) -> slots.Policy:

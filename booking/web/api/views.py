@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import get_locale, gettext
+from sqlalchemy import true
 
 from booking.db import db, utcnow
 from booking.links import manage_url
@@ -283,26 +284,44 @@ def _citizen_fields(data: dict) -> tuple[dict, dict]:
     return values, errors
 
 
+def _office_and_service(office_id, service_id) -> tuple[Office | None, Service | None]:
+    """Both in one query when both exist (the usual case); one each otherwise."""
+    office_id = office_id if isinstance(office_id, str) else None
+    service_id = service_id if isinstance(service_id, str) else None
+    if office_id is not None and service_id is not None:
+        row = db.session.execute(
+            db.select(Office, Service).join(Service, true())  # two primary-key lookups
+            .where(Office.id == office_id, Service.id == service_id)
+        ).first()
+        if row is not None:
+            return row.Office, row.Service
+    return (office_id and db.session.get(Office, office_id),
+            service_id and db.session.get(Service, service_id))
+
+
 @bp.post("/appointments")
 def book():
     data = _json_object()
     values, errors = _citizen_fields(data)
-    office = service = None
-    if not isinstance(data.get("office"), str) or not (office := db.session.get(Office, data["office"])):
+    office, service = _office_and_service(data.get("office"), data.get("service"))
+    not_offered = lambda: gettext("This office does not offer this service.")  # noqa: E731
+    if not office:
         errors["office"] = gettext("Unknown office.")
-    if not isinstance(data.get("service"), str) or not (
-        service := db.session.get(Service, data["service"])
-    ):
+    if not service:
         errors["service"] = gettext("Unknown service.")
-    elif office and service not in office.services:
-        errors["service"] = gettext("This office does not offer this service.")
+    elif office and errors and not queries.is_offered(office.id, service.id):
+        errors["service"] = not_offered()  # (without other errors book_appointment checks)
     if errors:
         raise ApiError(422, gettext("Please correct the marked fields."), errors)
     citizen = operations.Citizen(values["name"], values["email"], values["phone"],
                                  values["language"])
-    appointment, token = operations.book_appointment(
-        office, service, values["start"], citizen, utcnow()
-    )
+    try:
+        appointment, token = operations.book_appointment(
+            office, service, values["start"], citizen, utcnow()
+        )
+    except ServiceNotOffered:
+        raise ApiError(422, gettext("Please correct the marked fields."),
+                       {"service": not_offered()}) from None
     return jsonify(_appointment_json(appointment, token)), 201
 
 

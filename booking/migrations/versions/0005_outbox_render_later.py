@@ -1,7 +1,7 @@
 """outbox rows rendered by the sender: payload, nullable message and subject
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-22 10:00:00.000000
 
 """

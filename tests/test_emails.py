@@ -109,10 +109,20 @@ def test_confirmation_arrives_with_text_html_and_request(app, client, town, sink
     assert msg["Message-ID"] and msg["Date"]
     assert msg["Auto-Submitted"] == "auto-generated"
 
-    # structure: multipart/alternative with plain, html, calendar (in that order)
+    # structure: multipart/alternative with plain, html (+ the check-in QR code as a related
+    # image), calendar (in that order)
     assert msg.get_content_type() == "multipart/alternative"
     parts = list(msg.iter_parts())
-    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html", "text/calendar"]
+    assert [p.get_content_type() for p in parts] == [
+        "text/plain", "multipart/related", "text/calendar"]
+    related = [p.get_content_type() for p in parts[1].iter_parts()]
+    assert related == ["text/html", "image/png"]
+    image = list(parts[1].iter_parts())[1]
+    from booking.qr import qr_png
+
+    assert image.get_content() == qr_png(booked["code"])  # the bare booking code
+    cid = image["Content-ID"].strip("<>")
+    assert f'src="cid:{cid}"' in parts[1].get_body(preferencelist=("html",)).get_content()
     cal_part = calendar_part(msg)
     assert cal_part.get_content_charset() == "utf-8"
     cal, event = vevent_of(msg)
@@ -181,6 +191,7 @@ def test_reschedule_sends_request_with_same_uid_and_cancel_sends_cancel(app, cli
     cancelled = client.delete(f"/api/v1/appointments/{booked['code']}", headers=auth(token))
     assert cancelled.status_code == 200
     cancel_msg = only_message(app, sink).message
+    assert [p.get_content_type() for p in cancel_msg.walk()].count("image/png") == 0  # no QR
     cal, event = vevent_of(cancel_msg)
     part = calendar_part(cancel_msg)
     assert part.get_param("method") == str(cal["METHOD"]) == "CANCEL"

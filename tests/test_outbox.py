@@ -157,7 +157,7 @@ def test_without_mail_server_messages_are_written_as_eml_files(app, client, ctx,
     assert msg["Subject"] == row.subject
     assert msg["To"].addresses[0].addr_spec == booked["email"] == row.recipient
     assert [p.get_content_type() for p in msg.iter_parts()] == [
-        "text/plain", "text/html", "text/calendar"]
+        "text/plain", "multipart/related", "text/calendar"]
     assert calendar_part(msg).get_param("method") == "REQUEST"
     assert f"UID:{booked['uid']}" in calendar_part(msg).get_content()
     assert only_row(ctx).status == SENT

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.utils import make_msgid
 from types import SimpleNamespace
 
 from flask import current_app, render_template
@@ -26,6 +27,7 @@ from booking.links import external_url, manage_url
 from booking.notifications import outbox
 from booking.notifications.mime import build_email, format_address, mail_address
 from booking.offices.models import Office, Service
+from booking.qr import qr_png
 from booking.scheduling.codes import format_code
 
 RENDERER = "appointment"
@@ -163,6 +165,11 @@ def render(snap: dict) -> EmailMessage:
         subject = SUBJECTS[snap["kind"]](service=ctx["service_name"], when=ctx["when"])
         invitation = _invitation(snap, office, ctx)
         ctx["subject"] = subject
+        qr = None
+        if snap["kind"] != "cancelled":  # the booking code for the kiosk's scanner
+            domain = current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "localhost"
+            ctx["qr_cid"] = make_msgid("qr", domain=domain)[1:-1]
+            qr = (qr_png(snap["code"]), ctx["qr_cid"])
         return build_email(
             sender=format_address(office.name, current_app.config["MAIL_DEFAULT_SENDER"]),
             reply_to=mail_address(office.email),
@@ -172,4 +179,5 @@ def render(snap: dict) -> EmailMessage:
             html=render_template("email/appointment.html", **ctx),
             ical=appointment_ical(invitation, snap["method"], datetime.fromisoformat(snap["now"])),
             method=snap["method"],
+            inline_png=qr,
         )

@@ -68,8 +68,12 @@ def build_email(
     ical: bytes | None = None,
     method: str | None = None,
     reply_to: str | None = None,
+    inline_png: tuple[bytes, str] | None = None,
 ) -> EmailMessage:
     """multipart/alternative: text/plain, text/html and (optional) text/calendar;method=…
+
+    ``inline_png`` (image bytes, Content-ID without brackets) turns the HTML part into
+    multipart/related holding the image, which the HTML shows with ``cid:``.
 
     Addresses should come from :func:`format_address` (domains in IDNA form). A
     non-ASCII local part can only be sent with SMTPUTF8; the message is then
@@ -90,6 +94,10 @@ def build_email(
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
+    if inline_png is not None:
+        image, cid = inline_png
+        msg.get_payload()[1].add_related(image, "image", "png", cid=f"<{cid}>",
+                                         filename="qr.png", disposition="inline")
     if ical is not None:
         if method is None:
             raise ValueError("a calendar part needs its iTIP method")

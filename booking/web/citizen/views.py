@@ -12,6 +12,7 @@ from booking.calendars.ical import FeedSlot, slots_feed
 from booking.db import db, utcnow
 from booking.extensions import htmx
 from booking.offices.models import Office, Service
+from booking.qr import qr_svg
 from booking.scheduling import operations
 from booking.scheduling.codes import format_code
 from booking.scheduling.errors import (
@@ -24,7 +25,6 @@ from booking.web import validation
 from booking.web.citizen import bp
 from booking.web.citizen.calendar import month_bounds, month_grid, parse_month
 from booking.web.citizen.forms import BookingForm, ConfirmForm
-from booking.web.qr import qr_svg
 
 
 def _lang() -> str:

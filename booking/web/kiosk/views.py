@@ -12,6 +12,7 @@ from werkzeug.exceptions import NotFound
 
 from booking.db import db, utcnow
 from booking.offices.models import Office, Service, office_services
+from booking.qr import qr_svg
 from booking.queueing import errors, operations
 from booking.queueing.models import Ticket
 from booking.queueing.operations import QueueView
@@ -19,7 +20,6 @@ from booking.scheduling.codes import format_code
 from booking.scheduling.operations import get_appointment_by_code
 from booking.web.kiosk import bp
 from booking.web.kiosk.forms import CheckInForm, DrawForm, parse_code
-from booking.web.qr import qr_svg
 from booking.web.queue_presenters import queue_error_message, queue_error_status, status_url
 from booking.web.ticket_status import service_queue_text, ticket_facts
 

@@ -14,6 +14,9 @@ Environment variables (all optional in development):
 ``PRIVACY_EMAIL``      Contacts and date shown in the accessibility statement and privacy notice.
 ``RETENTION_DAYS``     Days personal data of an appointment is kept after it (default 1).
 ``OUTBOX_POLL_SECONDS`` How often each app process looks for due emails (default 5).
+``REALTIME_BACKEND``   ``auto`` (default), ``postgres`` or ``memory``; see booking.realtime.
+``REALTIME_HEARTBEAT_SECONDS``, ``REALTIME_STREAM_MAX_SECONDS``
+                       Ping interval (default 15) and lifetime (default 300) of event streams.
 """
 
 from __future__ import annotations
@@ -80,6 +83,9 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "PRIVACY_EMAIL": env.get("PRIVACY_EMAIL") or "datenschutz@musterstadt.example",
         "RETENTION_DAYS": int(env.get("RETENTION_DAYS") or 1),
         "OUTBOX_BACKGROUND": _bool(env.get("OUTBOX_BACKGROUND"), default=True),
+        "REALTIME_BACKEND": (env.get("REALTIME_BACKEND") or "auto").strip().lower(),
+        "REALTIME_HEARTBEAT_SECONDS": float(env.get("REALTIME_HEARTBEAT_SECONDS") or 15),
+        "REALTIME_STREAM_MAX_SECONDS": float(env.get("REALTIME_STREAM_MAX_SECONDS") or 300),
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

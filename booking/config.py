@@ -14,6 +14,9 @@ Environment variables (all optional in development):
 ``PRIVACY_EMAIL``      Contacts and date shown in the accessibility statement and privacy notice.
 ``RETENTION_DAYS``     Days personal data of an appointment is kept after it (default 1).
 ``OUTBOX_POLL_SECONDS`` How often each app process looks for due emails (default 5).
+``DATABASE_POOL_SIZE``, ``DATABASE_MAX_OVERFLOW``, ``DATABASE_POOL_TIMEOUT``
+                       SQLAlchemy connection pool per process (PostgreSQL; defaults 5, 10, 30 s).
+                       Connections are held only while a request or a stream's render runs.
 ``REALTIME_BACKEND``   ``auto`` (default), ``postgres`` or ``memory``; see booking.realtime.
 ``REALTIME_HEARTBEAT_SECONDS``, ``REALTIME_STREAM_MAX_SECONDS``
                        Ping interval (default 15) and lifetime (default 300) of event streams.
@@ -58,12 +61,19 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         instance_path, "booking.db"
     )
     mail_server = env.get("MAIL_SERVER") or None
+    engine_options: dict = {"pool_pre_ping": True}
+    if database_url.startswith(("postgres://", "postgresql")):
+        engine_options.update(
+            pool_size=int(env.get("DATABASE_POOL_SIZE") or 5),
+            max_overflow=int(env.get("DATABASE_MAX_OVERFLOW") or 10),
+            pool_timeout=float(env.get("DATABASE_POOL_TIMEOUT") or 30),
+        )
     return {
         "BOOKING_ENV": "production" if production else "development",
         # A random development key: sessions and CSRF tokens do not survive a restart.
         "SECRET_KEY": secret or secrets.token_hex(32),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "SQLITE_BEGIN_IMMEDIATE": True,
         "MAIL_SERVER": mail_server,
         "MAIL_PORT": int(env.get("MAIL_PORT") or 25),

@@ -1,5 +1,5 @@
-"""booking.realtime with real parts: the suite's database, a real LISTEN connection, the
-SSE response of a test-only blueprint.
+"""booking.realtime with real parts: the suite's database, a real LISTEN connection, a real
+gunicorn with gevent workers (deploy/gunicorn.conf.py) serving a test-only blueprint.
 
 Tests of the PostgreSQL listener itself (reconnect, fan-out to other processes) need
 PostgreSQL; in a ``--db sqlite`` run they use a scratch PostgreSQL database of their own.
@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
+import urllib.error
+import urllib.request
 import uuid
 
 import psycopg
@@ -20,6 +24,7 @@ from booking.db import db
 from booking.realtime import Event
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.realtime_app import register
+from tests.server import gunicorn
 
 WAIT = 30  # generous: only ever reached when something is broken
 
@@ -269,3 +274,202 @@ def test_sse_client_going_away_unsubscribes(sse_app):
     assert subscriber_count(sse_app) == before + 1
     response.close()  # what the WSGI server does when the client disconnects
     assert subscriber_count(sse_app) == before
+
+
+# ---------------------------------------------------------------- SSE through gunicorn (gevent)
+
+class Stream:
+    """A raw event-stream reader over urllib (HTTP/1.1, chunked)."""
+
+    def __init__(self, url: str) -> None:
+        self.response = urllib.request.urlopen(
+            urllib.request.Request(url, headers={"Accept": "text/event-stream",
+                                                 "Accept-Encoding": "gzip"}),
+            timeout=WAIT)
+        self.headers = self.response.headers
+
+    def read_message(self) -> dict | None:
+        """The next message (comments included); None at the end of the stream."""
+        lines = []
+        while True:
+            line = self.response.readline()
+            if not line:
+                return None
+            line = line.decode().rstrip("\n")
+            if line == "" and lines:
+                return parse_sse("\n".join(lines) + "\n\n")[0]
+            if line:
+                lines.append(line)
+
+    def next_event(self) -> dict:
+        while True:
+            msg = self.read_message()
+            assert msg is not None, "stream ended"
+            if "data" in msg:
+                return msg
+
+    def close(self) -> None:
+        self.response.close()
+
+
+def get_json(url: str, body: dict | None = None) -> tuple[int, dict]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=WAIT) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def wait_until(predicate, what: str):
+    deadline = time.monotonic() + WAIT
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_gunicorn_stream_format_and_lifetime(app, database_url, instance_dir):
+    with gunicorn(database_url, instance_dir, workers=1, app="tests.realtime_wsgi:app",
+                  REALTIME_HEARTBEAT_SECONDS="0.2", REALTIME_STREAM_MAX_SECONDS="3") as base:
+        stream = Stream(base + "/_test/streams/amt/events")
+        assert stream.headers.get_content_type() == "text/event-stream"
+        assert stream.headers["Cache-Control"] == "no-cache"
+        assert stream.headers["X-Accel-Buffering"] == "no"
+        assert stream.headers["Transfer-Encoding"] == "chunked"
+        assert "Content-Encoding" not in stream.headers
+        assert stream.read_message() == {"retry": "2000"}
+        init = stream.read_message()
+        assert init["event"] == "init" and init["data"].startswith("<p>amt</p>\n<p>pid ")
+        assert get_json(base + "/_test/streams/amt/publish", {"html": "a\nb", "n": 1})[0] == 200
+        messages = []
+        while (msg := stream.read_message()) is not None:  # the lifetime cap ends it
+            messages.append(msg)
+        assert events(messages) == [("update", "test:amt\na\nb"), ("count", "1")]
+        assert {"comment": "ping"} in messages
+        stream.close()
+
+
+def test_gunicorn_gevent_worker_serves_many_streams_and_other_requests(
+        app, db_kind, database_url, instance_dir, ctx):
+    # One worker: everything below shares one process, so nothing may block it.
+    with gunicorn(database_url, instance_dir, workers=1, app="tests.realtime_wsgi:app",
+                  REALTIME_HEARTBEAT_SECONDS="0.5") as base:
+        streams = [Stream(base + "/_test/streams/amt/events") for _ in range(8)]
+        for stream in streams:
+            assert stream.next_event()["event"] == "init"
+        assert get_json(base + "/_test/subscribers")[1]["count"] == 8
+        status, body = get_json(base + "/healthz")
+        assert (status, body) == (200, {"status": "ok"})
+
+        assert get_json(base + "/_test/streams/amt/publish", {"html": "<b>1</b>", "n": 1})[0] == 200
+        assert get_json(base + "/_test/streams/amt/publish", {"n": 2, "fail": True})[0] == 409
+        assert get_json(base + "/_test/streams/amt/publish", {"html": "<b>3</b>", "n": 3})[0] == 200
+        for stream in streams:
+            assert (stream.next_event()["data"], stream.next_event()["data"]) == ("test:amt\n<b>1</b>", "1")
+            assert (stream.next_event()["data"], stream.next_event()["data"]) == ("test:amt\n<b>3</b>", "3")
+
+        if db_kind == "postgresql":
+            # A query waiting in PostgreSQL must not block the worker's other greenlets.
+            key = 4711
+            with psycopg.connect(database_url, autocommit=True) as holder:
+                holder.execute("select pg_advisory_lock(%s)", [key])
+                result = {}
+                waiter = threading.Thread(target=lambda: result.update(
+                    reply=get_json(f"{base}/_test/advisory-lock/{key}")))
+                waiter.start()
+                wait_until(lambda: holder.execute(
+                    "select count(*) from pg_locks where locktype = 'advisory' and not granted"
+                ).fetchone()[0] == 1, "the request to wait for the lock")
+                assert get_json(base + "/healthz") == (200, {"status": "ok"})
+                realtime.publish("test:amt", {"n": 4})  # from this process, to the worker
+                ctx.commit()
+                for stream in streams:
+                    assert stream.next_event()["data"] == "test:amt\n"
+                    assert stream.next_event()["data"] == "4"
+                assert not result  # still waiting for the lock
+                holder.execute("select pg_advisory_unlock(%s)", [key])
+                waiter.join(WAIT)
+            assert result["reply"][0] == 200 and result["reply"][1]["backend"] == "postgres"
+
+        for stream in streams:
+            stream.close()
+        wait_until(lambda: get_json(base + "/_test/subscribers")[1]["count"] == 0,
+                   "the server to notice the closed streams")
+
+
+def test_postgres_events_reach_streams_in_other_processes(pg_app, pg_url, instance_dir):
+    """Publish from this process with a real commit; gunicorn workers stream it."""
+    with gunicorn(pg_url, instance_dir, workers=3, app="tests.realtime_wsgi:app",
+                  REALTIME_HEARTBEAT_SECONDS="0.5") as base:
+        streams = [Stream(base + "/_test/streams/amt/events") for _ in range(6)]
+        worker_pids = set()
+        for stream in streams:
+            init = stream.next_event()
+            worker_pids.add(init["data"].split("pid ")[1].split()[0])
+        assert str(os.getpid()) not in worker_pids
+
+        with pg_app.app_context():
+            realtime.publish("test:amt", {"html": "from the test process", "n": 1})
+            realtime.publish("test:other", {"n": 0})
+            db.session.commit()
+        for stream in streams:
+            assert stream.next_event()["data"] == "test:amt\nfrom the test process"
+            assert stream.next_event()["data"] == "1"
+
+        # and from whichever worker takes the request to the streams on all the others
+        assert get_json(base + "/_test/streams/amt/publish", {"html": "from a worker", "n": 2})[0] == 200
+        for stream in streams:
+            assert stream.next_event()["data"] == "test:amt\nfrom a worker"
+            assert stream.next_event()["data"] == "2"
+        for stream in streams:
+            stream.close()
+
+
+COOPERATION_SCRIPT = """
+import sys
+if sys.argv[2] == "before":
+    import psycopg  # imported before gevent patches: psycopg picks its blocking C wait
+from gevent import monkey
+monkey.patch_all()
+import gevent
+import psycopg
+from booking.realtime.cooperative import make_psycopg_cooperative
+
+make_psycopg_cooperative()
+order = []
+
+def query():
+    with psycopg.connect(sys.argv[1]) as conn:
+        conn.execute("select pg_sleep(1)")
+    order.append("query")
+
+def listen():
+    with psycopg.connect(sys.argv[1], autocommit=True) as conn:
+        conn.execute("LISTEN nothing_is_sent_here")
+        for _ in conn.notifies(timeout=1):
+            pass
+    order.append("listen")
+
+def other():
+    gevent.sleep(0.1)
+    order.append("other")
+
+gevent.joinall([gevent.spawn(query), gevent.spawn(listen), gevent.spawn(other)])
+print(" ".join(order))
+"""
+
+
+@pytest.mark.parametrize("psycopg_imported", ["after", "before"])
+def test_psycopg_waits_let_other_greenlets_run(pg_url, psycopg_imported):
+    """Under gevent a slow query and a LISTEN wait must not block the other greenlets,
+    also when psycopg was imported before gevent patched (then we switch its waits)."""
+    import subprocess
+    import sys
+
+    from tests.server import ROOT
+
+    result = subprocess.run([sys.executable, "-c", COOPERATION_SCRIPT, pg_url, psycopg_imported],
+                            cwd=ROOT, capture_output=True, text=True, timeout=WAIT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "other"

@@ -28,6 +28,17 @@ MAX_PAYLOAD_BYTES = 8000
 POLL_SECONDS = 1.0  # how often the listening loop looks at its stop flag
 HEALTH_CHECK_SECONDS = 30.0  # a quiet connection is checked with SELECT 1
 BACKOFF_START, BACKOFF_MAX = 0.5, 30.0
+# libpq options: a name to find the connection in pg_stat_activity, and TCP keepalives
+# so that a database host that vanished silently is noticed within about a minute.
+CONNECT_OPTIONS = {
+    "application_name": "booking-realtime",
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60000,  # ms; also when data is waiting to be acknowledged
+}
 
 
 class PostgresListener:
@@ -83,8 +94,7 @@ class PostgresListener:
         delay = BACKOFF_START
         while not stop.is_set():
             try:
-                with psycopg.connect(self._conninfo, autocommit=True,
-                                     application_name="booking-realtime") as conn:
+                with psycopg.connect(self._conninfo, autocommit=True, **CONNECT_OPTIONS) as conn:
                     conn.execute(f"LISTEN {PG_CHANNEL}")
                     with self._lock:
                         if stop.is_set():

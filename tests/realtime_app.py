@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, Flask, current_app, request
+from flask import Blueprint, Flask, current_app, request, url_for
+from flask_babel import get_locale
 from sqlalchemy import text
 
 from booking import realtime
@@ -25,7 +26,10 @@ def render(name: str):
         one = db.session.execute(text("select 1")).scalar_one()
         if ev is None or ev.resync:
             kind = "init" if ev is None else "resync"
-            return [(kind, f"<p>{name}</p>\n<p>pid {os.getpid()} select {one}</p>")]
+            # url_for and the request's language work: each render runs in a request context
+            link = url_for("realtime_test.stream", name=name)
+            return [(kind, f"<p>{name}</p>\n<p>pid {os.getpid()} select {one}</p>\n"
+                           f"<a href=\"{link}\" lang=\"{get_locale()}\">")]
         return [("update", f"{ev.channel}\n{ev.data.get('html', '')}"),
                 ("count", str(ev.data.get("n", "")))]
     return _render

@@ -102,7 +102,7 @@ def sse_response(channels: Iterable[str], render: Render) -> Response:
                     yield chunk
                     last_write = time.monotonic()
 
-    response = Response(stream(), mimetype="text/event-stream")
+    response: Response = app.response_class(stream(), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"
     return response

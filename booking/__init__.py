@@ -11,7 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def create_app(config: dict | None = None) -> Flask:
     """Application factory. ``config`` overrides settings (tests pass a mapping)."""
-    from booking import cli, extensions, i18n, models, web  # noqa: F401  (models: register tables)
+    from booking import cli, extensions, i18n, models, realtime, web  # noqa: F401  (models: register tables)
     from booking.config import load_config
     from booking.db import commit_request, configure_sqlite
 
@@ -42,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     extensions.babel.init_app(app, locale_selector=i18n.select_locale)
     extensions.htmx.init_app(app)
     extensions.login_manager.init_app(app)
+    realtime.init_app(app)
     app.after_request(commit_request)
 
     web.register(app)

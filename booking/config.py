@@ -14,6 +14,12 @@ Environment variables (all optional in development):
 ``PRIVACY_EMAIL``      Contacts and date shown in the accessibility statement and privacy notice.
 ``RETENTION_DAYS``     Days personal data of an appointment is kept after it (default 1).
 ``OUTBOX_POLL_SECONDS`` How often each app process looks for due emails (default 5).
+``DATABASE_POOL_SIZE``, ``DATABASE_MAX_OVERFLOW``, ``DATABASE_POOL_TIMEOUT``
+                       SQLAlchemy connection pool per process (PostgreSQL; defaults 5, 10, 30 s).
+                       Connections are held only while a request or a stream's render runs.
+``REALTIME_BACKEND``   ``auto`` (default), ``postgres`` or ``memory``; see booking.realtime.
+``REALTIME_HEARTBEAT_SECONDS``, ``REALTIME_STREAM_MAX_SECONDS``
+                       Ping interval (default 15) and lifetime (default 300) of event streams.
 """
 
 from __future__ import annotations
@@ -55,6 +61,13 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         instance_path, "booking.db"
     )
     mail_server = env.get("MAIL_SERVER") or None
+    engine_options: dict = {"pool_pre_ping": True}
+    if database_url.startswith(("postgres://", "postgresql")):
+        engine_options.update(
+            pool_size=int(env.get("DATABASE_POOL_SIZE") or 5),
+            max_overflow=int(env.get("DATABASE_MAX_OVERFLOW") or 10),
+            pool_timeout=float(env.get("DATABASE_POOL_TIMEOUT") or 30),
+        )
     return {
         "BOOKING_ENV": "production" if production else "development",
         # A random development key: sessions and CSRF tokens do not survive a restart.
@@ -64,7 +77,7 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         # a firewall dropped is replaced before a request uses it. Kept on purpose: a
         # booking's statements cannot be replayed safely after a failure mid-transaction,
         # and the ping costs far less than a booking's other ten or so round trips.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "SQLITE_BEGIN_IMMEDIATE": True,
         "MAIL_SERVER": mail_server,
         "MAIL_PORT": int(env.get("MAIL_PORT") or 25),
@@ -84,6 +97,9 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "PRIVACY_EMAIL": env.get("PRIVACY_EMAIL") or "datenschutz@musterstadt.example",
         "RETENTION_DAYS": int(env.get("RETENTION_DAYS") or 1),
         "OUTBOX_BACKGROUND": _bool(env.get("OUTBOX_BACKGROUND"), default=True),
+        "REALTIME_BACKEND": (env.get("REALTIME_BACKEND") or "auto").strip().lower(),
+        "REALTIME_HEARTBEAT_SECONDS": float(env.get("REALTIME_HEARTBEAT_SECONDS") or 15),
+        "REALTIME_STREAM_MAX_SECONDS": float(env.get("REALTIME_STREAM_MAX_SECONDS") or 300),
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -16,11 +16,18 @@ from gunicorn.glogging import Logger  # noqa: E402
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count() + 1))
 
-# Threads let a worker keep serving while one request waits on PostgreSQL or
-# SMTP. Each process needs at most threads + 1 (outbox sender) DB connections,
-# which stays within SQLAlchemy's default pool of 5 for threads <= 4.
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+# gevent: every request and every open event stream (waiting-room displays, ticket
+# and counter pages) is a greenlet, so a thousand open streams cost memory, not
+# threads, and never starve the other requests. psycopg 3 waits cooperatively under
+# gevent (booking.realtime.cooperative makes sure of it), so a slow query or the
+# realtime LISTEN wait lets other greenlets run. A stream holds no DB connection
+# between events; requests take one from SQLAlchemy's pool (DATABASE_POOL_SIZE,
+# DATABASE_MAX_OVERFLOW) only while they run.
+# GUNICORN_WORKER_CLASS=gthread (with GUNICORN_THREADS) remains possible, but then
+# every open stream occupies one of the threads.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 2000))
+threads = int(os.environ.get("GUNICORN_THREADS", 4))  # gthread only
 
 timeout = 30
 graceful_timeout = 20  # in-flight bookings finish on restart; systemd waits longer
@@ -76,6 +83,14 @@ def _find_flask_app(obj):
 
 
 def post_worker_init(worker):
+    # gevent has patched this worker by now. psycopg normally notices that when it is
+    # first imported; if it was imported earlier (preload_app, a hook), switch its
+    # waits to gevent's here, or one slow query would stall every greenlet.
+    from booking.realtime.cooperative import make_psycopg_cooperative
+
+    if make_psycopg_cooperative():
+        worker.log.info("psycopg switched to gevent-cooperative waits")
+
     # Each worker sends due emails from the outbox itself, so mail leaves within
     # seconds without a separate process; rows are claimed with SKIP LOCKED,
     # so any number of workers and servers can do this at once.
@@ -94,3 +109,4 @@ def post_worker_init(worker):
         return
     if app.config.get("OUTBOX_BACKGROUND"):  # OUTBOX_BACKGROUND=0: cron sends instead
         sender.start(app)
+

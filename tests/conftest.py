@@ -81,6 +81,7 @@ def app(app_config):
 def _dispose(app) -> None:
     from booking.db import db
 
+    app.extensions["realtime"].stop()  # its listener would outlive the test database
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose()

@@ -20,7 +20,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str, instance_dir: str, workers: int = 4, **env_extra):
+def gunicorn(database_url: str, instance_dir: str, workers: int = 4, app: str = "wsgi:app",
+             **env_extra):
     port = free_port()
     env = {
         **os.environ,
@@ -40,7 +41,7 @@ def gunicorn(database_url: str, instance_dir: str, workers: int = 4, **env_extra
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
-             "--access-logfile", "/dev/null", "wsgi:app"],
+             "--access-logfile", "/dev/null", app],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"

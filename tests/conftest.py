@@ -62,6 +62,10 @@ def app_config(database_url, instance_dir) -> dict:
         "MAIL_SERVER": None,
         "MAIL_FILE_DIR": str(instance_dir / "mail"),
         "BOOKING_BASE_URL": "http://booking.test",
+        # the test client reads a whole response: event streams end after a second
+        # (browser tests switch back to long-lived streams, see tests/browser/conftest.py)
+        "REALTIME_STREAM_MAX_SECONDS": 1,
+        "REALTIME_HEARTBEAT_SECONDS": 0.5,
     }
 
 

@@ -50,6 +50,21 @@ def live_server(app):
         thread.join(timeout=10)
 
 
+@pytest.fixture(autouse=True)
+def _long_lived_streams(request):
+    """In a real browser, event streams live as in production (the suite's other tests
+    read whole responses and keep them at a second)."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    saved = {k: app.config[k] for k in ("REALTIME_STREAM_MAX_SECONDS",
+                                         "REALTIME_HEARTBEAT_SECONDS")}
+    app.config.update(REALTIME_STREAM_MAX_SECONDS=300, REALTIME_HEARTBEAT_SECONDS=15)
+    yield
+    app.config.update(saved)
+
+
 # ---------------------------------------------------------------- browser
 
 

@@ -81,6 +81,10 @@
     lastKey = key;
   });
 
+  // Whether the stream is connected: for operators (and tests) looking at the screen.
+  document.body.addEventListener("htmx:sseOpen", function () { document.body.setAttribute("data-live", "1"); });
+  document.body.addEventListener("htmx:sseError", function () { document.body.setAttribute("data-live", "0"); });
+
   // Browsers only play sound after a user gesture: offer a button until it has been pressed.
   var ctx = ensureAudio();
   if (!ctx || ctx.state !== "running") {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -69,3 +70,17 @@ def test_live_renders_once_per_event_and_key():
     assert live.shared("k2", event, render("c")) == "html-c-3"  # another key too
     assert live.shared("k", None, render("d")) == "html-d-4"  # initial renders are never shared
     assert live.shared("k", None, render("e")) == "html-e-5"
+
+
+def test_board_stream_starts_with_the_current_state(client, ctx, floor):
+    operations.draw_ticket(floor, "melde", utcnow())
+    ctx.commit()
+    response = client.get("/offices/amt/display/events")
+    assert response.status_code == 200 and response.mimetype == "text/event-stream"
+    assert response.headers["X-Accel-Buffering"] == "no"
+    body = response.get_data(as_text=True)
+    events = dict(re.findall(r"event: (\w+)\n((?:data: .*\n)+)\n", body))
+    assert set(events) == {"calls", "waiting"}
+    assert '<span class="total">1</span>' in events["waiting"]
+    assert "No call at the moment." in events["calls"] or "Zurzeit kein Aufruf." in events["calls"]
+    assert client.get("/offices/nope/display/events").status_code == 404

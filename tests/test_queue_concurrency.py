@@ -88,3 +88,49 @@ def test_concurrent_call_next_never_calls_one_ticket_twice(ctx, staffed_floor, d
     rows = ctx.execute(select(Ticket.id, Ticket.counter_id).where(Ticket.status == CALLED)).all()
     assert len(rows) == 8
     assert len({counter for _, counter in rows}) == 8  # one ticket per counter
+
+
+def test_a_call_reaches_display_streams_held_by_every_worker(ctx, staffed_floor, database_url,
+                                                              instance_dir, db_kind):
+    """PostgreSQL: four workers, eight display streams (spread over the workers by the
+    kernel); a call made through any worker reaches all of them. SQLite has no
+    cross-process fan-out (one worker, in-process), so there it is one worker."""
+    workers = 4 if db_kind == "postgresql" else 1
+    headers, counter_ids = staffed_floor
+    import http.client
+    import threading
+    from urllib.parse import urlsplit
+
+    with gunicorn(database_url, instance_dir, workers=workers,
+                  REALTIME_HEARTBEAT_SECONDS="1") as base:
+        host = urlsplit(base)
+        seen: list[str] = []
+        ready = threading.Barrier(9)
+
+        def watch():
+            conn = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+            conn.request("GET", "/offices/amt/display/events")
+            response = conn.getresponse()
+            buffer = ""
+            ready.wait()
+            while "M001" not in buffer:
+                line = response.fp.readline().decode()
+                if not line:
+                    break
+                if 'data-newest="' in line:
+                    buffer += line
+            seen.append(buffer)
+            conn.close()
+
+        threads = [threading.Thread(target=watch) for _ in range(8)]
+        for t in threads:
+            t.start()
+        ready.wait()
+        assert post_json(base + "/api/v1/offices/amt/tickets", {"service": "melde"})[0] == 201
+        status, ticket = post_json(f"{base}/api/v1/counters/{counter_ids[0]}/call-next", {},
+                                   headers)
+        assert status == 200
+        for t in threads:
+            t.join(30)
+    assert len(seen) == 8
+    assert all(f'data-newest="{ticket["number"]}@Platz 01@' in s for s in seen)

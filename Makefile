@@ -31,7 +31,7 @@ db: setup
 	$(BIN)/flask seed-demo
 
 run: db
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	QUEUE_ALWAYS_OPEN=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test-sqlite: setup
 	$(BIN)/pytest -q -p no:cacheprovider --db sqlite

@@ -13,6 +13,7 @@ Environment variables (all optional in development):
 ``ACCESSIBILITY_EMAIL``, ``ACCESSIBILITY_PHONE``, ``ACCESSIBILITY_STATEMENT_DATE`` (ISO date),
 ``PRIVACY_EMAIL``      Contacts and date shown in the accessibility statement and privacy notice.
 ``RETENTION_DAYS``     Days personal data of an appointment is kept after it (default 1).
+``QUEUE_ALWAYS_OPEN``  ``1``: the kiosk ignores opening hours (demo; ignored in production).
 ``OUTBOX_POLL_SECONDS`` How often each app process looks for due emails (default 5).
 ``DATABASE_POOL_SIZE``, ``DATABASE_MAX_OVERFLOW``, ``DATABASE_POOL_TIMEOUT``
                        SQLAlchemy connection pool per process (PostgreSQL; defaults 5, 10, 30 s).
@@ -96,6 +97,8 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
             env.get("ACCESSIBILITY_STATEMENT_DATE") or "2026-11-22"),
         "PRIVACY_EMAIL": env.get("PRIVACY_EMAIL") or "datenschutz@musterstadt.example",
         "RETENTION_DAYS": int(env.get("RETENTION_DAYS") or 1),
+        # demo only (make run): the kiosk gives tickets at any hour; ignored in production
+        "QUEUE_ALWAYS_OPEN": (not production) and env.get("QUEUE_ALWAYS_OPEN") == "1",
         "OUTBOX_BACKGROUND": _bool(env.get("OUTBOX_BACKGROUND"), default=True),
         "REALTIME_BACKEND": (env.get("REALTIME_BACKEND") or "auto").strip().lower(),
         "REALTIME_HEARTBEAT_SECONDS": float(env.get("REALTIME_HEARTBEAT_SECONDS") or 15),

@@ -455,3 +455,17 @@ def test_openapi_documents_every_api_route(app, client):
                 missing.append((path_doc, method))
     assert missing == []
     assert doc["components"]["schemas"]["Ticket"]["required"][:2] == ["id", "number"]
+
+
+def test_demo_setting_always_open_and_never_in_production(app, client, ctx, floor, monkeypatch):
+    from booking.config import load_config
+
+    ctx.add(Closure(office=floor, starts_at=utcnow() - timedelta(hours=1),
+                    ends_at=utcnow() + timedelta(hours=1)))
+    ctx.commit()
+    assert client.post("/api/v1/offices/amt/tickets", json={"service": "pass"}).status_code == 409
+    monkeypatch.setitem(app.config, "QUEUE_ALWAYS_OPEN", True)
+    assert client.post("/api/v1/offices/amt/tickets", json={"service": "pass"}).status_code == 201
+    env = {"QUEUE_ALWAYS_OPEN": "1", "SECRET_KEY": "x" * 32, "DATABASE_URL": "sqlite://"}
+    assert load_config("instance", {**env, "BOOKING_ENV": "development"})["QUEUE_ALWAYS_OPEN"]
+    assert not load_config("instance", {**env, "BOOKING_ENV": "production"})["QUEUE_ALWAYS_OPEN"]

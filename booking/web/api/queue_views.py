@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, jsonify, request
+from flask import abort, current_app, jsonify, request
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 
@@ -61,7 +61,8 @@ def draw_ticket(office_id: str):
         raise ApiError(422, gettext("Please correct the marked fields."),
                        {"service": gettext("Choose a service.")})
     now = utcnow()
-    ticket = operations.draw_ticket(office, service_id, now, language=_lang())
+    ticket = operations.draw_ticket(office, service_id, now, language=_lang(),
+                                    always_open=current_app.config["QUEUE_ALWAYS_OPEN"])
     return jsonify(ticket_json(ticket, QueueView(office, now))), 201
 
 

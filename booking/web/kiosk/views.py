@@ -75,7 +75,8 @@ def _start_page(office: Office, status: int = 200, error: str | None = None,
     idle = error is not None or lang != current_app.config["BABEL_DEFAULT_LOCALE"]
     return _page("kiosk/start.html", office, status, idle=idle, get_endpoint=get_endpoint,
                  form=DrawForm(), services=services, error=error,
-                 closed=not operations.is_open_for(office, None, now))
+                 closed=not operations.is_open_for(
+                     office, None, now, always_open=current_app.config["QUEUE_ALWAYS_OPEN"]))
 
 
 @bp.get("/<office_id>")
@@ -88,7 +89,8 @@ def draw(office_id: str):
     office = _office(office_id)
     try:  # CSRF: checked by CSRFProtect before the view
         ticket = operations.draw_ticket(office, request.form.get("service"), utcnow(),
-                                        language=_lang())
+                                        language=_lang(),
+                                        always_open=current_app.config["QUEUE_ALWAYS_OPEN"])
     except errors.QueueError as exc:
         return _start_page(office, queue_error_status(exc), queue_error_message(exc),
                            get_endpoint="kiosk.start")

@@ -469,3 +469,24 @@ def test_cli_outbox_send_delivers_pending_mail(app, client, sink):
     again = app.test_cli_runner().invoke(args=["outbox", "send"])
     assert again.exit_code == 0 and "sent 0, failed 0" in again.output
     assert len(sink.received) == 2
+
+
+def test_savepoints_neither_wake_early_nor_forget_the_wake_up(ctx, town, monkeypatch):
+    """A seat retried in a savepoint must not lose the wake-up of the outer commit, and a
+    released savepoint must not wake the sender before the outer commit."""
+    woken = []
+    monkeypatch.setattr(outbox.sender, "nudge", lambda: woken.append(True))
+    monkeypatch.setattr(outbox.sender, "start", lambda app: None)
+    from flask import current_app
+
+    monkeypatch.setitem(current_app.config, "OUTBOX_BACKGROUND", True)
+    outbox.enqueue_payload({"renderer": "none"}, kind="test", sender="a@example.org",
+                           recipient="b@example.org")
+    with ctx.begin_nested():
+        pass  # released savepoint
+    assert woken == []
+    nested = ctx.begin_nested()
+    nested.rollback()  # rolled-back savepoint
+    assert ctx.info.get(outbox._NUDGE) is True
+    ctx.commit()
+    assert woken == [True]

@@ -308,7 +308,8 @@ sender = BackgroundSender()
 
 @event.listens_for(Session, "after_commit")
 def _wake_sender_after_commit(session: Session) -> None:
-    if not session.info.pop(_NUDGE, False):
+    # savepoints end here too: wait for the outermost commit
+    if session.get_nested_transaction() is not None or not session.info.pop(_NUDGE, False):
         return
     if has_app_context() and current_app.config.get("OUTBOX_BACKGROUND"):
         sender.start(current_app._get_current_object())
@@ -317,7 +318,10 @@ def _wake_sender_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(_NUDGE, None)
+    # a savepoint rolled back (a retried seat): the outer transaction may still commit
+    # emails queued before it, so only the outermost rollback forgets the wake-up
+    if session.get_nested_transaction() is None:
+        session.info.pop(_NUDGE, None)
 
 
 __all__ = ["enqueue", "enqueue_payload", "renderer", "deliver_due", "sender", "retry_delay", "mail"]

@@ -475,3 +475,14 @@ def test_psycopg_waits_let_other_greenlets_run(pg_url, psycopg_imported):
                             cwd=ROOT, capture_output=True, text=True, timeout=WAIT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0] == "other"
+
+
+def test_closing_every_subscription_ends_the_streams(app, ctx):
+    from booking import realtime
+
+    with app.app_context():
+        with realtime.subscribe(["office:x"]) as first, realtime.subscribe(["office:y"]) as second:
+            realtime.backend().hub.close_all()
+            assert first.closed and second.closed
+            assert first.get(timeout=5) is None  # returns at once, the stream loop then ends
+            assert realtime.backend().hub.subscriber_count() == 0

@@ -119,6 +119,13 @@ class Hub:
                     if not subs:
                         del self._by_channel[channel]
 
+    def close_all(self) -> None:
+        """End every subscription (their streams end; clients reconnect)."""
+        with self._lock:
+            subs = {s for subs in self._by_channel.values() for s in subs}
+        for sub in subs:
+            sub.close()
+
     def subscriber_count(self) -> int:
         with self._lock:
             return len({s for subs in self._by_channel.values() for s in subs})

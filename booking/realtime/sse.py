@@ -92,6 +92,8 @@ def sse_response(channels: Iterable[str], render: Render) -> Response:
                     return
                 wait = min(last_write + heartbeat, started + lifetime) - now
                 ev = sub.get(timeout=max(wait, 0))
+                if sub.closed:  # the backend stopped (shutdown): the client reconnects
+                    return
                 if ev is None:
                     if time.monotonic() - last_write >= heartbeat:
                         yield ": ping\n\n"

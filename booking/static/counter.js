@@ -53,11 +53,11 @@
   });
 
   // A live update shows another current ticket (another tab, the API): refresh the
-  // buttons too, unless the keyboard is among them (then the next action refreshes them).
-  document.addEventListener("htmx:sseMessage", function (event) {
-    var region = event.target;
+  // buttons too, unless the keyboard is among them; then as soon as it leaves them.
+  function refreshIfStale() {
     var screen = document.getElementById("counter-screen");
-    if (!screen || !region || region.id !== "current-ticket") { return; }
+    var region = document.getElementById("current-ticket");
+    if (!screen || !region) { return; }
     var shown = region.querySelector("[data-current]");
     if (!shown || shown.getAttribute("data-current") === screen.getAttribute("data-current")) {
       return;
@@ -65,6 +65,16 @@
     if (screen.contains(document.activeElement)) { return; }
     window.htmx.ajax("GET", screen.getAttribute("data-refresh"),
                      { target: "#counter-screen", swap: "outerHTML" });
+  }
+  document.addEventListener("htmx:sseMessage", function (event) {
+    if (event.target && event.target.id === "current-ticket") { refreshIfStale(); }
+  });
+  document.addEventListener("focusout", function (event) {
+    var screen = document.getElementById("counter-screen");
+    if (screen && screen.contains(event.target) &&
+        !(event.relatedTarget && screen.contains(event.relatedTarget))) {
+      window.setTimeout(refreshIfStale, 0);
+    }
   });
 
   // "Call again" is refused during the cooldown: allow it when the cooldown is over.

@@ -63,6 +63,12 @@ def _long_lived_streams(request):
     app.config.update(REALTIME_STREAM_MAX_SECONDS=300, REALTIME_HEARTBEAT_SECONDS=15)
     yield
     app.config.update(saved)
+    # The test's pages are closed, but the server notices only at its next write: end
+    # their streams now, so that they don't render (and lock SQLite) for the next test.
+    from booking import realtime
+
+    with app.app_context():
+        realtime.backend().hub.close_all()
 
 
 # ---------------------------------------------------------------- browser

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from booking.db import utcnow
@@ -148,19 +147,7 @@ def test_counter_pages_are_accessible(new_page, lang, ctx, desk):
 
 @pytest.mark.parametrize("page", [ENGLISH], indirect=True)
 def test_live_updates_replace_the_list_and_keep_the_focus(page, ctx, desk):
-    """The stream's events re-render the waiting list, its count and the current ticket.
-    (The stream here is the server's real rendering, served with a short reconnection
-    delay so that the browser fetches it again and again.)"""
-
-    def reconnect_soon(route):
-        try:
-            response = route.fetch()
-            body = response.text().replace("retry: 600000", "retry: 300")
-            route.fulfill(response=response, body=body)
-        except PlaywrightError:  # the page closed meanwhile
-            pass
-
-    page.route(re.compile(r"/counter/\d+/events$"), reconnect_soon)
+    """The stream's events re-render the waiting list, its count and the current ticket."""
     log_in(page, add_user(ctx, "clerk", "amt"))
     page.goto(f"/counter/{desk}")
     expect(page.locator("#waiting-count")).to_have_text("2 waiting")
@@ -189,5 +176,4 @@ def test_live_updates_replace_the_list_and_keep_the_focus(page, ctx, desk):
     expect(page.locator("#finish")).to_have_count(1)
     expect(page.locator("#call-next")).to_have_attribute("aria-disabled", "true")
     assert page.evaluate("() => document.activeElement.getAttribute('href')") == "/counter/"
-    page.unroute_all(behavior="ignoreErrors")
     assert csp_errors(page) == []

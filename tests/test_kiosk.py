@@ -410,3 +410,26 @@ def test_status_stream_is_an_event_stream_with_the_status_fragment(client, ctx, 
     assert '<dd id="ticket-state">Waiting</dd>' in status_html
     assert "You are next." in status_html
     assert "ticket-counter" not in events["call"]
+
+
+def test_open_status_pages_follow_a_call(client, ctx, floor):
+    """Two status pages are open when a counter calls the first ticket: the first shows
+    its counter, the second that it is next (both from one read of the queue)."""
+    english(client)
+    first, _ = drawn_ticket(client)
+    second, _ = drawn_ticket(client)
+    desk = ctx.scalar(select(Counter).where(Counter.name == "Schalter 1"))  # handles pass
+    streams = {t: iter(client.get(f"/tickets/{t}/events", buffered=False).response)
+               for t in (first, second)}
+    initial = {t: next(chunks).decode() for t, chunks in streams.items()}
+    assert "You are next." in initial[first] and "1 person ahead of you" in initial[second]
+
+    assert operations.call_next(desk, utcnow()).id == first
+    ctx.commit()
+    after = {t: b"".join(chunks).decode() for t, chunks in streams.items()}
+    first_events = dict(re.findall(r"event: (\w+)\n((?:data: .*\n)+)\n", after[first]))
+    second_events = dict(re.findall(r"event: (\w+)\n((?:data: .*\n)+)\n", after[second]))
+    assert "Schalter 1" in first_events["call"]
+    assert 'data-status="called"' in first_events["status"]
+    assert "You are next." in second_events["status"]
+    assert "call" not in second_events  # unchanged parts are not sent again

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from booking.db import utcnow
@@ -67,6 +69,34 @@ def test_people_ahead_counts_only_who_competes_for_the_same_counters():
     assert ordering.people_ahead(entries, "c", T0, WINDOW, counters) == 0
     assert ordering.people_ahead(entries, "a", T0, WINDOW, counters) == 0
     assert ordering.people_ahead(entries, "zzz", T0, WINDOW, counters) is None
+
+
+SERVICES = ["pass", "melde", "fund", "kfz"]
+
+
+@st.composite
+def queues(draw):
+    """Waiting tickets (some checked-in appointments, due or not) and counters."""
+    n = draw(st.integers(0, 30))
+    entries = []
+    for i in range(n):
+        due = draw(st.one_of(st.none(), st.integers(-30, 90)))
+        entries.append(w(f"t{i}", draw(st.sampled_from(SERVICES)), draw(st.integers(-120, 0)),
+                         due=due))
+    counters = draw(st.lists(st.frozensets(st.sampled_from(SERVICES), min_size=1, max_size=3),
+                             max_size=5))
+    return entries, counters
+
+
+@settings(max_examples=300, deadline=None)
+@given(queues())
+def test_positions_of_the_whole_queue_agree_with_people_ahead(queue):
+    entries, counters = queue
+    ordered = ordering.order(entries, T0, WINDOW)
+    result = ordering.positions(ordered, counters)
+    assert set(result) == {e.id for e in entries}
+    for entry in entries:
+        assert result[entry.id] == ordering.people_ahead(entries, entry.id, T0, WINDOW, counters)
 
 
 def test_estimated_wait_from_average_and_counters():
@@ -429,7 +459,7 @@ def test_tickets_of_past_days_are_not_called(ctx, floor):
     c1 = counter(ctx, "Schalter 1")
     operations.draw_ticket(floor, "pass", T0 - timedelta(days=1))
     assert operations.call_next(c1, T0) is None
-    assert operations.QueueView(floor, T0).waiting == []
+    assert operations.QueueView(floor, T0).entries == []
 
 
 def test_openapi_documents_every_api_route(app, client):

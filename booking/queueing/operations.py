@@ -15,6 +15,7 @@ Correctness under concurrency rests on the database:
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select, update
@@ -170,10 +171,6 @@ def get_waiting(office: Office, now: datetime) -> list[Ticket]:
     ))
 
 
-def _as_waiting(ticket: Ticket) -> ordering.Waiting:
-    return ordering.Waiting(ticket.id, ticket.service_id, ticket.arrived_at, ticket.due_at)
-
-
 def get_counter_services(office: Office, *, active_only: bool = True) -> dict[int, frozenset[str]]:
     query = (select(counter_services.c.counter_id, counter_services.c.service_id)
              .join(Counter, Counter.id == counter_services.c.counter_id)
@@ -198,50 +195,105 @@ def get_average_minutes(office: Office, service: Service, now: datetime) -> floa
     return ordering.average_minutes([f - s for s, f in rows], service.duration_minutes)
 
 
+@dataclass(frozen=True)
+class TicketState:
+    """A ticket as the public sees it, in plain values: nothing personal."""
+
+    id: str
+    number: str
+    service_id: str
+    status: str
+    counter: str | None  # the counter's name once called
+    ahead: int | None  # people called before it; None unless waiting
+    estimate: int | None  # minutes; None unless waiting (or no counter serves it)
+
+
 class QueueView:
-    """The office's queue at one instant: order, positions and waits, read once."""
+    """The office's queue at one instant: order, positions and waits, read once.
+
+    Reads plain columns (not ORM objects) and computes every position in one pass, so
+    its cost grows gently with the queue's length."""
 
     def __init__(self, office: Office, now: datetime):
         self.office, self.now = office, now
-        self.waiting = sorted(get_waiting(office, now),
-                              key=lambda t: ordering.sort_key(_as_waiting(t), now,
-                                                              _window(office)))
-        self.entries = [_as_waiting(t) for t in self.waiting]
+        rows = db.session.execute(
+            select(Ticket.id, Ticket.service_id, Ticket.arrived_at, Ticket.due_at).where(
+                Ticket.office_id == office.id, Ticket.status == WAITING,
+                Ticket.day == ordering.local_day(now, office.tz))
+        ).all()
+        self.entries = ordering.order((ordering.Waiting(*row) for row in rows), now,
+                                      _window(office))
         self.counter_services = get_counter_services(office)
+        self._positions = ordering.positions(self.entries, self.counter_services.values())
         self._averages: dict[str, float] = {}
+        self._services: dict[str, Service] = {}
 
-    def average(self, service: Service) -> float:
-        if service.id not in self._averages:
-            self._averages[service.id] = get_average_minutes(self.office, service, self.now)
-        return self._averages[service.id]
+    def __len__(self) -> int:
+        return len(self.entries)
 
-    def position(self, ticket: Ticket) -> int | None:
+    def waiting_for(self, service_id: str) -> int:
+        return sum(1 for e in self.entries if e.service_id == service_id)
+
+    def average(self, service: Service | str) -> float:
+        service_id = service if isinstance(service, str) else service.id
+        if service_id not in self._averages:
+            if isinstance(service, str):
+                service = db.session.get(Service, service_id)
+            self._averages[service_id] = get_average_minutes(self.office, service, self.now)
+        return self._averages[service_id]
+
+    def position(self, ticket: Ticket | str) -> int | None:
         """People ahead of the ticket (0: next), None if it is not waiting."""
-        return ordering.people_ahead(self.entries, ticket.id, self.now, _window(self.office),
-                                     self.counter_services.values())
+        return self._positions.get(ticket if isinstance(ticket, str) else ticket.id)
 
-    def estimate(self, ticket: Ticket) -> int | None:
-        ahead = self.position(ticket)
+    def _estimate(self, ahead: int | None, service_id: str) -> int | None:
         if ahead is None:
             return None
         return ordering.estimate_wait(
-            ahead, self.average(ticket.service),
-            ordering.counters_serving(self.counter_services, ticket.service_id))
+            ahead, self.average(service_id),
+            ordering.counters_serving(self.counter_services, service_id))
+
+    def estimate(self, ticket: Ticket) -> int | None:
+        return self._estimate(self.position(ticket), ticket.service_id)
+
+    def state(self, ticket: Ticket) -> TicketState:
+        ahead = self.position(ticket)
+        return TicketState(ticket.id, ticket.number, ticket.service_id, ticket.status,
+                           ticket.counter.name if ticket.counter is not None else None,
+                           ahead, self._estimate(ahead, ticket.service_id))
+
+    def states_of_the_day(self) -> dict[str, TicketState]:
+        """Every ticket of the office's day by id, with one query: what open status pages
+        show, computed once per change however many pages are open."""
+        rows = db.session.execute(
+            select(Ticket.id, Ticket.number, Ticket.service_id, Ticket.status, Counter.name)
+            .outerjoin(Counter, Counter.id == Ticket.counter_id)
+            .where(Ticket.office_id == self.office.id,
+                   Ticket.day == ordering.local_day(self.now, self.office.tz))
+        ).all()
+        states = {}
+        for ticket_id, number, service_id, status, counter in rows:
+            ahead = self._positions.get(ticket_id) if status == WAITING else None
+            states[ticket_id] = TicketState(ticket_id, number, service_id, status, counter,
+                                            ahead, self._estimate(ahead, service_id))
+        return states
 
     def for_new(self, service: Service) -> tuple[int, int | None]:
         """(people waiting for what ``service`` competes for, estimated minutes) for a
         ticket drawn now."""
-        rivals = {service.id}
-        for services in self.counter_services.values():
-            if service.id in services:
-                rivals |= services
-        ahead = sum(1 for t in self.waiting if t.service_id in rivals)
+        rivals = ordering.rivals_of(service.id, self.counter_services.values())
+        ahead = sum(1 for e in self.entries if e.service_id in rivals)
         counters = ordering.counters_serving(self.counter_services, service.id)
         return ahead, ordering.estimate_wait(ahead, self.average(service), counters)
 
     def for_counter(self, counter: Counter) -> list[Ticket]:
+        """The waiting tickets the counter may call, in call order."""
         services = {s.id for s in counter.services}
-        return [t for t in self.waiting if t.service_id in services]
+        ids = [e.id for e in self.entries if e.service_id in services]
+        if not ids:
+            return []
+        tickets = {t.id: t for t in db.session.scalars(select(Ticket).where(Ticket.id.in_(ids)))}
+        return [tickets[i] for i in ids if i in tickets]
 
 
 # -- the counter ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from booking.db import db
 from booking.links import external_url
 from booking.offices.models import Counter, Office
 from booking.queueing import errors
-from booking.queueing.models import Ticket
+from booking.queueing.models import WAITING, Ticket
 from booking.queueing.operations import QueueView
 from booking.web.auth import can_access_office
 
@@ -26,8 +26,10 @@ def status_url(ticket: Ticket) -> str:
 
 
 def ticket_json(ticket: Ticket, view: QueueView | None = None, now: datetime | None = None) -> dict:
-    """The public view of a ticket: number, status, position, wait, counter. Nothing personal."""
-    view = view or QueueView(ticket.office, now)
+    """The public view of a ticket: number, status, position, wait, counter. Nothing personal.
+    Only a waiting ticket has a position, so only then is the queue read."""
+    if view is None and ticket.status == WAITING:
+        view = QueueView(ticket.office, now)
     return {
         "id": ticket.id,
         "number": ticket.number,
@@ -35,8 +37,8 @@ def ticket_json(ticket: Ticket, view: QueueView | None = None, now: datetime | N
         "service": ticket.service_id,
         "office": ticket.office_id,
         "kind": ticket.kind,
-        "position": view.position(ticket),
-        "estimated_wait_minutes": view.estimate(ticket),
+        "position": view.position(ticket) if view is not None else None,
+        "estimated_wait_minutes": view.estimate(ticket) if view is not None else None,
         "counter": ticket.counter.name if ticket.counter is not None else None,
         "counter_id": ticket.counter_id,
         "recalls": ticket.recalls,

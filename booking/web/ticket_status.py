@@ -20,7 +20,7 @@ from booking.queueing.models import (
     WAITING,
     Ticket,
 )
-from booking.queueing.operations import QueueView
+from booking.queueing.operations import QueueView, TicketState
 
 
 @dataclass(frozen=True)
@@ -75,22 +75,27 @@ def _wait_text(ahead: int | None, minutes: int | None) -> str | None:
                     "Estimated wait: about %(num)s minutes", minutes)
 
 
+def facts_from(state: TicketState, office: str, service: str) -> TicketFacts:
+    """The facts of a ticket's plain state, in the current locale; ``office`` and
+    ``service`` are names in the page's language."""
+    return TicketFacts(
+        number=state.number,
+        office=office,
+        service=service,
+        status=state.status,
+        status_text=_status_text(state.status, state.counter),
+        ahead=state.ahead,
+        ahead_text=_ahead_text(state.ahead),
+        wait_text=_wait_text(state.ahead, state.estimate),
+        counter=state.counter,
+    )
+
+
 def ticket_facts(ticket: Ticket, view: QueueView, language: str) -> TicketFacts:
     """The ticket as the public sees it, in the current locale (texts) and ``language``
     (the service's name)."""
-    ahead = view.position(ticket)
-    counter = ticket.counter.name if ticket.counter is not None else None
-    return TicketFacts(
-        number=ticket.number,
-        office=ticket.office.name,
-        service=ticket.service.text("name", language),
-        status=ticket.status,
-        status_text=_status_text(ticket.status, counter),
-        ahead=ahead,
-        ahead_text=_ahead_text(ahead),
-        wait_text=_wait_text(ahead, view.estimate(ticket)),
-        counter=counter,
-    )
+    return facts_from(view.state(ticket), ticket.office.name,
+                      ticket.service.text("name", language))
 
 
 def service_queue_text(ahead: int, minutes: int | None) -> str:

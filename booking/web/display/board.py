@@ -61,7 +61,7 @@ def get_board(office: Office, now: datetime, language: str) -> dict:
     view = operations.QueueView(office, now)
     lines = []
     for service in office.services:
-        waiting = sum(1 for t in view.waiting if t.service_id == service.id)
+        waiting = view.waiting_for(service.id)
         _, wait = view.for_new(service)
         lines.append(ServiceLine(service.text("name", language), waiting, wait))
     return {
@@ -69,7 +69,7 @@ def get_board(office: Office, now: datetime, language: str) -> dict:
         "current": [_call(t) for t in current],
         "recent": [_call(t) for t in recent],
         "lines": lines,
-        "waiting": len(view.waiting),
+        "waiting": len(view),
     }
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import abort, g, render_template, request, session, url_for
 from flask_babel import force_locale, gettext
 
 from booking import realtime
 from booking.db import db, utcnow
 from booking.i18n import LANGUAGES
+from booking.offices.models import Office
 from booking.queueing import events
 from booking.queueing.models import Ticket
-from booking.queueing.operations import QueueView
+from booking.queueing.operations import QueueView, TicketState
+from booking.web import live
 from booking.web.display import bp
-from booking.web.ticket_status import TicketFacts, ticket_facts
+from booking.web.ticket_status import TicketFacts, facts_from, ticket_facts
 
 
 def _ticket(ticket_id: str) -> Ticket:
@@ -46,21 +50,55 @@ def ticket_status(ticket_id: str):
             events_url=url_for("display.ticket_events", ticket_id=ticket.id, lang=language))
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """What every status page of an office shows after one event: read once per event
+    per process and shared by its open streams (see booking.web.live)."""
+
+    office: str
+    services: dict[tuple[str, str], str]  # (service id, language) -> name
+    states: dict[str, TicketState]
+
+
+def _snapshot(office_id: str) -> _Snapshot | None:
+    office = db.session.get(Office, office_id)
+    if office is None:
+        return None
+    view = QueueView(office, utcnow())
+    names = {(s.id, lang): s.text("name", lang) for s in office.services for lang in LANGUAGES}
+    return _Snapshot(office.name, names, view.states_of_the_day())
+
+
 @bp.get("/tickets/<ticket_id>/events")
 def ticket_events(ticket_id: str):
     """The status page's live parts as server-sent events: ``status`` (polite) and
-    ``call`` (assertive), re-rendered from the database on every event of the office and
-    sent only when they changed (an unchanged text is not announced again)."""
+    ``call`` (assertive), re-rendered on every event of the office and sent only when
+    they changed (an unchanged text is not announced again). The queue is read once per
+    event for all the office's open status pages of this process, not once per page."""
     ticket = _ticket(ticket_id)
-    ticket_id, language = ticket.id, _language(ticket)
+    ticket_id, office_id, language = ticket.id, ticket.office_id, _language(ticket)
     sent: dict[str, str] = {}
+    last: list[TicketFacts | None] = [None]
+
+    def facts_now(event) -> TicketFacts | None:
+        if event is not None and not getattr(event, "resync", False):
+            snapshot = live.shared(("ticket-states", office_id), event,
+                                   lambda: _snapshot(office_id))
+            state = snapshot.states.get(ticket_id) if snapshot is not None else None
+            name = snapshot.services.get((state.service_id, language)) if state else None
+            if state is not None and name is not None:
+                return facts_from(state, snapshot.office, name)
+        # a (re)connection, or a ticket of another day: read it on its own
+        current = db.session.get(Ticket, ticket_id, populate_existing=True)
+        return _facts(current, language) if current is not None else None
 
     def render(event) -> list[tuple[str, str]]:
-        current = db.session.get(Ticket, ticket_id, populate_existing=True)
-        if current is None:
-            return []
         with force_locale(language):
-            facts = _facts(current, language)
+            facts = facts_now(event)
+            if facts is None or (facts == last[0] and event is not None
+                                 and not getattr(event, "resync", False)):
+                return []  # nothing changed for this ticket: no render, nothing sent
+            last[0] = facts
             parts = {"status": render_template("display/_ticket_status.html", facts=facts),
                      "call": render_template("display/_ticket_call.html", facts=facts)}
         if event is None or getattr(event, "resync", False):
@@ -70,4 +108,4 @@ def ticket_events(ticket_id: str):
         return changed
 
     g.private_page = True
-    return realtime.sse_response([events.office_channel(ticket.office_id)], render)
+    return realtime.sse_response([events.office_channel(office_id)], render)

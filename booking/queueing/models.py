@@ -75,6 +75,10 @@ class Ticket(db.Model):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     recalls: Mapped[int] = mapped_column(default=0)
+    # "email me when three people are ahead": the address is kept only until that
+    # email is queued (then only the time is), at the latest until the day end
+    notify_email: Mapped[str | None] = mapped_column(String(254))
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     office: Mapped[Office] = relationship()
     service: Mapped[Service] = relationship()

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from booking.audit import log as audit
 from booking.db import db
+from booking.notifications import ticket_mails
 from booking.offices.models import Counter, Office, Service, counter_services, office_services
 from booking.queueing import errors, events, ordering
 from booking.queueing.models import (
@@ -44,6 +45,7 @@ from booking.scheduling import queries as scheduling_queries
 from booking.scheduling.models import ARRIVED, CANCELLED, Appointment
 from booking.scheduling.models import NO_SHOW as APPT_NO_SHOW
 
+REMIND_AHEAD = 3  # people ahead when the reminder email goes out
 AVERAGE_SAMPLE = 20  # recent finished tickets per service for the average service time
 AVERAGE_DAYS = 28
 
@@ -344,8 +346,43 @@ def call_next(counter: Counter, now: datetime) -> Ticket | None:
         if moved == 1:
             ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
             events.ticket_changed(ticket, "called")
+            remind_almost_there(office, now)
             return ticket
     return None
+
+
+# -- "email me when three people are ahead" ----------------------------------------------
+
+def ask_for_reminder(ticket: Ticket, email: str, now: datetime) -> None:
+    """The citizen wants an email when ``REMIND_AHEAD`` people are ahead of the waiting
+    ``ticket`` (at once if that is so already). ``email`` must be validated."""
+    _require(ticket, WAITING)
+    ticket.notify_email, ticket.notified_at = email, None
+    db.session.flush()
+    remind_almost_there(ticket.office, now)
+
+
+def remind_almost_there(office: Office, now: datetime) -> int:
+    """Queue the reminder of every waiting ticket now close enough; runs when the queue
+    moves forward (a call; transfers and returns only add to it). The address is
+    dropped from the ticket once the email is queued. Returns how many were queued."""
+    asked = db.session.scalars(
+        select(Ticket).where(Ticket.office_id == office.id, Ticket.status == WAITING,
+                             Ticket.notify_email.is_not(None),
+                             Ticket.day == ordering.local_day(now, office.tz))
+    ).all()
+    if not asked:
+        return 0
+    view = QueueView(office, now)
+    queued = 0
+    for ticket in asked:
+        ahead = view.position(ticket)
+        if ahead is not None and ahead <= REMIND_AHEAD:
+            ticket_mails.notify_almost_there(ticket, ticket.notify_email, ahead, now)
+            ticket.notify_email, ticket.notified_at = None, now
+            queued += 1
+    db.session.flush()
+    return queued
 
 
 def _require(ticket: Ticket, *states: str) -> None:
@@ -499,6 +536,10 @@ def close_day(now: datetime) -> int:
             ticket.status, ticket.counter_id = UNSERVED, None
             ticket.finished_at = ticket.finished_at or now
             closed += 1
+        db.session.execute(  # addresses of reminders that never went out
+            update(Ticket).where(Ticket.office_id == office.id, Ticket.day < today,
+                                 Ticket.notify_email.is_not(None))
+            .values(notify_email=None).execution_options(synchronize_session="fetch"))
         db.session.execute(
             TicketDay.__table__.delete().where(TicketDay.office_id == office.id,
                                                TicketDay.day < today))

@@ -213,3 +213,30 @@ def test_without_javascript(new_page, office):
     expect(page.locator("#print-ticket")).to_be_hidden()  # printing needs JavaScript
     page.goto(page.url + "?idle=1")
     expect(page).to_have_url(START_PAGE, timeout=15_000)
+
+
+def test_reminder_form_by_keyboard_is_accessible(new_page, office, ctx):
+    kiosk = new_page()
+    for _ in range(5):  # four ahead of the last one
+        kiosk.goto("/kiosk/amt")
+        kiosk.locator("button[name=service][value=pass]").click()
+        expect(kiosk).to_have_url(TICKET_PAGE)
+    ticket_id = kiosk.url.rsplit("/", 1)[1]
+
+    page = new_page(bypass_csp=True)
+    page.goto(f"/tickets/{ticket_id}?lang=en")
+    page.locator("#email").focus()
+    page.keyboard.type("erika@")
+    page.keyboard.press("Enter")
+    expect(page.locator("#email")).to_have_attribute("aria-invalid", "true")
+    expect(page).to_have_title(re.compile(r"^Error: Ticket P005"))
+    assert_accessible(page, "reminder error")
+    page.locator("#email").fill("")
+    page.locator("#email").focus()
+    page.keyboard.type("erika@example.org")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("We will send you an email when three people are ahead of you."))\
+        .to_be_visible()
+    assert_accessible(page, "reminder asked")
+    ctx.rollback()
+    assert ctx.get(Ticket, ticket_id).notify_email == "erika@example.org"

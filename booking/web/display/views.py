@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, g, render_template, request, session, url_for
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, gettext
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import BadRequest, NotFound
 
 from booking import realtime
 from booking.db import db, utcnow
 from booking.i18n import LANGUAGES
 from booking.offices.models import Office
-from booking.queueing import events
-from booking.queueing.models import Ticket
+from booking.queueing import errors, events, operations
+from booking.queueing.models import WAITING, Ticket
 from booking.queueing.operations import QueueView, TicketState
 from booking.web import live
 from booking.web.display import bp
+from booking.web.display.forms import ReminderForm
 from booking.web.ticket_status import TicketFacts, facts_from, ticket_facts
 
 
@@ -39,15 +42,64 @@ def _facts(ticket: Ticket, language: str) -> TicketFacts:
     return ticket_facts(ticket, QueueView(ticket.office, utcnow()), language)
 
 
+def _reminder(ticket: Ticket) -> str | None:
+    """The reminder part of the status page: ``form``, ``asked``, ``sent`` or None."""
+    if ticket.notify_email is not None:
+        return "asked"
+    if ticket.notified_at is not None:
+        return "sent"
+    return "form" if ticket.status == WAITING else None
+
+
+def _status_page(ticket: Ticket, language: str, form: ReminderForm | None = None,
+                 status: int = 200, refused: str | None = None):
+    g.private_page = True  # the id is the key: no caching, no Referer
+    with force_locale(language):
+        return render_template(
+            "display/ticket.html", facts=_facts(ticket, language), ticket_id=ticket.id,
+            lang=language, reminder="refused" if refused else _reminder(ticket),
+            refused=refused, form=form or ReminderForm(),
+            events_url=url_for("display.ticket_events", ticket_id=ticket.id, lang=language),
+        ), status
+
+
 @bp.get("/tickets/<ticket_id>")
 def ticket_status(ticket_id: str):
     ticket = _ticket(ticket_id)
-    g.private_page = True  # the id is the key: no caching, no Referer
+    return _status_page(ticket, _language(ticket))
+
+
+@bp.post("/tickets/<ticket_id>/reminder")
+def ticket_reminder(ticket_id: str):
+    """"Email me when three people are ahead": without JavaScript, post and redirect."""
+    ticket = _ticket(ticket_id)
     language = _language(ticket)
     with force_locale(language):
-        return render_template(
-            "display/ticket.html", facts=_facts(ticket, language),
-            events_url=url_for("display.ticket_events", ticket_id=ticket.id, lang=language))
+        form = ReminderForm()
+        if not form.validate_on_submit():
+            return _status_page(ticket, language, form, 422)
+        try:
+            operations.ask_for_reminder(ticket, form.email.data, utcnow())
+        except errors.WrongState:
+            return _status_page(ticket, language, status=409, refused=gettext(
+                "Your number is no longer waiting, so no reminder is needed."))
+    return redirect(url_for("display.ticket_status", ticket_id=ticket.id, lang=language), 303)
+
+
+@bp.errorhandler(CSRFError)
+def _form_expired(exc: CSRFError):
+    """The status page stays open for hours: a form without a valid token (a lost
+    session cookie) shows the page again with a renewed form, not a dead end."""
+    ticket_id = (request.view_args or {}).get("ticket_id", "")
+    ticket = db.session.get(Ticket, ticket_id) if len(ticket_id) <= 32 else None
+    if ticket is None or request.endpoint != "display.ticket_reminder":
+        return current_app.handle_http_exception(
+            NotFound(gettext("Unknown ticket.")) if ticket is None else BadRequest())
+    language = _language(ticket)
+    with force_locale(language):
+        form = ReminderForm()
+        form.email.errors = [gettext("The page had expired. Please send the form again.")]
+    return _status_page(ticket, language, form, 400)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,165 @@
+""""Email me when three people are ahead": from the status page through the outbox to a
+real SMTP server; the address is dropped once the email is queued or at the day end."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from booking.db import utcnow
+from booking.notifications.models import OutboxMessage
+from booking.queueing import errors, operations
+from booking.queueing.models import Ticket
+from tests import smtp
+from tests.conftest import csrf_from
+from tests.test_kiosk import drawn_ticket, english
+from tests.test_queue import T0, TZ, counter
+
+smtp_server = smtp.smtp_server
+mail_to_sink = smtp.mail_to_sink
+
+
+def reminders(ctx) -> list[OutboxMessage]:
+    return ctx.scalars(select(OutboxMessage).where(OutboxMessage.kind == "ticket_reminder")
+                       .order_by(OutboxMessage.id)).all()
+
+
+def queue_of(ctx, floor, n: int, language: str = "de") -> list[Ticket]:
+    return [operations.draw_ticket(floor, "pass", T0 + timedelta(minutes=i), language=language)
+            for i in range(n)]
+
+
+def test_the_email_is_queued_once_when_three_are_ahead(ctx, floor):
+    tickets = queue_of(ctx, floor, 7)
+    last = tickets[-1]  # six ahead
+    operations.ask_for_reminder(last, "erika@example.org", T0)
+    ctx.commit()
+    assert reminders(ctx) == [] and last.notify_email == "erika@example.org"
+    desk = counter(ctx, "Schalter 1")  # takes pass and melde
+    for _ in range(2):  # five, then four ahead
+        operations.call_next(desk, T0)
+        operations.finish(operations.get_active(desk), T0)
+    assert reminders(ctx) == []
+    operations.call_next(desk, T0)  # three ahead now
+    ctx.commit()
+    (row,) = reminders(ctx)
+    assert row.recipient == "erika@example.org"
+    assert row.payload["number"] == last.number and row.payload["ahead"] == 3
+    assert last.notify_email is None and last.notified_at is not None  # address dropped
+    operations.finish(operations.get_active(desk), T0)
+    operations.call_next(desk, T0)  # two ahead: no second email
+    ctx.commit()
+    assert len(reminders(ctx)) == 1
+
+
+def test_asking_when_already_close_sends_at_once_and_only_while_waiting(ctx, floor):
+    first, second = queue_of(ctx, floor, 2)
+    operations.ask_for_reminder(second, "max@example.org", T0)
+    ctx.commit()
+    assert [r.payload["ahead"] for r in reminders(ctx)] == [1]
+    operations.call_next(counter(ctx, "Schalter 1"), T0)
+    ctx.commit()
+    try:
+        operations.ask_for_reminder(first, "max@example.org", T0)  # called already
+    except errors.WrongState:
+        pass
+    else:
+        raise AssertionError("a called ticket took a reminder")
+    ctx.rollback()
+    assert ctx.get(Ticket, first.id).notify_email is None
+
+
+def test_the_day_end_drops_addresses_that_were_never_used(ctx, floor):
+    tickets = queue_of(ctx, floor, 6)
+    operations.ask_for_reminder(tickets[-1], "erika@example.org", T0)
+    ctx.commit()
+    operations.close_day(datetime(2026, 12, 2, 1, 0, tzinfo=TZ))
+    ctx.commit()
+    assert ctx.get(Ticket, tickets[-1].id).notify_email is None
+    assert reminders(ctx) == []
+
+
+def test_status_page_form_validates_and_confirms(client, ctx, floor):
+    english(client)
+    for _ in range(4):
+        drawn_ticket(client)
+    ticket_id, _ = drawn_ticket(client)  # four ahead
+    page = client.get(f"/tickets/{ticket_id}").get_data(as_text=True)
+    assert "Reminder by email" in page and 'name="email"' in page
+    action = re.search(r'action="([^"]*/reminder[^"]*)"', page).group(1).replace("&amp;", "&")
+
+    bad = client.post(action, data={"csrf_token": csrf_from(page), "email": "not-an-address"})
+    assert bad.status_code == 422
+    html = bad.get_data(as_text=True)
+    assert "<title>Error:" in html
+    assert 'aria-invalid="true"' in html and 'id="email-error"' in html
+    assert 'href="#email"' in html  # the summary links to the field
+    ctx.rollback()
+    assert ctx.get(Ticket, ticket_id).notify_email is None
+
+    expired = client.post(action, data={"email": "erika@example.org"})  # no CSRF token
+    assert expired.status_code == 400
+    html = expired.get_data(as_text=True)
+    assert "The page had expired. Please send the form again." in html
+    assert 'aria-invalid="true"' in html and csrf_from(html)  # the form again, renewed
+
+    good = client.post(action, data={"csrf_token": csrf_from(page), "email": " Erika@Example.org "})
+    assert good.status_code == 303 and good.headers["Location"].endswith(f"/tickets/{ticket_id}?lang=en")
+    ctx.rollback()
+    assert ctx.get(Ticket, ticket_id).notify_email == "Erika@example.org"
+    after = client.get(good.headers["Location"]).get_data(as_text=True)
+    assert "We will send you an email when three people are ahead of you." in after
+    assert "Erika@example.org" not in after  # the page shows nothing personal
+    assert 'name="email"' not in after
+    ctx.rollback()
+    assert reminders(ctx) == []  # four ahead: not yet
+
+
+def test_status_page_after_the_reminder_went_out(client, ctx, floor):
+    english(client)
+    ticket_id, page = drawn_ticket(client)  # nobody ahead: the email goes at once
+    page = client.get(f"/tickets/{ticket_id}").get_data(as_text=True)
+    response = client.post(f"/tickets/{ticket_id}/reminder?lang=en",
+                           data={"csrf_token": csrf_from(page), "email": "erika@example.org"})
+    assert response.status_code == 303
+    ctx.rollback()
+    assert [r.payload["ahead"] for r in reminders(ctx)] == [0]
+    after = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The reminder email has been sent." in after and 'name="email"' not in after
+
+
+def test_status_page_refuses_a_reminder_for_a_called_number(client, ctx, floor):
+    english(client)
+    ticket_id, _ = drawn_ticket(client)
+    page = client.get(f"/tickets/{ticket_id}").get_data(as_text=True)
+    operations.call_next(counter(ctx, "Schalter 1"), utcnow())
+    ctx.commit()
+    response = client.post(f"/tickets/{ticket_id}/reminder?lang=en",
+                           data={"csrf_token": csrf_from(page), "email": "erika@example.org"})
+    assert response.status_code == 409
+    assert "no longer waiting" in response.get_data(as_text=True)
+    ctx.rollback()
+    assert ctx.get(Ticket, ticket_id).notify_email is None
+    assert client.post("/tickets/unknown/reminder", data={}).status_code == 404
+
+
+def test_the_reminder_reaches_a_real_smtp_server_in_the_ticket_language(app, ctx, floor,
+                                                                        mail_to_sink):
+    tickets = queue_of(ctx, floor, 2, language="en")
+    operations.ask_for_reminder(tickets[1], "erika@example.org", T0)
+    ctx.commit()
+    assert smtp.deliver(app) == (1, 0)
+    (received,) = mail_to_sink.received
+    assert received.rcpt_tos == ["erika@example.org"]
+    msg = received.message
+    assert msg["Subject"] == f"Number {tickets[1].number}: your turn is coming soon"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    assert "only 1 person is ahead of you at" in text
+    assert f"/tickets/{tickets[1].id}?lang=en" in text and f"/tickets/{tickets[1].id}?lang=en" in html
+    assert '<html lang="en">' in html
+    # the ticket kept no address; the outbox row goes with the outbox's own retention
+    ctx.rollback()
+    assert ctx.get(Ticket, tickets[1].id).notify_email is None

@@ -228,7 +228,7 @@ class QueueView:
         self.counter_services = get_counter_services(office)
         self._positions = ordering.positions(self.entries, self.counter_services.values())
         self._averages: dict[str, float] = {}
-        self._services: dict[str, Service] = {}
+        self._serving: dict[str, int] = {}  # counters serving a service
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -251,9 +251,10 @@ class QueueView:
     def _estimate(self, ahead: int | None, service_id: str) -> int | None:
         if ahead is None:
             return None
-        return ordering.estimate_wait(
-            ahead, self.average(service_id),
-            ordering.counters_serving(self.counter_services, service_id))
+        if service_id not in self._serving:
+            self._serving[service_id] = ordering.counters_serving(self.counter_services,
+                                                                  service_id)
+        return ordering.estimate_wait(ahead, self.average(service_id), self._serving[service_id])
 
     def estimate(self, ticket: Ticket) -> int | None:
         return self._estimate(self.position(ticket), ticket.service_id)

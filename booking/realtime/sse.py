@@ -12,7 +12,8 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from flask import Response, current_app, request
+from flask import Response, current_app, request, session
+from flask.ctx import RequestContext
 
 from booking.db import db
 from booking.realtime.bus import Event
@@ -60,8 +61,14 @@ def sse_response(channels: Iterable[str], render: Render) -> Response:
     lifetime = float(app.config["REALTIME_STREAM_MAX_SECONDS"])
     db.session.remove()  # no connection is held while the stream is open
 
+    # The request is parsed and its session cookie read once per stream, not per render:
+    # with a thousand open streams that is a good part of the cost of an event.
+    stream_request = app.request_class(environ)
+    stream_session = session._get_current_object()
+
     def render_in_context(ev: Event | None) -> list[tuple[str, str]]:
-        with app.app_context(), app.request_context(environ):
+        with app.app_context(), RequestContext(app, environ, request=stream_request,
+                                               session=stream_session):
             try:
                 return list(render(ev))
             finally:

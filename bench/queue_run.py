@@ -234,20 +234,23 @@ def streams_phase(args, app, server: Server, token: str, counters: list[int],
     with open(out_file) as fh:
         received = json.load(fh)
 
-    # latency of every (call, stream): display streams must show the number as the
-    # newest call; a status page's first message after the call is its new position
+    # latency of every (call, stream): when the stream first showed that call or a later
+    # one. A display shows the called number as the newest call; a status page's people
+    # ahead drop by one with each call (every call takes a ticket before the watched ones).
+    index = {c["number"]: k for k, c in enumerate(calls)}
     lat = {"display": [], "status": []}
     missed = Tally()
     for stream in received["streams"]:
         kind = "display" if stream["path"].endswith("/display/events") else "status"
         messages = stream["messages"]
+        if kind == "display":
+            seen = [(t, index[newest]) for t, _, newest, _ in messages if newest in index]
+        else:
+            initial = next((ahead for _, _, _, ahead in messages if ahead is not None), None)
+            seen = [(t, initial - ahead - 1) for t, _, _, ahead in messages
+                    if ahead is not None and initial is not None and ahead < initial]
         for k, call in enumerate(calls):
-            until = calls[k + 1]["sent"] if k + 1 < len(calls) else float("inf")
-            if kind == "display":
-                hit = next((t for t, _, newest in messages
-                            if newest == call["number"] and t >= call["sent"]), None)
-            else:
-                hit = next((t for t, _, _ in messages if call["sent"] <= t < until), None)
+            hit = next((t for t, reached in seen if reached >= k and t >= call["sent"]), None)
             if hit is None:
                 missed[kind] += 1
             else:

@@ -8,7 +8,8 @@ message: the receiving side of the walk-in queue benchmark (bench/queue_run.py).
 when all have received their first message (the current state) the script prints
 ``ready <n>`` on stdout. It records, per stream, the wall-clock time (``time.time()``,
 comparable with other processes on the machine) of each message, its event name and
-the newest call it names (``data-newest="A017@Platz 3@…"``), reconnects a stream the
+the newest call it names (``data-newest="A017@Platz 3@…"``) or the people ahead it
+shows (``data-ahead="12"``), reconnects a stream the
 server ends (``REALTIME_STREAM_MAX_SECONDS``), and writes everything as JSON when its
 standard input is closed. Stdlib only (asyncio, raw sockets).
 """
@@ -23,12 +24,13 @@ import sys
 import time
 
 NEWEST = re.compile(r'data-newest="([^"@]*)@')
+AHEAD = re.compile(r'data-ahead="(\d+)"')
 
 
 class Stream:
     def __init__(self, path: str) -> None:
         self.path = path
-        self.messages: list[tuple[float, str, str | None]] = []
+        self.messages: list[tuple[float, str, str | None, int | None]] = []
         self.connects = 0
         self.errors: list[str] = []
         self.first = asyncio.Event()
@@ -81,9 +83,10 @@ async def follow(stream: Stream, host: str, port: int, stop: asyncio.Event,
                 if line == "":
                     if data:
                         text = "\n".join(data)
-                        match = NEWEST.search(text)
+                        newest, ahead = NEWEST.search(text), AHEAD.search(text)
                         stream.messages.append(
-                            (time.time(), event or "message", match.group(1) if match else None))
+                            (time.time(), event or "message", newest.group(1) if newest else None,
+                             int(ahead.group(1)) if ahead else None))
                         stream.first.set()
                     event, data = "", []
                 elif line.startswith("event:"):

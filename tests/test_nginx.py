@@ -1,0 +1,234 @@
+"""deploy/nginx/buergerbuero.conf under a real nginx in front of a real gunicorn.
+
+The site file is used as shipped; only what every installation replaces is replaced
+(the app servers' addresses, the listening ports, the certificate and log paths). It
+must pass ``nginx -t``, redirect HTTP to HTTPS, stream server-sent events through
+unbuffered (a call reaches an open display stream while it is open), rate-limit writes
+per client, and keep manage tokens out of its access log.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import ssl
+import subprocess
+import time
+
+import pytest
+
+from booking.accounts.models import User
+from booking.accounts.operations import create_user, issue_api_token
+from booking.db import utcnow
+from booking.offices.models import Counter
+from tests.server import ROOT, free_port, gunicorn
+
+pytestmark = pytest.mark.server
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+HOST = "termine.example-stadt.de"
+
+
+def site_config(upstream_port: int, http_port: int, https_port: int, tmp) -> str:
+    with open(os.path.join(ROOT, "deploy", "nginx", "buergerbuero.conf"), encoding="utf-8") as fh:
+        conf = fh.read()
+    servers = re.findall(r"^\s*server 10\.0\.0\.\d+:8000[^;\n]*;\n", conf, flags=re.M)
+    assert len(servers) >= 2, "the shipped upstream lists several app servers"
+    conf = conf.replace(servers[0], f"    server 127.0.0.1:{upstream_port} max_fails=3 "
+                                    "fail_timeout=10s;\n")
+    for line in servers[1:]:
+        conf = conf.replace(line, "")
+    replacements = {
+        "    listen 80;\n": f"    listen 127.0.0.1:{http_port};\n",
+        "    listen [::]:80;\n": "",
+        "    listen 443 ssl http2;\n": f"    listen 127.0.0.1:{https_port} ssl http2;\n",
+        "    listen [::]:443 ssl http2;\n": "",
+        f"/etc/ssl/certs/{HOST}.fullchain.pem": str(tmp / "cert.pem"),
+        f"/etc/ssl/private/{HOST}.key.pem": str(tmp / "key.pem"),
+        "/var/log/nginx/buergerbuero.access.log": str(tmp / "access.log"),
+        "/var/log/nginx/buergerbuero.error.log": str(tmp / "error.log"),
+    }
+    for old, new in replacements.items():
+        assert old in conf, old
+        conf = conf.replace(old, new)
+    return conf
+
+
+def main_config(tmp) -> str:
+    temp = {name: tmp / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
+    for path in temp.values():
+        path.mkdir()
+    return "\n".join([
+        "user root;" if os.geteuid() == 0 else "",
+        "daemon off;",
+        "worker_processes 1;",
+        f"pid {tmp / 'nginx.pid'};",
+        f"error_log {tmp / 'main-error.log'} warn;",
+        "events { worker_connections 256; }",
+        "http {",
+        "    include /etc/nginx/mime.types;",
+        f"    client_body_temp_path {temp['body']};",
+        f"    proxy_temp_path {temp['proxy']};",
+        f"    fastcgi_temp_path {temp['fastcgi']};",
+        f"    uwsgi_temp_path {temp['uwsgi']};",
+        f"    scgi_temp_path {temp['scgi']};",
+        f"    access_log {tmp / 'main-access.log'};",
+        f"    include {tmp / 'site.conf'};",
+        "}",
+        "",
+    ])
+
+
+def make_certificate(tmp) -> None:
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", f"/CN={HOST}", "-keyout", str(tmp / "key.pem"), "-out", str(tmp / "cert.pem")],
+        check=True, capture_output=True)
+
+
+class Nginx:
+    def __init__(self, tmp, upstream_port: int):
+        self.tmp = tmp
+        self.http_port, self.https_port = free_port(), free_port()
+        make_certificate(tmp)
+        (tmp / "site.conf").write_text(site_config(upstream_port, self.http_port,
+                                                   self.https_port, tmp))
+        self.conf = tmp / "nginx.conf"
+        self.conf.write_text(main_config(tmp))
+        self.proc: subprocess.Popen | None = None
+
+    def check(self) -> subprocess.CompletedProcess:
+        return subprocess.run([NGINX, "-t", "-c", str(self.conf), "-p", str(self.tmp)],
+                              capture_output=True, text=True)
+
+    def start(self) -> None:
+        with open(self.tmp / "stderr.log", "wb") as err:
+            self.proc = subprocess.Popen([NGINX, "-c", str(self.conf), "-p", str(self.tmp)],
+                                         stdout=subprocess.DEVNULL, stderr=err)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                status, _, _ = self.request("GET", "/healthz")
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError("nginx did not start: " + (self.tmp / "stderr.log").read_text())
+            time.sleep(0.2)
+        raise RuntimeError("nginx did not answer /healthz")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=15)
+
+    def connection(self, timeout: float = 20) -> http.client.HTTPSConnection:
+        context = ssl.create_default_context(cafile=str(self.tmp / "cert.pem"))
+        context.check_hostname = False  # the certificate is for HOST, we connect to 127.0.0.1
+        return http.client.HTTPSConnection("127.0.0.1", self.https_port, timeout=timeout,
+                                           context=context)
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict | None = None) -> tuple[int, dict, bytes]:
+        conn = self.connection()
+        try:
+            conn.request(method, path, body, {"Host": HOST, **(headers or {})})
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def proxied(ctx, floor, database_url, instance_dir, tmp_path):
+    """gunicorn (two workers) behind nginx with the shipped site file; a clerk's token."""
+    user = create_user("clerk@example.org", "correct horse battery", "clerk", ["amt"], utcnow())
+    ctx.flush()
+    token = issue_api_token(ctx.get(User, user.id), utcnow())
+    ctx.commit()
+    with gunicorn(database_url, instance_dir, workers=2,
+                  REALTIME_STREAM_MAX_SECONDS="120", REALTIME_HEARTBEAT_SECONDS="1") as base:
+        server = Nginx(tmp_path, int(base.rsplit(":", 1)[1]))
+        assert server.check().returncode == 0, server.check().stderr
+        server.start()
+        try:
+            yield server, {"Authorization": f"Bearer {token}"}
+        finally:
+            server.stop()
+
+
+def test_the_shipped_site_passes_nginx_t(tmp_path):
+    server = Nginx(tmp_path, 8000)
+    result = server.check()
+    assert result.returncode == 0, result.stderr
+    assert "syntax is ok" in result.stderr and "test is successful" in result.stderr
+
+
+def test_http_redirects_to_https(proxied):
+    server, _ = proxied
+    conn = http.client.HTTPConnection("127.0.0.1", server.http_port, timeout=10)
+    conn.request("GET", "/offices/amt/display?x=1", headers={"Host": HOST})
+    response = conn.getresponse()
+    assert response.status == 301
+    assert response.getheader("Location") == f"https://{HOST}/offices/amt/display?x=1"
+    conn.close()
+
+
+def test_a_call_reaches_an_open_display_stream_through_nginx(proxied, ctx):
+    """With buffering on, nginx would hold the small event chunks back until the stream
+    ends (two minutes here); the call must arrive while the stream is open."""
+    server, staff = proxied
+    counter_id = ctx.query(Counter.id).filter(Counter.name == "Schalter 1").scalar()
+    ctx.rollback()
+    stream = server.connection(timeout=20)
+    stream.request("GET", "/offices/amt/display/events", headers={"Host": HOST})
+    response = stream.getresponse()
+    assert response.status == 200
+    assert response.getheader("Content-Type").startswith("text/event-stream")
+    assert response.getheader("Content-Encoding") is None
+    assert response.readline().startswith(b"retry:")  # the first event arrived at once
+
+    status, _, body = server.request("POST", "/api/v1/offices/amt/tickets",
+                                     json.dumps({"service": "pass"}).encode(),
+                                     {"Content-Type": "application/json"})
+    assert status == 201, body
+    number = json.loads(body)["number"]
+    status, _, body = server.request("POST", f"/api/v1/counters/{counter_id}/call-next", b"{}",
+                                     {"Content-Type": "application/json", **staff})
+    assert status == 200, body
+    seen = ""
+    while f'data-newest="{number}@Schalter 1@' not in seen:
+        line = response.readline().decode()  # raises TimeoutError if nginx buffers
+        assert line, "the stream ended before the call arrived"
+        seen += line
+    stream.close()
+
+
+def test_writes_are_rate_limited_per_client(proxied):
+    server, _ = proxied
+    statuses = [server.request("POST", "/api/v1/appointments", b"[]",
+                               {"Content-Type": "application/json"})[0] for _ in range(9)]
+    assert statuses[0] == 400  # the app's answer to a body that is not an object
+    assert 429 in statuses  # 20 per minute with a burst of 5: the later ones are refused
+    assert statuses.index(429) >= 5
+    # reading is not limited by the write zone
+    assert [server.request("GET", "/api/v1/services")[0] for _ in range(9)] == [200] * 9
+
+
+def test_manage_tokens_stay_out_of_the_access_log(proxied):
+    server, _ = proxied
+    server.request("GET", "/manage/ABCD2345/s3cr3t-token-value/cancel")
+    server.request("GET", "/staff/feed/another-secret-token.ics")
+    log = ""
+    for _ in range(50):  # nginx writes the line when the response is done
+        log = (server.tmp / "access.log").read_text()
+        if "/staff/feed/" in log:
+            break
+        time.sleep(0.1)
+    assert "/manage/ABCD2345/***/cancel" in log
+    assert "/staff/feed/***.ics" in log
+    assert "s3cr3t-token-value" not in log and "another-secret-token" not in log

@@ -163,3 +163,41 @@ def test_the_reminder_reaches_a_real_smtp_server_in_the_ticket_language(app, ctx
     # the ticket kept no address; the outbox row goes with the outbox's own retention
     ctx.rollback()
     assert ctx.get(Ticket, tickets[1].id).notify_email is None
+
+
+def test_reminder_through_the_json_api(client, ctx, floor):
+    tickets = [client.post("/api/v1/offices/amt/tickets", json={"service": "pass"}).get_json()
+               for _ in range(5)]
+    last, first = tickets[-1]["id"], tickets[0]["id"]
+    url = f"/api/v1/tickets/{last}/reminder"
+
+    response = client.post(url, json={"email": "erika@example.org"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["reminder"] == "asked" and body["position"] == 4 and "email" not in body
+    ctx.rollback()
+    assert ctx.get(Ticket, last).notify_email == "erika@example.org"
+
+    near = client.post(f"/api/v1/tickets/{tickets[1]['id']}/reminder",
+                       json={"email": "max@example.org"})
+    assert near.status_code == 200 and near.get_json()["reminder"] == "sent"
+
+    bad = client.post(url, json={"email": "erika@"})
+    assert bad.status_code == 422 and "email" in bad.get_json()["errors"]
+    assert client.post(url, json=["erika@example.org"]).status_code == 400
+    assert client.post(url, data="{", content_type="application/json").status_code == 400
+    assert client.post("/api/v1/tickets/nope/reminder",
+                       json={"email": "erika@example.org"}).status_code == 404
+    assert client.post("/api/v1/tickets/" + "x" * 300 + "/reminder",
+                       json={"email": "erika@example.org"}).status_code == 404
+
+    ctx.rollback()
+    operations.call_next(counter(ctx, "Schalter 1"), utcnow())  # takes the first
+    ctx.commit()
+    called = client.post(f"/api/v1/tickets/{first}/reminder", json={"email": "erika@example.org"})
+    assert called.status_code == 409 and called.get_json()["error"]
+    ctx.rollback()
+    assert ctx.get(Ticket, first).notify_email is None
+    # the call moved the last ticket to three ahead: its reminder went out with it
+    assert [(r.recipient, r.payload["ahead"]) for r in reminders(ctx)] == [
+        ("max@example.org", 1), ("erika@example.org", 3)]

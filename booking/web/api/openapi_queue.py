@@ -67,6 +67,23 @@ PATHS = {
         "parameters": [TICKET],
         "responses": {"200": _json(_ref("Ticket"), "OK"), "404": _json(ERROR, "Unknown ticket")},
     }},
+    "/tickets/{id}/reminder": {"post": {
+        "summary": "Ask for one email when three people are ahead of this waiting ticket "
+                   "(sent at once if they are already that close; the address is not kept "
+                   "after that email is queued, nor after the day)",
+        "parameters": [TICKET],
+        "requestBody": _body({"type": "object", "required": ["email"],
+                              "properties": {"email": {"type": "string", "format": "email"}}}),
+        "responses": {
+            "200": _json({"allOf": [_ref("Ticket"), {"type": "object", "properties": {
+                "reminder": {"type": "string", "enum": ["asked", "sent"]}}}]},
+                "The ticket; reminder: asked (will be sent) or sent (queued already)"),
+            "400": _json(ERROR, "The body is not a JSON object"),
+            "404": _json(ERROR, "Unknown ticket"),
+            "409": _json(ERROR, "The ticket is no longer waiting"),
+            "422": _json(_ref("ValidationError"), "Not an email address"),
+        },
+    }},
     "/offices/{office}/display": {"get": {
         "summary": "What the waiting-room display shows (numbers only); live: "
                    "/offices/{office}/display/events (text/event-stream)",

@@ -13,6 +13,7 @@ from booking.queueing import errors, operations
 from booking.queueing.operations import QueueView
 from booking.scheduling.codes import normalise_code
 from booking.scheduling.operations import get_appointment_by_code
+from booking.web import validation
 from booking.web.api import bp
 from booking.web.api.views import ApiError, _json_object
 from booking.web.auth import require_role, staff_user
@@ -87,6 +88,27 @@ def ticket(ticket_id: str):
     if found is None:
         abort(404, gettext("Unknown ticket."))
     return jsonify(ticket_json(found, now=utcnow()))
+
+
+@bp.post("/tickets/<ticket_id>/reminder")
+def ticket_reminder(ticket_id: str):
+    """One email when three people are ahead of the waiting ticket (at once if they are
+    already that close). The address is kept only until that email is queued."""
+    from booking.queueing.models import Ticket
+
+    found = db.session.get(Ticket, ticket_id) if len(ticket_id) <= 32 else None
+    if found is None:
+        abort(404, gettext("Unknown ticket."))
+    data = _json_object()
+    try:
+        email = validation.clean_email(data.get("email"))
+    except ValueError as exc:
+        raise ApiError(422, gettext("Please correct the marked fields."),
+                       {"email": str(exc)}) from None
+    now = utcnow()
+    operations.ask_for_reminder(found, email, now)
+    return jsonify({**ticket_json(found, now=now),
+                    "reminder": "sent" if found.notified_at is not None else "asked"})
 
 
 @bp.get("/offices/<office_id>/display")

@@ -46,7 +46,7 @@ def gunicorn(database_url: str, instance_dir: str, workers: int = 4, app: str = 
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a busy machine can take long to fork 4 workers
         while True:
             try:
                 with urllib.request.urlopen(base + "/healthz", timeout=2) as response:

@@ -108,7 +108,7 @@ class Nginx:
         with open(self.tmp / "stderr.log", "wb") as err:
             self.proc = subprocess.Popen([NGINX, "-c", str(self.conf), "-p", str(self.tmp)],
                                          stdout=subprocess.DEVNULL, stderr=err)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 status, _, _ = self.request("GET", "/healthz")

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
-from sqlalchemy import delete, insert, inspect, select, text
+from sqlalchemy import TextClause, delete, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -241,12 +242,14 @@ def book_appointment(
 # or code taken by a concurrent booking in the meantime is skipped (ON CONFLICT DO
 # NOTHING, after waiting for that booking's transaction like a plain INSERT would), and
 # the caller removes what this attempt inserted and tries again.
-_BOOK_SQL = text("""
+# The candidates (step, rule order, rule, capacity) are a VALUES list rather than
+# arrays: its row count is part of the statement, so PostgreSQL's generic plan for the
+# prepared statement is as good as a custom one and is reused instead of planning the
+# statement on every booking. One statement text per number of candidates.
+_BOOK_SQL = """
 WITH picks AS (
     SELECT DISTINCT ON (c.slot_at) c.slot_at, c.rule_id, free.seat_no
-    FROM unnest(CAST(:slot_ats AS timestamptz[]), CAST(:ords AS int[]),
-                CAST(:rule_ids AS int[]), CAST(:capacities AS int[]))
-         AS c(slot_at, ord, rule_id, capacity)
+    FROM (VALUES {candidates}) AS c(slot_at, ord, rule_id, capacity)
     CROSS JOIN LATERAL (
         SELECT min(n.seat_no) AS seat_no
         FROM generate_series(1, c.capacity) AS n(seat_no)
@@ -284,7 +287,17 @@ WITH picks AS (
 SELECT (SELECT count(*) FROM picks) AS free_steps,
        (SELECT id FROM appointment) AS id,
        (SELECT count(*) FROM seats) AS seats
-""")
+"""
+
+
+@lru_cache(maxsize=64)
+def _book_statement(candidates: int) -> TextClause:
+    rows = ", ".join(
+        f"(CAST(:slot_at_{i} AS timestamptz), CAST(:ord_{i} AS int), "
+        f"CAST(:rule_id_{i} AS int), CAST(:capacity_{i} AS int))"
+        for i in range(candidates))
+    return text(_BOOK_SQL.replace("{candidates}", rows))
+
 
 _NO_ID = '"appointment_id": null'
 
@@ -295,10 +308,12 @@ def _book_in_one_statement(appointment: Appointment, token: str, steps: slots.Op
     the session, with its seats and its confirmation queued), False if a seat or the
     code was taken concurrently (nothing is left behind). Raises SlotTaken if a step
     has no free seat."""
-    candidates = [(at, ord_, rule.id, rule.capacity)
-                  for at in covered for ord_, rule in enumerate(steps[at].rules)]
-    slot_ats, ords, rule_ids, capacities = (list(column) for column in zip(*candidates,
-                                                                            strict=True))
+    candidates: dict[str, object] = {}
+    for at in covered:
+        for ord_, rule in enumerate(steps[at].rules):
+            i = len(candidates) // 4
+            candidates.update({f"slot_at_{i}": at, f"ord_{i}": ord_, f"rule_id_{i}": rule.id,
+                               f"capacity_{i}": rule.capacity})
     appointment.office_id, appointment.service_id = appointment.office.id, appointment.service.id
     appointment.status, appointment.channel = CONFIRMED, ONLINE
     appointment.cancel_reason = appointment.cancelled_at = None
@@ -316,12 +331,12 @@ def _book_in_one_statement(appointment: Appointment, token: str, steps: slots.Op
         sender, recipient = appointment_mails.envelope(appointment)
         mail = {"sender": sender, "recipient": recipient,
                 "payload_head": head + '"appointment_id": ', "payload_tail": tail}
-    free_steps, appointment_id, seats = db.session.execute(_BOOK_SQL, {
-        **values, **mail, "office_id": appointment.office_id,
-        "service_id": appointment.service_id, "slot_ats": slot_ats, "ords": ords,
-        "rule_ids": rule_ids, "capacities": capacities, "steps": len(covered),
-        "mail": bool(appointment.email), "queued_at": utcnow(), "pending": PENDING,
-    }).one()
+    free_steps, appointment_id, seats = db.session.execute(
+        _book_statement(len(candidates) // 4), {
+            **values, **mail, **candidates, "office_id": appointment.office_id,
+            "service_id": appointment.service_id, "steps": len(covered),
+            "mail": bool(appointment.email), "queued_at": utcnow(), "pending": PENDING,
+        }).one()
     if free_steps < len(covered):
         raise SlotTaken("no seat left")
     if appointment_id is None:

@@ -70,17 +70,23 @@ def snapshot(appointment, kind: str, method: str, now: datetime, token: str | No
     }
 
 
+def envelope(appointment) -> tuple[str, str]:
+    """(sender, recipient) as the rendered message will have them (bare addresses, IDNA
+    domains); the subject needs the localised date and is filled in when rendered."""
+    username, _, domain = mail_address(appointment.email).rpartition("@")
+    return (mail_address(current_app.config["MAIL_DEFAULT_SENDER"]),
+            Address(username=username, domain=domain).addr_spec)
+
+
 def _queue(appointment, kind: str, method: str, now: datetime, token: str | None = None,
            reason: str | None = None) -> None:
-    # the envelope as the rendered message will have it (bare addresses, IDNA domains);
-    # the subject needs the localised date and is filled in when rendered
-    username, _, domain = mail_address(appointment.email).rpartition("@")
+    sender, recipient = envelope(appointment)
     outbox.enqueue_payload(
         snapshot(appointment, kind, method, now, token, reason),
         kind=kind,
         appointment_id=appointment.id,
-        sender=mail_address(current_app.config["MAIL_DEFAULT_SENDER"]),
-        recipient=Address(username=username, domain=domain).addr_spec,
+        sender=sender,
+        recipient=recipient,
     )
 
 

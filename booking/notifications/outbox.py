@@ -94,6 +94,12 @@ def enqueue_payload(payload: dict, *, kind: str, sender: str, recipient: str,
     return row
 
 
+def queued_by_statement() -> None:
+    """Rows inserted with a Core statement (not :func:`enqueue`): wake the sender after
+    the commit all the same."""
+    db.session.info[_NUDGE] = True
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Back-off after the ``attempts``-th failure: 30 s, 1 min, 2 min … capped at 1 h."""
     return timedelta(seconds=min(30 * 2 ** max(0, attempts - 1), 3600))

@@ -6,14 +6,19 @@ the outbox; the caller's commit point makes everything happen or nothing.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
-from sqlalchemy import delete, insert, inspect, select
+from sqlalchemy import TextClause, delete, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
-from booking.db import db
-from booking.notifications import appointment_mails
+from booking.calendars.ical import REQUEST
+from booking.db import db, utcnow
+from booking.notifications import appointment_mails, outbox
+from booking.notifications.models import PENDING
 from booking.offices.models import Office, Service
 from booking.scheduling import codes, queries, slots
 from booking.scheduling.errors import (
@@ -23,7 +28,7 @@ from booking.scheduling.errors import (
     ServiceNotOffered,
     SlotTaken,
 )
-from booking.scheduling.models import CANCELLED, Appointment, AppointmentSeat
+from booking.scheduling.models import CANCELLED, CONFIRMED, ONLINE, Appointment, AppointmentSeat
 
 SEAT_ATTEMPTS = 5
 
@@ -88,11 +93,12 @@ def is_offered(office: Office, service: Service, start_at: datetime, now: dateti
 
 
 def _offered_steps(office: Office, service: Service, start_at: datetime, now: datetime,
-                   by_staff: bool) -> tuple[slots.OpenSteps, list[datetime]]:
+                   by_staff: bool, inputs: queries.BookingInputs | None = None
+                   ) -> tuple[slots.OpenSteps, list[datetime]]:
     """The open steps of the start's day and the steps the appointment covers; raises
     NotBookable if ``start_at`` is not a start the office offers (taken or not)."""
     day = start_at.astimezone(office.tz).date()
-    steps = queries.get_open_steps(office, service.id, day, day)
+    steps = queries.get_open_steps(office, service.id, day, day, inputs)
     policy = _policy(office, by_staff)
     offered_if_empty = slots.free_slots(steps, {}, service.duration_minutes, policy, now)
     if start_at not in {s.start_at for s in offered_if_empty}:
@@ -163,26 +169,32 @@ def _hold_seats(appointment: Appointment, office: Office, service: Service, now:
 
 def book_appointment(
     office: Office, service: Service, start_at: datetime, citizen: Citizen, now: datetime,
-    *, by_staff: bool = False,
+    *, by_staff: bool = False, inputs: queries.BookingInputs | None = None,
 ) -> tuple[Appointment, str]:
     """Book ``start_at`` (aware) and queue the confirmation; returns (appointment, token).
-    ``by_staff`` (phone channel): the citizens' lead time does not apply.
+    ``by_staff`` (phone channel): the citizens' lead time does not apply. ``inputs``: what
+    :func:`queries.load_for_booking` read with the office and service (PostgreSQL).
 
     Raises NotBookable, SlotTaken or ServiceNotOffered; on error nothing is written.
 
-    The appointment and its seats are inserted together in one savepoint. Both the
-    seats and the booking code are unique in the database: if a concurrent booking took
-    a seat first, or (rarely) the random code exists already, the savepoint is rolled
-    back and we try again with the seats free now and a new code. No query checks the
-    code beforehand; the constraint decides.
+    Both the seats and the booking code are unique in the database: if a concurrent
+    booking took a seat first, or (rarely) the random code exists already, the attempt
+    leaves nothing behind and we try again with the seats free now and a new code. No
+    query checks the code beforehand; the constraint decides. On PostgreSQL an attempt is
+    one statement (:func:`_book_in_one_statement`), elsewhere a savepoint around the
+    appointment and its seats.
     """
-    check_offered(office, service)
-    steps, covered = _offered_steps(office, service, start_at, now, by_staff)
+    if inputs is None:
+        inputs = queries.booking_inputs(office, service, start_at)
+    if inputs is None:
+        check_offered(office, service)
+    elif not inputs.offered:
+        raise ServiceNotOffered(f"{office.id} does not offer {service.id}")
+    steps, covered = _offered_steps(office, service, start_at, now, by_staff, inputs)
     token = codes.new_token()
     token_hash, ical_uid = codes.hash_token(token), codes.new_uid()
     end_at = start_at + timedelta(minutes=service.duration_minutes)
     for _ in range(SEAT_ATTEMPTS):
-        picks = _pick_seats(office, steps, covered)
         appointment = Appointment(
             office=office,
             service=service,
@@ -199,6 +211,11 @@ def book_appointment(
             created_at=now,
             updated_at=now,
         )
+        if inputs is not None:
+            if _book_in_one_statement(appointment, token, steps, covered, now):
+                return appointment, token
+            continue  # a seat was taken a moment ago, or the code exists: look again
+        picks = _pick_seats(office, steps, covered)
         try:
             with db.session.begin_nested():  # a failed attempt leaves no row and no object
                 db.session.add(appointment)
@@ -215,6 +232,125 @@ def book_appointment(
     if appointment.email:
         appointment_mails.notify_booked(appointment, token, now)
     return appointment, token
+
+
+# One attempt at a booking on PostgreSQL, in one statement: for every covered step the
+# first free seat (the step's rules in order, lowest number first, as slots.choose_seat)
+# among the seats committed when the statement starts; the appointment if every step
+# has one; its seats; and the confirmation for the outbox if every seat was inserted.
+# The seat key (rule, step, seat number) and the code stay unique in the database: a seat
+# or code taken by a concurrent booking in the meantime is skipped (ON CONFLICT DO
+# NOTHING, after waiting for that booking's transaction like a plain INSERT would), and
+# the caller removes what this attempt inserted and tries again.
+# The candidates (step, rule order, rule, capacity) are a VALUES list rather than
+# arrays: its row count is part of the statement, so PostgreSQL's generic plan for the
+# prepared statement is as good as a custom one and is reused instead of planning the
+# statement on every booking. One statement text per number of candidates.
+_BOOK_SQL = """
+WITH picks AS (
+    SELECT DISTINCT ON (c.slot_at) c.slot_at, c.rule_id, free.seat_no
+    FROM (VALUES {candidates}) AS c(slot_at, ord, rule_id, capacity)
+    CROSS JOIN LATERAL (
+        SELECT min(n.seat_no) AS seat_no
+        FROM generate_series(1, c.capacity) AS n(seat_no)
+        WHERE n.seat_no <> ALL (ARRAY(  -- the seat key's index
+            SELECT s.seat_no FROM appointment_seats s
+            WHERE s.rule_id = c.rule_id AND s.slot_at = c.slot_at))
+    ) AS free
+    WHERE free.seat_no IS NOT NULL
+    ORDER BY c.slot_at, c.ord
+), appointment AS (
+    INSERT INTO appointments (office_id, service_id, start_at, end_at, name, email, phone,
+                              language, code, token_hash, ical_uid, sequence, status,
+                              channel, created_at, updated_at)
+    SELECT :office_id, :service_id, :start_at, :end_at, :name, :email, :phone, :language,
+           :code, :token_hash, :ical_uid, :sequence, :status, :channel, :created_at,
+           :updated_at
+    WHERE (SELECT count(*) FROM picks) = :steps
+    ON CONFLICT (code) DO NOTHING
+    RETURNING id
+), seats AS (
+    INSERT INTO appointment_seats (appointment_id, office_id, rule_id, slot_at, seat_no)
+    SELECT a.id, :office_id, p.rule_id, p.slot_at, p.seat_no
+    FROM appointment a CROSS JOIN picks p
+    ORDER BY p.slot_at
+    ON CONFLICT ON CONSTRAINT uq_appointment_seats_seat DO NOTHING
+    RETURNING 1
+), mail AS (
+    INSERT INTO outbox_messages (created_at, kind, appointment_id, sender, recipient,
+                                 payload, status, attempts, next_attempt_at)
+    SELECT :queued_at, 'booked', a.id, :sender, :recipient,
+           CAST(:payload_head || a.id || :payload_tail AS json), :pending, 0, :queued_at
+    FROM appointment a
+    WHERE :mail AND (SELECT count(*) FROM seats) = :steps
+)
+SELECT (SELECT count(*) FROM picks) AS free_steps,
+       (SELECT id FROM appointment) AS id,
+       (SELECT count(*) FROM seats) AS seats
+"""
+
+
+@lru_cache(maxsize=64)
+def _book_statement(candidates: int) -> TextClause:
+    rows = ", ".join(
+        f"(CAST(:slot_at_{i} AS timestamptz), CAST(:ord_{i} AS int), "
+        f"CAST(:rule_id_{i} AS int), CAST(:capacity_{i} AS int))"
+        for i in range(candidates))
+    return text(_BOOK_SQL.replace("{candidates}", rows))
+
+
+_NO_ID = '"appointment_id": null'
+
+
+def _book_in_one_statement(appointment: Appointment, token: str, steps: slots.OpenSteps,
+                           covered: list[datetime], now: datetime) -> bool:
+    """One attempt (PostgreSQL): True if booked (``appointment`` is then persistent in
+    the session, with its seats and its confirmation queued), False if a seat or the
+    code was taken concurrently (nothing is left behind). Raises SlotTaken if a step
+    has no free seat."""
+    candidates: dict[str, object] = {}
+    for at in covered:
+        for ord_, rule in enumerate(steps[at].rules):
+            i = len(candidates) // 4
+            candidates.update({f"slot_at_{i}": at, f"ord_{i}": ord_, f"rule_id_{i}": rule.id,
+                               f"capacity_{i}": rule.capacity})
+    appointment.office_id, appointment.service_id = appointment.office.id, appointment.service.id
+    appointment.status, appointment.channel = CONFIRMED, ONLINE
+    appointment.cancel_reason = appointment.cancelled_at = None
+    values = {column: getattr(appointment, column) for column in (
+        "start_at", "end_at", "name", "email", "phone", "language", "code", "token_hash",
+        "ical_uid", "sequence", "status", "channel", "created_at", "updated_at")}
+    mail = {"sender": None, "recipient": None, "payload_head": None, "payload_tail": None}
+    if appointment.email:
+        # the queued snapshot as enqueue_payload stores it (json.dumps), its id filled in
+        # by the statement: a JSON key outside any string cannot occur inside one
+        payload = appointment_mails.snapshot(appointment, "booked", REQUEST, now, token)
+        head, found, tail = json.dumps(payload).partition(_NO_ID)
+        if not found:
+            raise RuntimeError("the email snapshot does not name its appointment")
+        sender, recipient = appointment_mails.envelope(appointment)
+        mail = {"sender": sender, "recipient": recipient,
+                "payload_head": head + '"appointment_id": ', "payload_tail": tail}
+    free_steps, appointment_id, seats = db.session.execute(
+        _book_statement(len(candidates) // 4), {
+            **values, **mail, **candidates, "office_id": appointment.office_id,
+            "service_id": appointment.service_id, "steps": len(covered),
+            "mail": bool(appointment.email), "queued_at": utcnow(), "pending": PENDING,
+        }).one()
+    if free_steps < len(covered):
+        raise SlotTaken("no seat left")
+    if appointment_id is None:
+        return False  # the code is in use
+    if seats < len(covered):  # a seat was taken: remove the appointment and its seats
+        appointments = Appointment.__table__
+        db.session.execute(delete(appointments).where(appointments.c.id == appointment_id))
+        return False
+    appointment.id = appointment_id
+    make_transient_to_detached(appointment)  # as if loaded: no INSERT at the next flush
+    db.session.add(appointment)
+    if appointment.email:
+        outbox.queued_by_statement()
+    return True
 
 
 def is_changeable(appointment: Appointment, now: datetime) -> bool:

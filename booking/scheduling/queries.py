@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays as holidays_lib
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, exists, func, select, true
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from booking.db import db
-from booking.offices.models import AvailabilityRule, Closure, Office, office_services, rule_services
+from booking.offices.models import (
+    AvailabilityRule,
+    Closure,
+    Office,
+    Service,
+    office_services,
+    rule_services,
+)
 from booking.scheduling import slots
 from booking.scheduling.models import AppointmentSeat
 
@@ -48,23 +57,22 @@ def to_rule(rule: AvailabilityRule) -> slots.Rule:
     )
 
 
-def get_rules(office: Office) -> tuple[slots.Rule, ...]:
-    """The office's availability rules with their services, in one query, by id."""
-    rows = db.session.execute(
-        select(
-            AvailabilityRule.id,
-            AvailabilityRule.weekdays,
-            AvailabilityRule.start_time,
-            AvailabilityRule.end_time,
-            AvailabilityRule.valid_from,
-            AvailabilityRule.valid_until,
-            AvailabilityRule.capacity,
-            rule_services.c.service_id,
-        )
-        .outerjoin(rule_services, rule_services.c.rule_id == AvailabilityRule.id)
-        .where(AvailabilityRule.office_id == office.id)
-        .order_by(AvailabilityRule.id)
+def _rule_columns():
+    return (
+        AvailabilityRule.id,
+        AvailabilityRule.weekdays,
+        AvailabilityRule.start_time,
+        AvailabilityRule.end_time,
+        AvailabilityRule.valid_from,
+        AvailabilityRule.valid_until,
+        AvailabilityRule.capacity,
+        rule_services.c.service_id,
     )
+
+
+def _rules_from_rows(rows: Iterable) -> tuple[slots.Rule, ...]:
+    """Rules from (rule columns…, service id) rows of the rules/rule_services outer join,
+    ordered by rule id."""
     fields: dict[int, tuple] = {}
     services: dict[int, set[str]] = {}
     for rule_id, weekdays, start, end, valid_from, valid_until, capacity, service_id in rows:
@@ -84,6 +92,17 @@ def get_rules(office: Office) -> tuple[slots.Rule, ...]:
         )
         for rule_id, (weekdays, start, end, valid_from, valid_until, capacity) in fields.items()
     )
+
+
+def get_rules(office: Office) -> tuple[slots.Rule, ...]:
+    """The office's availability rules with their services, in one query, by id."""
+    rows = db.session.execute(
+        select(*_rule_columns())
+        .outerjoin(rule_services, rule_services.c.rule_id == AvailabilityRule.id)
+        .where(AvailabilityRule.office_id == office.id)
+        .order_by(AvailabilityRule.id)
+    )
+    return _rules_from_rows(rows)
 
 
 @lru_cache(maxsize=64)
@@ -116,6 +135,11 @@ def get_closure_intervals(office: Office, first_day: date, last_day: date
             Closure.office_id == office.id, Closure.starts_at < end, Closure.ends_at > start
         )
     )
+    return _split_closures(rows)
+
+
+def _split_closures(rows: Iterable) -> tuple[list[tuple[datetime, datetime]],
+                                             list[tuple[datetime, datetime]]]:
     closed, cuts = [], []
     for starts_at, ends_at, counter_id in rows:
         (closed if counter_id is None else cuts).append((starts_at, ends_at))
@@ -148,12 +172,20 @@ def _open_steps(
 
 
 def get_open_steps(
-    office: Office, service_id: str | None, first_day: date, last_day: date
+    office: Office, service_id: str | None, first_day: date, last_day: date,
+    inputs: BookingInputs | None = None,
 ) -> slots.OpenSteps:
-    """Open steps (read-only: the result may be shared with other requests)."""
-    closed, cuts = get_closure_intervals(office, first_day, last_day)
+    """Open steps (read-only: the result may be shared with other requests). ``inputs``:
+    rules and closures read already (see :func:`booking_inputs`), else they are read now."""
+    bounds = _day_bounds(office, first_day, last_day) if inputs is not None else None
+    if bounds is not None and inputs.covers(*bounds):
+        rules = inputs.rules
+        closed, cuts = inputs.closure_intervals(*bounds)
+    else:
+        rules = get_rules(office)
+        closed, cuts = get_closure_intervals(office, first_day, last_day)
     return _open_steps(
-        get_rules(office),
+        rules,
         tuple(closed),
         frozenset(get_holidays(office.state, first_day, last_day)),
         service_id,
@@ -162,6 +194,121 @@ def get_open_steps(
         last_day,
         tuple(cuts),
     )
+
+
+# ---------------------------------------------------------------- a booking's reads in one
+
+# Closures are read for this long on either side of a start: more than the longest local
+# day (25 hours) plus any UTC offset, so the window always holds the start's whole day.
+_CLOSURE_MARGIN = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class BookingInputs:
+    """What booking a start reads besides the office and the service, all in the one
+    query (PostgreSQL) that :func:`booking_inputs` or :func:`load_for_booking` run:
+    whether the office offers the service, the office's rules (as :func:`get_rules`) and
+    its closures overlapping ``window`` (a few days around the start)."""
+
+    offered: bool
+    rules: tuple[slots.Rule, ...]
+    closures: tuple[tuple[datetime, datetime, int | None], ...]
+    window: tuple[datetime, datetime]
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        return self.window[0] <= start and end <= self.window[1]
+
+    def closure_intervals(self, start: datetime, end: datetime):
+        """As :func:`get_closure_intervals` for the instants [start, end) in the window."""
+        return _split_closures(c for c in self.closures if c[0] < end and c[1] > start)
+
+
+@lru_cache(maxsize=1)
+def _inputs_columns() -> tuple:
+    """(offered, rules as JSON, closures as JSON) as scalar columns (PostgreSQL), for the
+    bound parameters office_id, service_id, window_start and window_end; built once."""
+    office_id, service_id = bindparam("office_id"), bindparam("service_id")
+    offered = exists().where(office_services.c.office_id == office_id,
+                             office_services.c.service_id == service_id)
+    rules = (
+        select(func.json_agg(aggregate_order_by(func.json_build_array(*_rule_columns()),
+                                                AvailabilityRule.id)))
+        .select_from(AvailabilityRule)
+        .outerjoin(rule_services, rule_services.c.rule_id == AvailabilityRule.id)
+        .where(AvailabilityRule.office_id == office_id)
+        .scalar_subquery()
+    )
+    closures = (
+        select(func.json_agg(func.json_build_array(
+            func.timezone("UTC", Closure.starts_at), func.timezone("UTC", Closure.ends_at),
+            Closure.counter_id)))
+        .where(Closure.office_id == office_id,
+               Closure.starts_at < bindparam("window_end", type_=Closure.starts_at.type),
+               Closure.ends_at > bindparam("window_start", type_=Closure.ends_at.type))
+        .scalar_subquery()
+    )
+    return offered.label("offered"), rules.label("rules"), closures.label("closures")
+
+
+@lru_cache(maxsize=1)
+def _inputs_query():
+    return select(*_inputs_columns())
+
+
+@lru_cache(maxsize=1)
+def _load_query():
+    return (select(Office, Service, *_inputs_columns())
+            .join(Service, true())  # two primary-key lookups
+            .where(Office.id == bindparam("office_id"), Service.id == bindparam("service_id")))
+
+
+def _inputs_params(office_id: str, service_id: str, start_at: datetime) -> dict:
+    return {"office_id": office_id, "service_id": service_id,
+            "window_start": start_at - _CLOSURE_MARGIN, "window_end": start_at + _CLOSURE_MARGIN}
+
+
+def _utc(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _inputs(params: dict, offered, rules_json, closures_json) -> BookingInputs:
+    rules = _rules_from_rows(
+        (rule_id, weekdays, time.fromisoformat(start), time.fromisoformat(end),
+         date.fromisoformat(valid_from), valid_until and date.fromisoformat(valid_until),
+         capacity, service_id)
+        for rule_id, weekdays, start, end, valid_from, valid_until, capacity, service_id
+        in rules_json or ()
+    )
+    closures = tuple((_utc(starts_at), _utc(ends_at), counter_id)
+                     for starts_at, ends_at, counter_id in closures_json or ())
+    return BookingInputs(bool(offered), rules, closures,
+                         (params["window_start"], params["window_end"]))
+
+
+def _in_one_query() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def booking_inputs(office: Office, service: Service, start_at: datetime) -> BookingInputs | None:
+    """The offer, the rules and the closures around ``start_at`` in one query on
+    PostgreSQL; None elsewhere (the booking then reads them one by one)."""
+    if not _in_one_query():
+        return None
+    params = _inputs_params(office.id, service.id, start_at)
+    return _inputs(params, *db.session.execute(_inputs_query(), params).one())
+
+
+def load_for_booking(office_id: str, service_id: str, start_at: datetime | None
+                     ) -> tuple[Office, Service, BookingInputs | None] | None:
+    """Office, service and (with a start, on PostgreSQL) the booking's inputs in one
+    query; None if either does not exist or this is not PostgreSQL."""
+    if start_at is None or not _in_one_query():
+        return None
+    params = _inputs_params(office_id, service_id, start_at)
+    row = db.session.execute(_load_query(), params).first()
+    if row is None:
+        return None
+    return row[0], row[1], _inputs(params, *row[2:])
 
 
 def get_taken(office: Office, first_day: date, last_day: date) -> dict[tuple[int, datetime], int]:

@@ -284,32 +284,39 @@ def _citizen_fields(data: dict) -> tuple[dict, dict]:
     return values, errors
 
 
-def _office_and_service(office_id, service_id) -> tuple[Office | None, Service | None]:
-    """Both in one query when both exist (the usual case); one each otherwise."""
+def _office_and_service(office_id, service_id, start_at
+                        ) -> tuple[Office | None, Service | None, queries.BookingInputs | None]:
+    """Both in one query when both exist (the usual case), on PostgreSQL with what the
+    booking reads besides (see queries.load_for_booking); one each otherwise."""
     office_id = office_id if isinstance(office_id, str) else None
     service_id = service_id if isinstance(service_id, str) else None
     if office_id is not None and service_id is not None:
+        loaded = queries.load_for_booking(office_id, service_id, start_at)
+        if loaded is not None:
+            return loaded
         row = db.session.execute(
             db.select(Office, Service).join(Service, true())  # two primary-key lookups
             .where(Office.id == office_id, Service.id == service_id)
         ).first()
         if row is not None:
-            return row.Office, row.Service
+            return row.Office, row.Service, None
     return (office_id and db.session.get(Office, office_id),
-            service_id and db.session.get(Service, service_id))
+            service_id and db.session.get(Service, service_id), None)
 
 
 @bp.post("/appointments")
 def book():
     data = _json_object()
     values, errors = _citizen_fields(data)
-    office, service = _office_and_service(data.get("office"), data.get("service"))
+    office, service, inputs = _office_and_service(data.get("office"), data.get("service"),
+                                                  values.get("start"))
     not_offered = lambda: gettext("This office does not offer this service.")  # noqa: E731
     if not office:
         errors["office"] = gettext("Unknown office.")
     if not service:
         errors["service"] = gettext("Unknown service.")
-    elif office and errors and not queries.is_offered(office.id, service.id):
+    elif office and errors and not (inputs.offered if inputs is not None
+                                    else queries.is_offered(office.id, service.id)):
         errors["service"] = not_offered()  # (without other errors book_appointment checks)
     if errors:
         raise ApiError(422, gettext("Please correct the marked fields."), errors)
@@ -317,7 +324,7 @@ def book():
                                  values["language"])
     try:
         appointment, token = operations.book_appointment(
-            office, service, values["start"], citizen, utcnow()
+            office, service, values["start"], citizen, utcnow(), inputs=inputs
         )
     except ServiceNotOffered:
         raise ApiError(422, gettext("Please correct the marked fields."),

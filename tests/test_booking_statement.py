@@ -1,0 +1,201 @@
+"""PostgreSQL books in one statement (operations._book_in_one_statement): the seats are
+picked and inserted together, and a seat that a concurrent, not yet committed booking
+inserted first is skipped once that booking commits. These tests hold such a booking
+open on a second connection, let ours run into it and wait, commit the other, and check
+that ours retried and left nothing behind of its failed attempt."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from sqlalchemy import func, select
+
+from booking.notifications.models import OutboxMessage
+from booking.scheduling.errors import SlotTaken
+from booking.scheduling.models import Appointment, AppointmentSeat
+from tests.conftest import local_iso, make_town, next_workday
+
+
+@pytest.fixture
+def town(ctx, db_kind):
+    if db_kind != "postgresql":
+        pytest.skip("the one-statement booking is PostgreSQL's")
+    return make_town(ctx, capacity=2)
+
+
+@pytest.fixture
+def other(database_url):
+    """A second connection, in a transaction of its own."""
+    with psycopg.connect(database_url) as conn:
+        yield conn
+
+
+def hold_seats(conn, rule_id: int, steps: list[tuple[datetime, int]]) -> None:
+    """A concurrent booking that has inserted its appointment and seats, not committed."""
+    start = steps[0][0]
+    appointment_id = conn.execute(
+        "INSERT INTO appointments (office_id, service_id, start_at, end_at, name, language,"
+        " code, token_hash, ical_uid, sequence, status, channel, created_at, updated_at)"
+        " VALUES ('amt', 'melde', %s, %s, 'Other', 'de', 'OTHER001', 'x', 'other-uid', 0,"
+        " 'confirmed', 'online', now(), now()) RETURNING id",
+        (start, start + timedelta(minutes=15))).fetchone()[0]
+    for slot_at, seat_no in steps:
+        conn.execute(
+            "INSERT INTO appointment_seats (appointment_id, office_id, rule_id, slot_at, seat_no)"
+            " VALUES (%s, 'amt', %s, %s, %s)", (appointment_id, rule_id, slot_at, seat_no))
+
+
+def wait_until_blocked(conn) -> None:
+    """Until some backend of this database waits for a lock (our booking on the other's
+    seat); fails after a minute (not a timing assertion: the wait is certain, only slow
+    machines need long)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with psycopg.connect(conn.info.dsn, autocommit=True) as probe:
+            waiting = probe.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()[0]
+        if waiting:
+            return
+        time.sleep(0.05)
+    pytest.fail("the booking never waited for the other transaction")
+
+
+def book_in_thread(domain_app, service_id: str, start: str, name: str):
+    """Book with the domain code in a thread of its own and commit whatever it leaves
+    (as a caller that shows an error page and commits would). Returns the thread and a
+    dict that receives the appointment's id or the exception."""
+    from booking.db import db, utcnow
+    from booking.offices.models import Office, Service
+    from booking.scheduling import operations
+
+    result: dict = {}
+
+    def run():
+        with domain_app.app_context():
+            try:
+                appointment, _ = operations.book_appointment(
+                    db.session.get(Office, "amt"), db.session.get(Service, service_id),
+                    datetime.fromisoformat(start),
+                    operations.Citizen(name, f"{name.lower()}@example.org"), utcnow())
+                result["id"] = appointment.id
+            except Exception as exc:  # noqa: BLE001  (checked by the test)
+                result["error"] = exc
+            db.session.commit()
+            db.session.remove()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, result
+
+
+def rule_id(ctx) -> int:
+    from booking.offices.models import AvailabilityRule
+
+    return ctx.scalar(select(AvailabilityRule.id))
+
+
+def seats_of(ctx, appointment_id) -> list[tuple[datetime, int]]:
+    ctx.rollback()
+    return sorted(ctx.execute(
+        select(AppointmentSeat.slot_at, AppointmentSeat.seat_no)
+        .where(AppointmentSeat.appointment_id == appointment_id)).all())
+
+
+def count(ctx, model) -> int:
+    ctx.rollback()
+    return ctx.scalar(select(func.count()).select_from(model))
+
+
+def utc(iso: str) -> datetime:
+    return datetime.fromisoformat(iso).astimezone(UTC)
+
+
+def test_a_seat_inserted_by_a_concurrent_booking_is_skipped(domain_app, ctx, town, other):
+    nine = local_iso(next_workday(), 9)
+    hold_seats(other, rule_id(ctx), [(utc(nine), 1)])
+    thread, result = book_in_thread(domain_app, "melde", nine, "Erika")
+    wait_until_blocked(other)
+    other.commit()
+    thread.join()
+    assert "error" not in result, result
+    assert seats_of(ctx, result["id"]) == [(utc(nine), 2)]
+    assert count(ctx, Appointment) == 2 and count(ctx, AppointmentSeat) == 2
+    assert ctx.scalar(select(OutboxMessage.appointment_id)) == result["id"]
+    assert count(ctx, OutboxMessage) == 1
+
+
+def test_the_last_seat_taken_concurrently_leaves_nothing(domain_app, ctx, town, other, client):
+    nine = local_iso(next_workday(), 9)
+    first = client.post("/api/v1/appointments", json={
+        "office": "amt", "service": "melde", "start": nine, "name": "First",
+        "email": "first@example.org"})
+    assert first.status_code == 201  # seat 1
+    hold_seats(other, rule_id(ctx), [(utc(nine), 2)])
+    thread, result = book_in_thread(domain_app, "melde", nine, "Late")
+    wait_until_blocked(other)
+    other.commit()
+    thread.join()
+    assert isinstance(result.get("error"), SlotTaken), result
+    # the failed attempt's appointment was removed again, although the caller committed
+    ctx.rollback()
+    assert ctx.scalar(select(Appointment.name).where(Appointment.name == "Late")) is None
+    assert count(ctx, Appointment) == 2 and count(ctx, AppointmentSeat) == 2
+    assert count(ctx, OutboxMessage) == 1  # the first booking's
+
+
+def test_a_longer_service_whose_second_step_was_taken_retries_whole(domain_app, ctx, town,
+                                                                    other):
+    """The first attempt inserts its appointment and its 09:00 seat, then finds 09:15
+    taken: both go, and the next attempt takes seat 2 at 09:15 (seat 1 at 09:00 stays
+    the lowest free one there)."""
+    day = next_workday()
+    nine, quarter_past = local_iso(day, 9), local_iso(day, 9, 15)
+    hold_seats(other, rule_id(ctx), [(utc(quarter_past), 1)])
+    thread, result = book_in_thread(domain_app, "pass", nine, "Paula")
+    wait_until_blocked(other)
+    other.commit()
+    thread.join()
+    assert "error" not in result, result
+    assert seats_of(ctx, result["id"]) == [(utc(nine), 1), (utc(quarter_past), 2)]
+    assert count(ctx, Appointment) == 2 and count(ctx, AppointmentSeat) == 3
+    assert count(ctx, OutboxMessage) == 1
+
+
+def test_an_aborted_concurrent_booking_frees_its_seat(domain_app, ctx, town, other):
+    nine = local_iso(next_workday(), 9)
+    hold_seats(other, rule_id(ctx), [(utc(nine), 1)])
+    thread, result = book_in_thread(domain_app, "melde", nine, "Erika")
+    wait_until_blocked(other)
+    other.rollback()
+    thread.join()
+    assert "error" not in result, result
+    assert seats_of(ctx, result["id"]) == [(utc(nine), 1)]
+    assert count(ctx, Appointment) == 1 and count(ctx, OutboxMessage) == 1
+
+
+def test_the_queued_email_is_the_snapshot_of_the_booking(client, ctx, town):
+    """The statement stores the same JSON snapshot notify_booked would queue."""
+    from booking.notifications import appointment_mails
+    from booking.notifications.outbox import TOKEN
+
+    start = local_iso(next_workday(), 10)
+    body = client.post("/api/v1/appointments", json={
+        "office": "amt", "service": "pass", "start": start, "name": "Erika Mustermann",
+        "email": "Erika@Example.org", "language": "en"}).get_json()
+    ctx.rollback()
+    appointment = ctx.scalar(select(Appointment))
+    row = ctx.scalar(select(OutboxMessage))
+    expected = appointment_mails.snapshot(
+        appointment, "booked", "REQUEST", datetime.fromisoformat(row.payload["now"]),
+        body["manage_token"])
+    assert row.payload == expected and row.payload[TOKEN] == body["manage_token"]
+    assert (row.kind, row.appointment_id, row.status, row.attempts) == (
+        "booked", appointment.id, "pending", 0)
+    assert (row.sender, row.recipient) == appointment_mails.envelope(appointment)
+    assert row.message is None and row.subject is None and row.next_attempt_at is not None

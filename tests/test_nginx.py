@@ -144,13 +144,15 @@ class Nginx:
 
 
 @pytest.fixture
-def proxied(ctx, floor, database_url, instance_dir, tmp_path):
-    """gunicorn (two workers) behind nginx with the shipped site file; a clerk's token."""
+def proxied(ctx, floor, database_url, instance_dir, tmp_path, db_kind):
+    """gunicorn behind nginx with the shipped site file; a clerk's token. Two workers on
+    PostgreSQL (events cross workers through NOTIFY); one on SQLite, whose events stay in
+    their process."""
     user = create_user("clerk@example.org", "correct horse battery", "clerk", ["amt"], utcnow())
     ctx.flush()
     token = issue_api_token(ctx.get(User, user.id), utcnow())
     ctx.commit()
-    with gunicorn(database_url, instance_dir, workers=2,
+    with gunicorn(database_url, instance_dir, workers=2 if db_kind == "postgresql" else 1,
                   REALTIME_STREAM_MAX_SECONDS="120", REALTIME_HEARTBEAT_SECONDS="1") as base:
         server = Nginx(tmp_path, int(base.rsplit(":", 1)[1]))
         assert server.check().returncode == 0, server.check().stderr
@@ -185,27 +187,29 @@ def test_a_call_reaches_an_open_display_stream_through_nginx(proxied, ctx):
     counter_id = ctx.query(Counter.id).filter(Counter.name == "Schalter 1").scalar()
     ctx.rollback()
     stream = server.connection(timeout=20)
-    stream.request("GET", "/offices/amt/display/events", headers={"Host": HOST})
-    response = stream.getresponse()
-    assert response.status == 200
-    assert response.getheader("Content-Type").startswith("text/event-stream")
-    assert response.getheader("Content-Encoding") is None
-    assert response.readline().startswith(b"retry:")  # the first event arrived at once
+    try:
+        stream.request("GET", "/offices/amt/display/events", headers={"Host": HOST})
+        response = stream.getresponse()
+        assert response.status == 200
+        assert response.getheader("Content-Type").startswith("text/event-stream")
+        assert response.getheader("Content-Encoding") is None
+        assert response.readline().startswith(b"retry:")  # the first event arrived at once
 
-    status, _, body = server.request("POST", "/api/v1/offices/amt/tickets",
-                                     json.dumps({"service": "pass"}).encode(),
-                                     {"Content-Type": "application/json"})
-    assert status == 201, body
-    number = json.loads(body)["number"]
-    status, _, body = server.request("POST", f"/api/v1/counters/{counter_id}/call-next", b"{}",
-                                     {"Content-Type": "application/json", **staff})
-    assert status == 200, body
-    seen = ""
-    while f'data-newest="{number}@Schalter 1@' not in seen:
-        line = response.readline().decode()  # raises TimeoutError if nginx buffers
-        assert line, "the stream ended before the call arrived"
-        seen += line
-    stream.close()
+        status, _, body = server.request("POST", "/api/v1/offices/amt/tickets",
+                                         json.dumps({"service": "pass"}).encode(),
+                                         {"Content-Type": "application/json"})
+        assert status == 201, body
+        number = json.loads(body)["number"]
+        status, _, body = server.request("POST", f"/api/v1/counters/{counter_id}/call-next",
+                                         b"{}", {"Content-Type": "application/json", **staff})
+        assert status == 200, body
+        seen = ""
+        while f'data-newest="{number}@Schalter 1@' not in seen:
+            line = response.readline().decode()  # raises TimeoutError if nginx buffers
+            assert line, "the stream ended before the call arrived"
+            seen += line
+    finally:
+        stream.close()
 
 
 def test_writes_are_rate_limited_per_client(proxied):

@@ -12,7 +12,6 @@ the update, each with its own SEQUENCE.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
 from types import SimpleNamespace
@@ -73,9 +72,7 @@ def snapshot(appointment, kind: str, method: str, now: datetime, token: str | No
 def envelope(appointment) -> tuple[str, str]:
     """(sender, recipient) as the rendered message will have them (bare addresses, IDNA
     domains); the subject needs the localised date and is filled in when rendered."""
-    username, _, domain = mail_address(appointment.email).rpartition("@")
-    return (mail_address(current_app.config["MAIL_DEFAULT_SENDER"]),
-            Address(username=username, domain=domain).addr_spec)
+    return outbox.envelope(appointment.email)
 
 
 def _queue(appointment, kind: str, method: str, now: datetime, token: str | None = None,
@@ -159,13 +156,19 @@ def _invitation(snap: dict, office: Office, ctx: dict) -> Invitation:
     )
 
 
-@outbox.renderer(RENDERER)
-def render(snap: dict) -> EmailMessage:
-    """The email for a :func:`snapshot`, in the citizen's language."""
+def office_and_service(snap: dict) -> tuple[Office, Service]:
+    """The office and service a queued payload names, as they are now (renderers)."""
     office = db.session.get(Office, snap["office_id"])
     service = db.session.get(Service, snap["service_id"])
     if office is None or service is None:
         raise LookupError(f"office {snap['office_id']!r} or service {snap['service_id']!r} is gone")
+    return office, service
+
+
+@outbox.renderer(RENDERER)
+def render(snap: dict) -> EmailMessage:
+    """The email for a :func:`snapshot`, in the citizen's language."""
+    office, service = office_and_service(snap)
     with force_locale(snap["language"]):
         ctx = _context(snap, office, service)
         subject = SUBJECTS[snap["kind"]](service=ctx["service_name"], when=ctx["when"])

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 
 from flask import Flask, current_app, has_app_context
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from booking.db import db, unit_of_work, utcnow
 from booking.extensions import mail
-from booking.notifications.mime import RawMessage, TimeoutConnection
+from booking.notifications.mime import RawMessage, TimeoutConnection, mail_address
 from booking.notifications.models import FAILED, PENDING, SENT, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,14 @@ def queued_by_statement() -> None:
     """Rows inserted with a Core statement (not :func:`enqueue`): wake the sender after
     the commit all the same."""
     db.session.info[_NUDGE] = True
+
+
+def envelope(recipient: str) -> tuple[str, str]:
+    """(sender, recipient) as a rendered message will have them: bare addresses, domains
+    in IDNA form."""
+    username, _, domain = mail_address(recipient).rpartition("@")
+    return (mail_address(current_app.config["MAIL_DEFAULT_SENDER"]),
+            Address(username=username, domain=domain).addr_spec)
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -7,40 +7,35 @@ to its status page; the address lives only in the outbox row (the ticket drops i
 
 from __future__ import annotations
 
-from email.headerregistry import Address
 from email.message import EmailMessage
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 
-from booking.db import db
 from booking.links import external_url
 from booking.notifications import outbox
+from booking.notifications.appointment_mails import office_and_service
 from booking.notifications.mime import build_email, format_address, mail_address
-from booking.offices.models import Office, Service
 
 RENDERER = "ticket_reminder"
 KIND = "ticket_reminder"
 
 
 def notify_almost_there(ticket, email: str, ahead: int, now) -> None:
-    username, _, domain = mail_address(email).rpartition("@")
+    sender, recipient = outbox.envelope(email)
     outbox.enqueue_payload(
         {"renderer": RENDERER, "ticket_id": ticket.id, "number": ticket.number,
          "office_id": ticket.office_id, "service_id": ticket.service_id, "ahead": ahead,
          "language": ticket.language, "email": email, "now": now.isoformat()},
         kind=KIND,
-        sender=mail_address(current_app.config["MAIL_DEFAULT_SENDER"]),
-        recipient=Address(username=username, domain=domain).addr_spec,
+        sender=sender,
+        recipient=recipient,
     )
 
 
 @outbox.renderer(RENDERER)
 def render(snap: dict) -> EmailMessage:
-    office = db.session.get(Office, snap["office_id"])
-    service = db.session.get(Service, snap["service_id"])
-    if office is None or service is None:
-        raise LookupError(f"office {snap['office_id']!r} or service {snap['service_id']!r} is gone")
+    office, service = office_and_service(snap)
     language = snap["language"]
     with force_locale(language):
         ctx = {

@@ -65,6 +65,14 @@ def counter_for(user: User, counter_id) -> Counter:
     return counter
 
 
+def public_ticket(ticket_id: str) -> Ticket:
+    """A ticket by its unguessable id (the key to its public pages): 404 if unknown."""
+    ticket = db.session.get(Ticket, ticket_id) if len(ticket_id) <= 32 else None
+    if ticket is None:
+        abort(404, gettext("Unknown ticket."))
+    return ticket
+
+
 def ticket_for(user: User, ticket_id: str) -> Ticket:
     """A ticket of one of the user's offices: 404 if unknown, 403 otherwise."""
     ticket = db.session.get(Ticket, ticket_id) if isinstance(ticket_id, str) else None

@@ -20,6 +20,7 @@ from booking.web.auth import require_role, staff_user
 from booking.web.queue_presenters import (
     counter_for,
     display_json,
+    public_ticket,
     queue_error_message,
     queue_error_status,
     ticket_for,
@@ -82,23 +83,14 @@ def check_in(office_id: str):
 
 @bp.get("/tickets/<ticket_id>")
 def ticket(ticket_id: str):
-    from booking.queueing.models import Ticket
-
-    found = db.session.get(Ticket, ticket_id) if len(ticket_id) <= 32 else None
-    if found is None:
-        abort(404, gettext("Unknown ticket."))
-    return jsonify(ticket_json(found, now=utcnow()))
+    return jsonify(ticket_json(public_ticket(ticket_id), now=utcnow()))
 
 
 @bp.post("/tickets/<ticket_id>/reminder")
 def ticket_reminder(ticket_id: str):
     """One email when three people are ahead of the waiting ticket (at once if they are
     already that close). The address is kept only until that email is queued."""
-    from booking.queueing.models import Ticket
-
-    found = db.session.get(Ticket, ticket_id) if len(ticket_id) <= 32 else None
-    if found is None:
-        abort(404, gettext("Unknown ticket."))
+    found = public_ticket(ticket_id)
     data = _json_object()
     try:
         email = validation.clean_email(data.get("email"))

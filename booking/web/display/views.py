@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, NotFound
@@ -19,14 +19,8 @@ from booking.queueing.operations import QueueView, TicketState
 from booking.web import live
 from booking.web.display import bp
 from booking.web.display.forms import ReminderForm
+from booking.web.queue_presenters import public_ticket
 from booking.web.ticket_status import TicketFacts, facts_from, ticket_facts
-
-
-def _ticket(ticket_id: str) -> Ticket:
-    ticket = db.session.get(Ticket, ticket_id) if len(ticket_id) <= 32 else None
-    if ticket is None:
-        abort(404, gettext("Unknown ticket."))
-    return ticket
 
 
 def _language(ticket: Ticket) -> str:
@@ -65,14 +59,14 @@ def _status_page(ticket: Ticket, language: str, form: ReminderForm | None = None
 
 @bp.get("/tickets/<ticket_id>")
 def ticket_status(ticket_id: str):
-    ticket = _ticket(ticket_id)
+    ticket = public_ticket(ticket_id)
     return _status_page(ticket, _language(ticket))
 
 
 @bp.post("/tickets/<ticket_id>/reminder")
 def ticket_reminder(ticket_id: str):
     """"Email me when three people are ahead": without JavaScript, post and redirect."""
-    ticket = _ticket(ticket_id)
+    ticket = public_ticket(ticket_id)
     language = _language(ticket)
     with force_locale(language):
         form = ReminderForm()
@@ -127,7 +121,7 @@ def ticket_events(ticket_id: str):
     ``call`` (assertive), re-rendered on every event of the office and sent only when
     they changed (an unchanged text is not announced again). The queue is read once per
     event for all the office's open status pages of this process, not once per page."""
-    ticket = _ticket(ticket_id)
+    ticket = public_ticket(ticket_id)
     ticket_id, office_id, language = ticket.id, ticket.office_id, _language(ticket)
     sent: dict[str, str] = {}
     last: list[TicketFacts | None] = [None]

@@ -2,7 +2,9 @@
 
 Only two places commit: :func:`commit_request` (the request boundary, wired in
 ``create_app``) and :func:`unit_of_work` (CLI commands and background jobs).
-Operations and models only ``flush()``.
+Operations and models only ``flush()``. The one exception: a request whose only write
+is a single statement may let that statement commit itself
+(:func:`commit_each_statement`, the JSON API's booking on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -113,6 +115,25 @@ def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as error:
             raise exc.InvalidatePoolError(f"idle connection is gone: {error}") from error
+
+
+def commit_each_statement() -> bool:
+    """Let every statement of this request commit on its own (PostgreSQL autocommit):
+    no BEGIN, no COMMIT, and no ROLLBACK when the request fails. Only for a request
+    whose one write is a single statement, atomic by itself (the JSON API's booking).
+    False, and nothing changes, on SQLite or if the session has begun a transaction
+    already (the statements then run in it as usual)."""
+    session = db.session()
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return False
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return True
+
+
+def statements_commit_themselves() -> bool:
+    """Whether :func:`commit_each_statement` was called for the session's connection."""
+    options = db.session.connection().get_execution_options()
+    return options.get("isolation_level") == "AUTOCOMMIT"
 
 
 def commit_request(response):

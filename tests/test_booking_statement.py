@@ -66,11 +66,18 @@ def wait_until_blocked(conn) -> None:
     pytest.fail("the booking never waited for the other transaction")
 
 
-def book_in_thread(domain_app, service_id: str, start: str, name: str):
+@pytest.fixture(params=["in a transaction", "on its own"])
+def own(request) -> bool:
+    """The statement inside the caller's transaction (citizen pages, phone channel) or
+    committing itself (the JSON API, db.commit_each_statement)."""
+    return request.param == "on its own"
+
+
+def book_in_thread(domain_app, service_id: str, start: str, name: str, own: bool):
     """Book with the domain code in a thread of its own and commit whatever it leaves
     (as a caller that shows an error page and commits would). Returns the thread and a
     dict that receives the appointment's id or the exception."""
-    from booking.db import db, utcnow
+    from booking.db import commit_each_statement, db, utcnow
     from booking.offices.models import Office, Service
     from booking.scheduling import operations
 
@@ -78,6 +85,8 @@ def book_in_thread(domain_app, service_id: str, start: str, name: str):
 
     def run():
         with domain_app.app_context():
+            if own:
+                assert commit_each_statement()
             try:
                 appointment, _ = operations.book_appointment(
                     db.session.get(Office, "amt"), db.session.get(Service, service_id),
@@ -116,10 +125,10 @@ def utc(iso: str) -> datetime:
     return datetime.fromisoformat(iso).astimezone(UTC)
 
 
-def test_a_seat_inserted_by_a_concurrent_booking_is_skipped(domain_app, ctx, town, other):
+def test_a_seat_inserted_by_a_concurrent_booking_is_skipped(domain_app, ctx, town, other, own):
     nine = local_iso(next_workday(), 9)
     hold_seats(other, rule_id(ctx), [(utc(nine), 1)])
-    thread, result = book_in_thread(domain_app, "melde", nine, "Erika")
+    thread, result = book_in_thread(domain_app, "melde", nine, "Erika", own)
     wait_until_blocked(other)
     other.commit()
     thread.join()
@@ -130,14 +139,15 @@ def test_a_seat_inserted_by_a_concurrent_booking_is_skipped(domain_app, ctx, tow
     assert count(ctx, OutboxMessage) == 1
 
 
-def test_the_last_seat_taken_concurrently_leaves_nothing(domain_app, ctx, town, other, client):
+def test_the_last_seat_taken_concurrently_leaves_nothing(domain_app, ctx, town, other, client,
+                                                         own):
     nine = local_iso(next_workday(), 9)
     first = client.post("/api/v1/appointments", json={
         "office": "amt", "service": "melde", "start": nine, "name": "First",
         "email": "first@example.org"})
     assert first.status_code == 201  # seat 1
     hold_seats(other, rule_id(ctx), [(utc(nine), 2)])
-    thread, result = book_in_thread(domain_app, "melde", nine, "Late")
+    thread, result = book_in_thread(domain_app, "melde", nine, "Late", own)
     wait_until_blocked(other)
     other.commit()
     thread.join()
@@ -150,14 +160,14 @@ def test_the_last_seat_taken_concurrently_leaves_nothing(domain_app, ctx, town, 
 
 
 def test_a_longer_service_whose_second_step_was_taken_retries_whole(domain_app, ctx, town,
-                                                                    other):
+                                                                    other, own):
     """The first attempt inserts its appointment and its 09:00 seat, then finds 09:15
     taken: both go, and the next attempt takes seat 2 at 09:15 (seat 1 at 09:00 stays
     the lowest free one there)."""
     day = next_workday()
     nine, quarter_past = local_iso(day, 9), local_iso(day, 9, 15)
     hold_seats(other, rule_id(ctx), [(utc(quarter_past), 1)])
-    thread, result = book_in_thread(domain_app, "pass", nine, "Paula")
+    thread, result = book_in_thread(domain_app, "pass", nine, "Paula", own)
     wait_until_blocked(other)
     other.commit()
     thread.join()
@@ -167,10 +177,10 @@ def test_a_longer_service_whose_second_step_was_taken_retries_whole(domain_app, 
     assert count(ctx, OutboxMessage) == 1
 
 
-def test_an_aborted_concurrent_booking_frees_its_seat(domain_app, ctx, town, other):
+def test_an_aborted_concurrent_booking_frees_its_seat(domain_app, ctx, town, other, own):
     nine = local_iso(next_workday(), 9)
     hold_seats(other, rule_id(ctx), [(utc(nine), 1)])
-    thread, result = book_in_thread(domain_app, "melde", nine, "Erika")
+    thread, result = book_in_thread(domain_app, "melde", nine, "Erika", own)
     wait_until_blocked(other)
     other.rollback()
     thread.join()
@@ -199,3 +209,32 @@ def test_the_queued_email_is_the_snapshot_of_the_booking(client, ctx, town):
         "booked", appointment.id, "pending", 0)
     assert (row.sender, row.recipient) == appointment_mails.envelope(appointment)
     assert row.message is None and row.subject is None and row.next_attempt_at is not None
+
+
+def test_the_api_booking_commits_in_its_one_statement(app, client, ctx, town):
+    """No transaction is open around the API's booking statement: it has committed when
+    it returns (no BEGIN before it, no COMMIT after it); a refused booking leaves no
+    transaction to roll back either."""
+    from sqlalchemy import event
+
+    from booking.db import db
+
+    with app.app_context():
+        engine = db.engine
+    seen = []
+
+    def after(conn, cursor, statement, *_):
+        if "INSERT INTO appointments" in statement:
+            seen.append(cursor.connection.info.transaction_status)
+
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        body = {"office": "amt", "service": "melde", "start": local_iso(next_workday(), 9),
+                "name": "Erika", "email": "erika@example.org"}
+        statuses = [client.post("/api/v1/appointments", json=body).status_code
+                    for _ in range(3)]  # capacity 2
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+    assert statuses == [201, 201, 409]
+    assert seen == [psycopg.pq.TransactionStatus.IDLE] * 3
+    assert count(ctx, Appointment) == 2 and count(ctx, OutboxMessage) == 2

@@ -222,6 +222,24 @@ def test_booking_only_offered_slots_never_exceeds_capacity(data):
         assert max(used) <= capacity[rule_id]
 
 
+@settings(max_examples=300, deadline=None)
+@given(scenario(), st.integers(0, 24 * 4 - 1), st.integers(0, 36), st.integers(0, 3),
+       st.sampled_from([0, 60, 600]), st.integers(0, 2))
+def test_offers_start_agrees_with_the_free_slots_of_an_empty_day(
+        data, quarter, hours_before, n_steps, lead_minutes, horizon):
+    """slots.offers_start (the booking's check) says yes exactly for the starts
+    free_slots lists when nothing is taken, around the lead time and the horizon too."""
+    slot, rules, day, _ = data
+    pol = policy(slot=slot, lead_minutes=lead_minutes, horizon=horizon)
+    now = local(day, 0) - timedelta(hours=hours_before)
+    steps = slots.open_steps(rules, [], [], "a", pol, day, day)
+    duration = max(1, n_steps) * slot - (5 if n_steps == 3 else 0)  # not always whole steps
+    offered = {s.start_at for s in slots.free_slots(steps, {}, duration, pol, now)}
+    candidates = set(steps) | {local(day, 0).astimezone(UTC) + quarter * timedelta(minutes=15)}
+    for start in candidates:
+        assert slots.offers_start(steps, start, duration, pol, now) == (start in offered)
+
+
 def test_a_closed_counter_takes_one_seat_off_each_rule_for_its_time():
     day = date(2026, 12, 1)
     r = rule(capacity=2)

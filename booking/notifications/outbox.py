@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
+from functools import lru_cache
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, or_, select
@@ -105,8 +106,13 @@ def envelope(recipient: str) -> tuple[str, str]:
     """(sender, recipient) as a rendered message will have them: bare addresses, domains
     in IDNA form."""
     username, _, domain = mail_address(recipient).rpartition("@")
-    return (mail_address(current_app.config["MAIL_DEFAULT_SENDER"]),
+    return (_sender_address(current_app.config["MAIL_DEFAULT_SENDER"]),
             Address(username=username, domain=domain).addr_spec)
+
+
+@lru_cache(maxsize=8)
+def _sender_address(configured: str) -> str:
+    return mail_address(configured)  # the same few configured values, parsed once
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
 from booking.calendars.ical import REQUEST
-from booking.db import db, utcnow
+from booking.db import db, statements_commit_themselves, utcnow
 from booking.notifications import appointment_mails, outbox
 from booking.notifications.models import PENDING
 from booking.offices.models import Office, Service
@@ -99,9 +99,8 @@ def _offered_steps(office: Office, service: Service, start_at: datetime, now: da
     NotBookable if ``start_at`` is not a start the office offers (taken or not)."""
     day = start_at.astimezone(office.tz).date()
     steps = queries.get_open_steps(office, service.id, day, day, inputs)
-    policy = _policy(office, by_staff)
-    offered_if_empty = slots.free_slots(steps, {}, service.duration_minutes, policy, now)
-    if start_at not in {s.start_at for s in offered_if_empty}:
+    if not slots.offers_start(steps, start_at, service.duration_minutes,
+                              _policy(office, by_staff), now):
         raise NotBookable("this start is not offered")
     return steps, slots.covered_steps(start_at, service.duration_minutes, office.slot_minutes)
 
@@ -274,7 +273,7 @@ WITH picks AS (
     SELECT a.id, :office_id, p.rule_id, p.slot_at, p.seat_no
     FROM appointment a CROSS JOIN picks p
     ORDER BY p.slot_at
-    ON CONFLICT ON CONSTRAINT uq_appointment_seats_seat DO NOTHING
+    {on_seat_conflict}
     RETURNING 1
 ), mail AS (
     INSERT INTO outbox_messages (created_at, kind, appointment_id, sender, recipient,
@@ -291,12 +290,17 @@ SELECT (SELECT count(*) FROM picks) AS free_steps,
 
 
 @lru_cache(maxsize=64)
-def _book_statement(candidates: int) -> TextClause:
+def _book_statement(candidates: int, own_transaction: bool) -> TextClause:
+    """``own_transaction``: the statement runs on its own (autocommit), so a seat taken
+    concurrently fails the whole statement and nothing is written; inside a longer
+    transaction such a seat is skipped instead (an error would abort the transaction)."""
     rows = ", ".join(
         f"(CAST(:slot_at_{i} AS timestamptz), CAST(:ord_{i} AS int), "
         f"CAST(:rule_id_{i} AS int), CAST(:capacity_{i} AS int))"
         for i in range(candidates))
-    return text(_BOOK_SQL.replace("{candidates}", rows))
+    conflict = "" if own_transaction else (
+        "ON CONFLICT ON CONSTRAINT uq_appointment_seats_seat DO NOTHING")
+    return text(_BOOK_SQL.replace("{candidates}", rows).replace("{on_seat_conflict}", conflict))
 
 
 _NO_ID = '"appointment_id": null'
@@ -331,12 +335,18 @@ def _book_in_one_statement(appointment: Appointment, token: str, steps: slots.Op
         sender, recipient = appointment_mails.envelope(appointment)
         mail = {"sender": sender, "recipient": recipient,
                 "payload_head": head + '"appointment_id": ', "payload_tail": tail}
-    free_steps, appointment_id, seats = db.session.execute(
-        _book_statement(len(candidates) // 4), {
-            **values, **mail, **candidates, "office_id": appointment.office_id,
-            "service_id": appointment.service_id, "steps": len(covered),
-            "mail": bool(appointment.email), "queued_at": utcnow(), "pending": PENDING,
-        }).one()
+    own_transaction = statements_commit_themselves()
+    try:
+        free_steps, appointment_id, seats = db.session.execute(
+            _book_statement(len(candidates) // 4, own_transaction), {
+                **values, **mail, **candidates, "office_id": appointment.office_id,
+                "service_id": appointment.service_id, "steps": len(covered),
+                "mail": bool(appointment.email), "queued_at": utcnow(), "pending": PENDING,
+            }).one()
+    except IntegrityError as exc:  # (own transaction only: nothing was written)
+        if not own_transaction or _retried_conflict(exc) != "seat":
+            raise
+        return False
     if free_steps < len(covered):
         raise SlotTaken("no seat left")
     if appointment_id is None:

@@ -214,6 +214,21 @@ def free_slots(
     return result
 
 
+def offers_start(steps: Mapping[datetime, Step], start_at: datetime, duration_minutes: int,
+                 policy: Policy, now: datetime) -> bool:
+    """Whether ``start_at`` would be among :func:`free_slots` with nothing taken (a start
+    the office offers), without working out the others: inside the bookable window, and
+    every step it covers open with a seat."""
+    earliest, last_day = bookable_window(policy, now)
+    if start_at < earliest or start_at.astimezone(policy.tz).date() > last_day:
+        return False
+    for at in covered_steps(start_at, duration_minutes, policy.slot_minutes):
+        step = steps.get(at)
+        if step is None or not any(rule.capacity > 0 for rule in step.rules):
+            return False
+    return True
+
+
 def _instant(entry: tuple) -> datetime:
     return entry[0]
 

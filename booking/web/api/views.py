@@ -13,7 +13,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask_babel import get_locale, gettext
 from sqlalchemy import true
 
-from booking.db import db, utcnow
+from booking.db import commit_each_statement, db, utcnow
 from booking.links import manage_url
 from booking.offices.models import Office, Service
 from booking.scheduling import operations, queries
@@ -308,6 +308,8 @@ def _office_and_service(office_id, service_id, start_at
 def book():
     data = _json_object()
     values, errors = _citizen_fields(data)
+    # Its one write is one statement (PostgreSQL): no BEGIN, COMMIT or ROLLBACK around it.
+    commit_each_statement()
     office, service, inputs = _office_and_service(data.get("office"), data.get("service"),
                                                   values.get("start"))
     not_offered = lambda: gettext("This office does not offer this service.")  # noqa: E731

@@ -237,10 +237,12 @@ def book_appointment(
 # first free seat (the step's rules in order, lowest number first, as slots.choose_seat)
 # among the seats committed when the statement starts; the appointment if every step
 # has one; its seats; and the confirmation for the outbox if every seat was inserted.
-# The seat key (rule, step, seat number) and the code stay unique in the database: a seat
-# or code taken by a concurrent booking in the meantime is skipped (ON CONFLICT DO
-# NOTHING, after waiting for that booking's transaction like a plain INSERT would), and
-# the caller removes what this attempt inserted and tries again.
+# The seat key (rule, step, seat number) and the code stay unique in the database: a code
+# taken by a concurrent booking in the meantime is skipped (ON CONFLICT DO NOTHING, after
+# waiting for that booking's transaction like a plain INSERT would). So is a seat when
+# the statement runs inside a longer transaction, and the caller removes what this
+# attempt inserted; when the statement commits itself (the API) such a seat fails the
+# whole statement instead, which writes nothing. Either way the caller tries again.
 # The candidates (step, rule order, rule, capacity) are a VALUES list rather than
 # arrays: its row count is part of the statement, so PostgreSQL's generic plan for the
 # prepared statement is as good as a custom one and is reused instead of planning the

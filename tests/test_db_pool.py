@@ -99,3 +99,24 @@ def test_a_dropped_busy_connection_fails_once_then_is_replaced(make_app, postgre
     with pytest.raises(OperationalError):
         _request(app)
     assert _request(app) != first
+
+
+def test_statements_commit_themselves_only_if_asked_before_the_first_query(make_app,
+                                                                           db_kind):
+    from booking.db import commit_each_statement, statements_commit_themselves
+
+    app = make_app(ping_after=3600)  # one connection (PostgreSQL), used by every step
+    with app.app_context():
+        assert commit_each_statement() is (db_kind == "postgresql")
+        assert statements_commit_themselves() is (db_kind == "postgresql")
+        first = db.session.connection().connection.driver_connection
+        db.session.remove()
+        db.session.execute(text("SELECT 1"))  # a transaction has begun: too late
+        assert commit_each_statement() is False
+        assert statements_commit_themselves() is False
+        db.session.remove()
+        assert statements_commit_themselves() is False  # a new session starts as usual
+        driver = db.session.connection().connection.driver_connection
+        if db_kind == "postgresql":  # the same pooled connection, back in transactions
+            assert driver is first and driver.autocommit is False
+        db.session.remove()

@@ -27,6 +27,7 @@ from booking.scheduling.errors import (
     NotBookable,
     ServiceNotOffered,
     SlotTaken,
+    StaleConfiguration,
 )
 from booking.scheduling.models import CANCELLED, CONFIRMED, ONLINE, Appointment, AppointmentSeat
 
@@ -169,10 +170,14 @@ def _hold_seats(appointment: Appointment, office: Office, service: Service, now:
 def book_appointment(
     office: Office, service: Service, start_at: datetime, citizen: Citizen, now: datetime,
     *, by_staff: bool = False, inputs: queries.BookingInputs | None = None,
+    config_version: int | None = None,
 ) -> tuple[Appointment, str]:
     """Book ``start_at`` (aware) and queue the confirmation; returns (appointment, token).
     ``by_staff`` (phone channel): the citizens' lead time does not apply. ``inputs``: what
-    :func:`queries.load_for_booking` read with the office and service (PostgreSQL).
+    :func:`queries.load_and_keep` read with the office and service (PostgreSQL).
+    ``config_version``: they were kept in memory (:func:`queries.kept_for_booking`); the
+    statement writes only if the database's configuration still has this version, else
+    StaleConfiguration.
 
     Raises NotBookable, SlotTaken or ServiceNotOffered; on error nothing is written.
 
@@ -211,7 +216,8 @@ def book_appointment(
             updated_at=now,
         )
         if inputs is not None:
-            if _book_in_one_statement(appointment, token, steps, covered, now):
+            if _book_in_one_statement(appointment, token, steps, covered, now,
+                                      config_version):
                 return appointment, token
             continue  # a seat was taken a moment ago, or the code exists: look again
         picks = _pick_seats(office, steps, covered)
@@ -268,6 +274,7 @@ WITH picks AS (
            :code, :token_hash, :ical_uid, :sequence, :status, :channel, :created_at,
            :updated_at
     WHERE (SELECT count(*) FROM picks) = :steps
+      {config_check}
     ON CONFLICT (code) DO NOTHING
     RETURNING id
 ), seats AS (
@@ -287,29 +294,37 @@ WITH picks AS (
 )
 SELECT (SELECT count(*) FROM picks) AS free_steps,
        (SELECT id FROM appointment) AS id,
-       (SELECT count(*) FROM seats) AS seats
+       (SELECT count(*) FROM seats) AS seats,
+       {config_version} AS config_version
 """
 
 
 @lru_cache(maxsize=64)
-def _book_statement(candidates: int, own_transaction: bool) -> TextClause:
+def _book_statement(candidates: int, own_transaction: bool, kept: bool) -> TextClause:
     """``own_transaction``: the statement runs on its own (autocommit), so a seat taken
     concurrently fails the whole statement and nothing is written; inside a longer
-    transaction such a seat is skipped instead (an error would abort the transaction)."""
+    transaction such a seat is skipped instead (an error would abort the transaction).
+    ``kept``: the rules came from memory; the appointment is inserted only if the
+    configuration's version is still the one they were read with. (Separate statement
+    texts, not a NULL-able parameter: PostgreSQL then keeps its generic plan.)"""
     rows = ", ".join(
         f"(CAST(:slot_at_{i} AS timestamptz), CAST(:ord_{i} AS int), "
         f"CAST(:rule_id_{i} AS int), CAST(:capacity_{i} AS int))"
         for i in range(candidates))
     conflict = "" if own_transaction else (
         "ON CONFLICT ON CONSTRAINT uq_appointment_seats_seat DO NOTHING")
-    return text(_BOOK_SQL.replace("{candidates}", rows).replace("{on_seat_conflict}", conflict))
+    check = "AND {config_version} = CAST(:config_version AS bigint)" if kept else ""
+    return text(_BOOK_SQL.replace("{candidates}", rows).replace("{on_seat_conflict}", conflict)
+                .replace("{config_check}", check)
+                .replace("{config_version}", queries.CONFIG_VERSION_SQL))
 
 
 _NO_ID = '"appointment_id": null'
 
 
 def _book_in_one_statement(appointment: Appointment, token: str, steps: slots.OpenSteps,
-                           covered: list[datetime], now: datetime) -> bool:
+                           covered: list[datetime], now: datetime,
+                           config_version: int | None = None) -> bool:
     """One attempt (PostgreSQL): True if booked (``appointment`` is then persistent in
     the session, with its seats and its confirmation queued), False if a seat or the
     code was taken concurrently (nothing is left behind). Raises SlotTaken if a step
@@ -339,16 +354,20 @@ def _book_in_one_statement(appointment: Appointment, token: str, steps: slots.Op
                 "payload_head": head + '"appointment_id": ', "payload_tail": tail}
     own_transaction = statements_commit_themselves()
     try:
-        free_steps, appointment_id, seats = db.session.execute(
-            _book_statement(len(candidates) // 4, own_transaction), {
+        free_steps, appointment_id, seats, version = db.session.execute(
+            _book_statement(len(candidates) // 4, own_transaction,
+                            config_version is not None), {
                 **values, **mail, **candidates, "office_id": appointment.office_id,
                 "service_id": appointment.service_id, "steps": len(covered),
                 "mail": bool(appointment.email), "queued_at": utcnow(), "pending": PENDING,
+                "config_version": config_version,
             }).one()
     except IntegrityError as exc:  # (own transaction only: nothing was written)
         if not own_transaction or _retried_conflict(exc) != "seat":
             raise
         return False
+    if config_version is not None and version != config_version:
+        raise StaleConfiguration("the booking configuration changed")  # nothing written
     if free_steps < len(covered):
         raise SlotTaken("no seat left")
     if appointment_id is None:

@@ -11,8 +11,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays as holidays_lib
-from sqlalchemy import bindparam, exists, func, select, true
+from sqlalchemy import bindparam, exists, func, inspect, literal_column, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import make_transient_to_detached
 
 from booking.db import db
 from booking.offices.models import (
@@ -206,7 +207,7 @@ _CLOSURE_MARGIN = timedelta(days=2)
 @dataclass(frozen=True)
 class BookingInputs:
     """What booking a start reads besides the office and the service, all in the one
-    query (PostgreSQL) that :func:`booking_inputs` or :func:`load_for_booking` run:
+    query (PostgreSQL) that :func:`booking_inputs` or :func:`load_and_keep` run:
     whether the office offers the service, the office's rules (as :func:`get_rules`) and
     its closures overlapping ``window`` (a few days around the start)."""
 
@@ -298,17 +299,84 @@ def booking_inputs(office: Office, service: Service, start_at: datetime) -> Book
     return _inputs(params, *db.session.execute(_inputs_query(), params).one())
 
 
-def load_for_booking(office_id: str, service_id: str, start_at: datetime | None
-                     ) -> tuple[Office, Service, BookingInputs | None] | None:
-    """Office, service and (with a start, on PostgreSQL) the booking's inputs in one
-    query; None if either does not exist or this is not PostgreSQL."""
-    if start_at is None or not _in_one_query():
+# ---------------------------------------------------------------- configuration kept in memory
+
+# PostgreSQL raises this number on every change to offices, services, the offer, rules
+# and closures (trigger of migration 0007); the booking statement compares it.
+CONFIG_VERSION_SQL = "(SELECT version FROM booking_config_version)"
+# What a worker keeps: closures from a few days back to a year ahead, the rules as they
+# are, and the office and service rows.
+_KEEP_BEFORE, _KEEP_AHEAD = timedelta(days=3), timedelta(days=400)
+
+
+@dataclass(frozen=True)
+class _Kept:
+    version: int
+    office: dict
+    service: dict
+    inputs: BookingInputs
+
+
+_kept: dict[tuple[str, str], _Kept] = {}
+
+
+@lru_cache(maxsize=1)
+def _keep_query():
+    return _load_query().add_columns(literal_column(CONFIG_VERSION_SQL).label("config_version"))
+
+
+def _row_values(obj) -> dict:
+    return {attr.key: getattr(obj, attr.key) for attr in inspect(type(obj)).column_attrs}
+
+
+def _revived(model, values: dict):
+    """A persistent copy in this session of a row kept in memory, without a query (the
+    session's own, if it has loaded that row already)."""
+    mapper = inspect(model)
+    key = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
+    existing = db.session.identity_map.get(key)
+    if existing is not None:
+        return existing
+    obj = mapper.class_manager.new_instance()
+    obj.__dict__.update(values)  # as loaded: no attribute events, no constructor
+    make_transient_to_detached(obj)
+    db.session.add(obj)
+    return obj
+
+
+def load_and_keep(office_id: str, service_id: str, now: datetime):
+    """Office, service and the booking's inputs for any start within a year, in one query,
+    with the configuration's version; None if either does not exist or this is not
+    PostgreSQL. What was read is kept for :func:`kept_for_booking`."""
+    if not _in_one_query():
         return None
-    params = _inputs_params(office_id, service_id, start_at)
-    row = db.session.execute(_load_query(), params).first()
+    params = {"office_id": office_id, "service_id": service_id,
+              "window_start": now - _KEEP_BEFORE, "window_end": now + _KEEP_AHEAD}
+    row = db.session.execute(_keep_query(), params).first()
     if row is None:
+        _kept.pop((office_id, service_id), None)
         return None
-    return row[0], row[1], _inputs(params, *row[2:])
+    office, service, version = row[0], row[1], row[-1]
+    inputs = _inputs(params, *row[2:-1])
+    _kept[(office_id, service_id)] = _Kept(version, _row_values(office),
+                                           _row_values(service), inputs)
+    return office, service, inputs, version
+
+
+def kept_for_booking(office_id: str, service_id: str, start_at: datetime):
+    """(office, service, inputs, version) as this process last read them, if it did and
+    they cover ``start_at``; else None. May be out of date: the booking statement checks
+    the version, and a refusal based on them must be checked again with fresh ones."""
+    kept = _kept.get((office_id, service_id))
+    if kept is None or not kept.inputs.covers(start_at - _CLOSURE_MARGIN,
+                                              start_at + _CLOSURE_MARGIN):
+        return None
+    return (_revived(Office, kept.office), _revived(Service, kept.service), kept.inputs,
+            kept.version)
+
+
+def forget_kept(office_id: str, service_id: str) -> None:
+    _kept.pop((office_id, service_id), None)
 
 
 def get_taken(office: Office, first_day: date, last_day: date) -> dict[tuple[int, datetime], int]:

@@ -23,6 +23,7 @@ from booking.scheduling.errors import (
     NotBookable,
     ServiceNotOffered,
     SlotTaken,
+    StaleConfiguration,
 )
 from booking.web import validation
 from booking.web.api import bp
@@ -287,13 +288,14 @@ def _citizen_fields(data: dict) -> tuple[dict, dict]:
 def _office_and_service(office_id, service_id, start_at
                         ) -> tuple[Office | None, Service | None, queries.BookingInputs | None]:
     """Both in one query when both exist (the usual case), on PostgreSQL with what the
-    booking reads besides (see queries.load_for_booking); one each otherwise."""
+    booking reads besides (see queries.load_and_keep); one each otherwise."""
     office_id = office_id if isinstance(office_id, str) else None
     service_id = service_id if isinstance(service_id, str) else None
     if office_id is not None and service_id is not None:
-        loaded = queries.load_for_booking(office_id, service_id, start_at)
+        loaded = (queries.load_and_keep(office_id, service_id, utcnow())
+                  if start_at is not None else None)
         if loaded is not None:
-            return loaded
+            return loaded[:3]
         row = db.session.execute(
             db.select(Office, Service).join(Service, true())  # two primary-key lookups
             .where(Office.id == office_id, Service.id == service_id)
@@ -304,12 +306,45 @@ def _office_and_service(office_id, service_id, start_at
             service_id and db.session.get(Service, service_id), None)
 
 
+def _citizen(values: dict) -> operations.Citizen:
+    return operations.Citizen(values["name"], values["email"], values["phone"],
+                              values["language"])
+
+
+def _book_as_kept(office_id, service_id, values: dict):
+    """Book with the configuration this process keeps (PostgreSQL; no read at all): the
+    201 response, or None if nothing is kept for it or it refused the start, which is
+    then checked again against the database (the statement checks the version itself)."""
+    if not (isinstance(office_id, str) and isinstance(service_id, str)):
+        return None
+    kept = queries.kept_for_booking(office_id, service_id, values["start"])
+    if kept is None:
+        return None
+    office, service, inputs, version = kept
+    try:
+        if not inputs.offered:
+            raise ServiceNotOffered(f"{office_id} does not offer {service_id}")
+        appointment, token = operations.book_appointment(
+            office, service, values["start"], _citizen(values), utcnow(), inputs=inputs,
+            config_version=version)
+    except (NotBookable, ServiceNotOffered, StaleConfiguration):
+        queries.forget_kept(office_id, service_id)
+        for kept_row in (office, service):  # they must not stand in for the stored rows
+            db.session.expunge(kept_row)
+        return None
+    return jsonify(_appointment_json(appointment, token)), 201
+
+
 @bp.post("/appointments")
 def book():
     data = _json_object()
     values, errors = _citizen_fields(data)
     # Its one write is one statement (PostgreSQL): no BEGIN, COMMIT or ROLLBACK around it.
     commit_each_statement()
+    if not errors:
+        booked = _book_as_kept(data.get("office"), data.get("service"), values)
+        if booked is not None:
+            return booked
     office, service, inputs = _office_and_service(data.get("office"), data.get("service"),
                                                   values.get("start"))
     not_offered = lambda: gettext("This office does not offer this service.")  # noqa: E731
@@ -322,11 +357,9 @@ def book():
         errors["service"] = not_offered()  # (without other errors book_appointment checks)
     if errors:
         raise ApiError(422, gettext("Please correct the marked fields."), errors)
-    citizen = operations.Citizen(values["name"], values["email"], values["phone"],
-                                 values["language"])
     try:
         appointment, token = operations.book_appointment(
-            office, service, values["start"], citizen, utcnow(), inputs=inputs
+            office, service, values["start"], _citizen(values), utcnow(), inputs=inputs
         )
     except ServiceNotOffered:
         raise ApiError(422, gettext("Please correct the marked fields."),

@@ -1,0 +1,105 @@
+"""On PostgreSQL a worker keeps each office's booking configuration (office, service,
+rules, closures) in memory and books against it without reading it again; the booking
+statement checks the configuration's version, which a trigger raises on every change.
+These tests change the configuration behind the worker's back, on a connection of their
+own, and check that the next booking through the API follows the database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from sqlalchemy import func, select
+
+from booking.scheduling.models import Appointment, AppointmentSeat
+from tests.conftest import local_iso, make_town, next_workday
+
+
+@pytest.fixture
+def town(ctx, db_kind):
+    if db_kind != "postgresql":
+        pytest.skip("the configuration is kept in memory on PostgreSQL only")
+    return make_town(ctx, capacity=2)
+
+
+@pytest.fixture
+def admin(database_url):
+    """Changes as another server or an administrator would make them."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        yield conn
+
+
+def version(conn) -> int:
+    return conn.execute("SELECT version FROM booking_config_version").fetchone()[0]
+
+
+def book(client, start: str, service: str = "melde", name: str = "Erika"):
+    return client.post("/api/v1/appointments", json={
+        "office": "amt", "service": service, "start": start, "name": name,
+        "email": "erika@example.org"})
+
+
+def count(ctx, model) -> int:
+    ctx.rollback()
+    return ctx.scalar(select(func.count()).select_from(model))
+
+
+def test_every_change_to_the_configuration_raises_the_version(town, admin):
+    changes = [
+        "UPDATE offices SET lead_time_minutes = 60",
+        "UPDATE services SET duration_minutes = 30 WHERE id = 'melde'",
+        "DELETE FROM office_services WHERE service_id = 'pass'",
+        "UPDATE availability_rules SET capacity = 3",
+        "INSERT INTO closures (office_id, starts_at, ends_at, reason)"
+        " VALUES ('amt', now(), now() + interval '1 day', 'Test')",
+        "DELETE FROM closures",
+    ]
+    for change in changes:
+        before = version(admin)
+        admin.execute(change)
+        assert version(admin) == before + 1, change
+    before = version(admin)
+    admin.execute("SELECT count(*) FROM availability_rules")  # reading changes nothing
+    assert version(admin) == before
+
+
+def test_a_closure_made_elsewhere_is_respected(client, ctx, town, admin):
+    day = next_workday()
+    assert book(client, local_iso(day, 9)).status_code == 201  # the configuration is kept now
+    starts = datetime.fromisoformat(local_iso(day, 10)).astimezone(UTC)
+    admin.execute("INSERT INTO closures (office_id, starts_at, ends_at, reason)"
+                  " VALUES ('amt', %s, %s, 'Wasserschaden')",
+                  (starts, starts + timedelta(hours=2)))
+    refused = book(client, local_iso(day, 10, 30), name="Late")
+    assert refused.status_code == 409
+    assert count(ctx, Appointment) == 1 and count(ctx, AppointmentSeat) == 1
+    assert book(client, local_iso(day, 9, 15)).status_code == 201  # outside the closure
+
+
+def test_a_rule_opened_elsewhere_can_be_booked_at_once(client, ctx, town, admin):
+    day = next_workday()
+    assert book(client, local_iso(day, 9)).status_code == 201
+    assert book(client, local_iso(day, 14)).status_code == 409  # not offered (yet)
+    admin.execute("INSERT INTO availability_rules (office_id, weekdays, start_time, end_time,"
+                  " valid_from, capacity) VALUES ('amt', '123456', '13:00', '16:00',"
+                  " '2020-01-01', 1)")
+    assert book(client, local_iso(day, 14)).status_code == 201
+
+
+def test_a_capacity_lowered_elsewhere_holds(client, ctx, town, admin):
+    day = next_workday()
+    nine = local_iso(day, 9)
+    assert book(client, nine).status_code == 201  # one of two seats; configuration kept
+    admin.execute("UPDATE availability_rules SET capacity = 1")
+    assert book(client, nine, name="Second").status_code == 409  # the kept 2 would allow it
+    assert count(ctx, Appointment) == 1
+
+
+def test_a_service_withdrawn_elsewhere_is_refused(client, ctx, town, admin):
+    day = next_workday()
+    assert book(client, local_iso(day, 9)).status_code == 201
+    admin.execute("DELETE FROM office_services WHERE service_id = 'melde'")
+    response = book(client, local_iso(day, 9, 15))
+    assert response.status_code == 422 and "service" in response.get_json()["errors"]
+    assert count(ctx, Appointment) == 1

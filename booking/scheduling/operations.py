@@ -239,6 +239,26 @@ def book_appointment(
     return appointment, token
 
 
+def book_as_kept(office_id: str, service_id: str, start_at: datetime, citizen: Citizen,
+                 now: datetime) -> tuple[Appointment, str] | None:
+    """Book against the configuration this process keeps (:func:`queries.kept_for_booking`,
+    PostgreSQL): no read at all, the statement checks the version. None if nothing is kept
+    for it, or if it refused the start or was out of date: the caller then books with what
+    the database holds now (a refusal must not rest on kept data)."""
+    kept = queries.kept_for_booking(office_id, service_id, start_at)
+    if kept is None:
+        return None
+    office, service, inputs, version = kept
+    try:
+        return book_appointment(office, service, start_at, citizen, now, inputs=inputs,
+                                config_version=version)
+    except (NotBookable, ServiceNotOffered, StaleConfiguration):
+        queries.forget_kept(office_id, service_id)
+        for kept_row in (office, service):  # they must not stand in for the stored rows
+            db.session.expunge(kept_row)
+        return None
+
+
 # One attempt at a booking on PostgreSQL, in one statement: for every covered step the
 # first free seat (the step's rules in order, lowest number first, as slots.choose_seat)
 # among the seats committed when the statement starts; the appointment if every step

@@ -23,7 +23,6 @@ from booking.scheduling.errors import (
     NotBookable,
     ServiceNotOffered,
     SlotTaken,
-    StaleConfiguration,
 )
 from booking.web import validation
 from booking.web.api import bp
@@ -311,40 +310,18 @@ def _citizen(values: dict) -> operations.Citizen:
                               values["language"])
 
 
-def _book_as_kept(office_id, service_id, values: dict):
-    """Book with the configuration this process keeps (PostgreSQL; no read at all): the
-    201 response, or None if nothing is kept for it or it refused the start, which is
-    then checked again against the database (the statement checks the version itself)."""
-    if not (isinstance(office_id, str) and isinstance(service_id, str)):
-        return None
-    kept = queries.kept_for_booking(office_id, service_id, values["start"])
-    if kept is None:
-        return None
-    office, service, inputs, version = kept
-    try:
-        if not inputs.offered:
-            raise ServiceNotOffered(f"{office_id} does not offer {service_id}")
-        appointment, token = operations.book_appointment(
-            office, service, values["start"], _citizen(values), utcnow(), inputs=inputs,
-            config_version=version)
-    except (NotBookable, ServiceNotOffered, StaleConfiguration):
-        queries.forget_kept(office_id, service_id)
-        for kept_row in (office, service):  # they must not stand in for the stored rows
-            db.session.expunge(kept_row)
-        return None
-    return jsonify(_appointment_json(appointment, token)), 201
-
-
 @bp.post("/appointments")
 def book():
     data = _json_object()
     values, errors = _citizen_fields(data)
     # Its one write is one statement (PostgreSQL): no BEGIN, COMMIT or ROLLBACK around it.
     commit_each_statement()
-    if not errors:
-        booked = _book_as_kept(data.get("office"), data.get("service"), values)
+    office_id, service_id = data.get("office"), data.get("service")
+    if not errors and isinstance(office_id, str) and isinstance(service_id, str):
+        booked = operations.book_as_kept(office_id, service_id, values["start"],
+                                         _citizen(values), utcnow())
         if booked is not None:
-            return booked
+            return jsonify(_appointment_json(*booked)), 201
     office, service, inputs = _office_and_service(data.get("office"), data.get("service"),
                                                   values.get("start"))
     not_offered = lambda: gettext("This office does not offer this service.")  # noqa: E731

@@ -211,30 +211,27 @@ def test_the_queued_email_is_the_snapshot_of_the_booking(client, ctx, town):
     assert row.message is None and row.subject is None and row.next_attempt_at is not None
 
 
-def test_the_api_booking_commits_in_its_one_statement(app, client, ctx, town):
+def test_the_api_booking_commits_in_its_one_statement(client, ctx, town, monkeypatch):
     """No transaction is open around the API's booking statement: it has committed when
     it returns (no BEGIN before it, no COMMIT after it); a refused booking leaves no
-    transaction to roll back either."""
-    from sqlalchemy import event
-
-    from booking.db import db
-
-    with app.app_context():
-        engine = db.engine
+    transaction to roll back either. Watched on psycopg's cursor, below SQLAlchemy: the
+    booking against the kept configuration runs on the DBAPI connection directly."""
     seen = []
+    execute = psycopg.Cursor.execute
 
-    def after(conn, cursor, statement, *_):
-        if "INSERT INTO appointments" in statement:
-            seen.append(cursor.connection.info.transaction_status)
+    def watched(cursor, query, *args, **kwargs):
+        try:
+            return execute(cursor, query, *args, **kwargs)
+        finally:
+            if "INSERT INTO appointments" in str(query):
+                seen.append(cursor.connection.info.transaction_status)
 
-    event.listen(engine, "after_cursor_execute", after)
-    try:
-        body = {"office": "amt", "service": "melde", "start": local_iso(next_workday(), 9),
-                "name": "Erika", "email": "erika@example.org"}
-        statuses = [client.post("/api/v1/appointments", json=body).status_code
-                    for _ in range(3)]  # capacity 2
-    finally:
-        event.remove(engine, "after_cursor_execute", after)
+    monkeypatch.setattr(psycopg.Cursor, "execute", watched)
+    body = {"office": "amt", "service": "melde", "start": local_iso(next_workday(), 9),
+            "name": "Erika", "email": "erika@example.org"}
+    statuses = [client.post("/api/v1/appointments", json=body).status_code
+                for _ in range(3)]  # capacity 2
+    monkeypatch.undo()
     assert statuses == [201, 201, 409]
     # (one more if this process kept an older configuration: that attempt writes nothing)
     assert len(seen) >= 3 and set(seen) == {psycopg.pq.TransactionStatus.IDLE}

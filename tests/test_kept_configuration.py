@@ -7,6 +7,7 @@ own, and check that the next booking through the API follows the database."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -103,3 +104,53 @@ def test_a_service_withdrawn_elsewhere_is_refused(client, ctx, town, admin):
     response = book(client, local_iso(day, 9, 15))
     assert response.status_code == 422 and "service" in response.get_json()["errors"]
     assert count(ctx, Appointment) == 1
+
+
+def test_a_kept_booking_answers_and_queues_as_one_that_read_the_database(app, client, ctx,
+                                                                         town):
+    """The second booking uses the kept configuration (no statement through SQLAlchemy
+    at all); its answer, its row and its queued email are those of the first kind."""
+    from sqlalchemy import event
+
+    from booking.db import db
+    from booking.notifications import appointment_mails
+    from booking.notifications.models import OutboxMessage
+
+    day = next_workday()
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def count_statement(*_):
+        statements.append(1)
+
+    first = book(client, local_iso(day, 9))  # reads (and keeps) the configuration
+    event.listen(engine, "after_cursor_execute", count_statement)
+    try:
+        second = book(client, local_iso(day, 10), service="pass", name="Max")  # reads, keeps
+        statements.clear()
+        third = book(client, local_iso(day, 11), service="pass", name="Lena")
+    finally:
+        event.remove(engine, "after_cursor_execute", count_statement)
+    assert (first.status_code, second.status_code, third.status_code) == (201, 201, 201)
+    assert statements == []  # the kept path runs on the DBAPI connection only
+    a, b = second.get_json(), third.get_json()
+    assert set(a) == set(b)
+    assert b["start"] == local_iso(day, 11) and b["end"] == local_iso(day, 11, 30)
+    assert (b["office"], b["service"], b["status"], b["sequence"], b["language"]) == (
+        "amt", "pass", "confirmed", 0, "de")
+    fetched = client.get(f"/api/v1/appointments/{b['code']}",
+                         headers={"Authorization": f"Bearer {b['manage_token']}"})
+    assert fetched.status_code == 200
+    assert fetched.get_json() == {k: v for k, v in b.items()
+                                  if k not in ("manage_token", "manage_url")}
+    manage = urlsplit(b["manage_url"])
+    assert client.get(f"{manage.path}?{manage.query}").status_code == 200  # the manage page
+    ctx.rollback()
+    appointment = ctx.scalar(select(Appointment).where(Appointment.code == b["code"]))
+    row = ctx.scalar(select(OutboxMessage).where(OutboxMessage.appointment_id == appointment.id))
+    assert row.payload == appointment_mails.snapshot(
+        appointment, "booked", "REQUEST", datetime.fromisoformat(row.payload["now"]),
+        b["manage_token"])
+    assert (row.sender, row.recipient) == appointment_mails.envelope(appointment)
+    assert (appointment.channel, appointment.ical_uid) == ("online", b["uid"])

@@ -10,13 +10,16 @@ import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
+import psycopg
 from sqlalchemy import TextClause, delete, insert, inspect, select, text
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
 from booking.calendars.ical import REQUEST
-from booking.db import db, statements_commit_themselves, utcnow
+from booking.db import db, own_statement_connection, statements_commit_themselves, utcnow
 from booking.notifications import appointment_mails, outbox
 from booking.notifications.models import PENDING
 from booking.offices.models import Office, Service
@@ -170,14 +173,10 @@ def _hold_seats(appointment: Appointment, office: Office, service: Service, now:
 def book_appointment(
     office: Office, service: Service, start_at: datetime, citizen: Citizen, now: datetime,
     *, by_staff: bool = False, inputs: queries.BookingInputs | None = None,
-    config_version: int | None = None,
 ) -> tuple[Appointment, str]:
     """Book ``start_at`` (aware) and queue the confirmation; returns (appointment, token).
     ``by_staff`` (phone channel): the citizens' lead time does not apply. ``inputs``: what
     :func:`queries.load_and_keep` read with the office and service (PostgreSQL).
-    ``config_version``: they were kept in memory (:func:`queries.kept_for_booking`); the
-    statement writes only if the database's configuration still has this version, else
-    StaleConfiguration.
 
     Raises NotBookable, SlotTaken or ServiceNotOffered; on error nothing is written.
 
@@ -216,8 +215,7 @@ def book_appointment(
             updated_at=now,
         )
         if inputs is not None:
-            if _book_in_one_statement(appointment, token, steps, covered, now,
-                                      config_version):
+            if _book_in_one_statement(appointment, token, steps, covered, now):
                 return appointment, token
             continue  # a seat was taken a moment ago, or the code exists: look again
         picks = _pick_seats(office, steps, covered)
@@ -239,24 +237,84 @@ def book_appointment(
     return appointment, token
 
 
+@dataclass(frozen=True)
+class Booked:
+    """An appointment :func:`book_as_kept` booked, as the values it wrote: no ORM object
+    and no session (the JSON API answers from it; the email snapshot reads the same
+    attribute names as from an :class:`Appointment`)."""
+
+    id: int | None  # None until the statement has inserted it
+    office_id: str
+    service_id: str
+    start_at: datetime
+    end_at: datetime
+    name: str
+    email: str | None
+    phone: str | None
+    language: str
+    code: str
+    token_hash: str
+    ical_uid: str
+    sequence: int
+    status: str
+    channel: str
+    created_at: datetime
+    updated_at: datetime
+    tz: ZoneInfo  # the office's
+
+
 def book_as_kept(office_id: str, service_id: str, start_at: datetime, citizen: Citizen,
-                 now: datetime) -> tuple[Appointment, str] | None:
+                 now: datetime) -> tuple[Booked, str] | None:
     """Book against the configuration this process keeps (:func:`queries.kept_for_booking`,
-    PostgreSQL): no read at all, the statement checks the version. None if nothing is kept
-    for it, or if it refused the start or was out of date: the caller then books with what
-    the database holds now (a refusal must not rest on kept data)."""
+    PostgreSQL) in one self-committing statement on a connection of its own
+    (:func:`db.own_statement_connection`): no read, no ORM, no session. The statement
+    checks the configuration's version and writes nothing if it changed.
+
+    Returns (booked, token); raises SlotTaken if every seat is taken. None if nothing is
+    kept for it, if the session cannot be passed by (SQLite, a transaction begun), or if
+    the kept configuration refused the start or was out of date: the caller then books
+    with what the database holds now (a refusal must not rest on kept data)."""
     kept = queries.kept_for_booking(office_id, service_id, start_at)
     if kept is None:
         return None
-    office, service, inputs, version = kept
-    try:
-        return book_appointment(office, service, start_at, citizen, now, inputs=inputs,
-                                config_version=version)
-    except (NotBookable, ServiceNotOffered, StaleConfiguration):
+    policy = kept.policy
+    steps = kept.open_steps(start_at.astimezone(policy.tz).date())
+    if not (kept.inputs.offered and slots.offers_start(steps, start_at, kept.duration_minutes,
+                                                       policy, now)):
         queries.forget_kept(office_id, service_id)
-        for kept_row in (office, service):  # they must not stand in for the stored rows
-            db.session.expunge(kept_row)
         return None
+    covered = slots.covered_steps(start_at, kept.duration_minutes, policy.slot_minutes)
+    token = codes.new_token()
+    fixed = {
+        "office_id": office_id, "service_id": service_id, "start_at": start_at,
+        "end_at": start_at + timedelta(minutes=kept.duration_minutes), "name": citizen.name,
+        "email": citizen.email, "phone": citizen.phone, "language": citizen.language,
+        "token_hash": codes.hash_token(token), "ical_uid": codes.new_uid(), "sequence": 0,
+        "status": CONFIRMED, "channel": ONLINE, "created_at": now, "updated_at": now,
+        "tz": policy.tz,
+    }
+    with own_statement_connection() as connection:
+        if connection is None:
+            return None
+        for _ in range(SEAT_ATTEMPTS):
+            booked = Booked(id=None, code=codes.new_code(), **fixed)
+            candidates, params = _book_params(booked, token, steps, covered, now, kept.version)
+            try:
+                row = connection.execute(_raw_book_sql(candidates), params).fetchone()
+            except psycopg.IntegrityError as exc:  # nothing was written
+                if _RETRIED_KEYS.get(exc.diag.constraint_name) != "seat":
+                    raise
+                continue  # a seat was taken a moment ago: look again
+            try:
+                booked_id, _ = _statement_outcome(row, covered, kept.version)
+            except StaleConfiguration:
+                queries.forget_kept(office_id, service_id)
+                return None
+            if booked_id is not None:  # (else the code is in use: a new one)
+                if booked.email:
+                    outbox.queued_by_statement()
+                return replace(booked, id=booked_id), token
+    raise SlotTaken("no seat left after retries")
 
 
 # One attempt at a booking on PostgreSQL, in one statement: for every covered step the
@@ -339,29 +397,34 @@ def _book_statement(candidates: int, own_transaction: bool, kept: bool) -> TextC
                 .replace("{config_version}", queries.CONFIG_VERSION_SQL))
 
 
+@lru_cache(maxsize=64)
+def _raw_book_sql(candidates: int) -> str:
+    """The self-committing statement that checks the version, in psycopg's own
+    parameter style (for :func:`book_as_kept`, which runs it on the DBAPI connection)."""
+    return str(_book_statement(candidates, True, True).compile(dialect=psycopg_dialect()))
+
+
 _NO_ID = '"appointment_id": null'
+_APPOINTMENT_VALUES = ("office_id", "service_id", "start_at", "end_at", "name", "email",
+                       "phone", "language", "code", "token_hash", "ical_uid", "sequence",
+                       "status", "channel", "created_at", "updated_at")
 
 
-def _book_in_one_statement(appointment: Appointment, token: str, steps: slots.OpenSteps,
-                           covered: list[datetime], now: datetime,
-                           config_version: int | None = None) -> bool:
-    """One attempt (PostgreSQL): True if booked (``appointment`` is then persistent in
-    the session, with its seats and its confirmation queued), False if a seat or the
-    code was taken concurrently (nothing is left behind). Raises SlotTaken if a step
-    has no free seat."""
+def _book_params(appointment, token: str, steps: slots.OpenSteps, covered: list[datetime],
+                 now: datetime, config_version: int | None) -> tuple[int, dict]:
+    """(number of seat candidates, the statement's parameters) for ``appointment`` (an
+    Appointment or a Booked with its values set, no id yet)."""
     candidates: dict[str, object] = {}
     for at in covered:
         for ord_, rule in enumerate(steps[at].rules):
             i = len(candidates) // 4
             candidates.update({f"slot_at_{i}": at, f"ord_{i}": ord_, f"rule_id_{i}": rule.id,
                                f"capacity_{i}": rule.capacity})
-    appointment.office_id, appointment.service_id = appointment.office.id, appointment.service.id
-    appointment.status, appointment.channel = CONFIRMED, ONLINE
-    appointment.cancel_reason = appointment.cancelled_at = None
-    values = {column: getattr(appointment, column) for column in (
-        "start_at", "end_at", "name", "email", "phone", "language", "code", "token_hash",
-        "ical_uid", "sequence", "status", "channel", "created_at", "updated_at")}
-    mail = {"sender": None, "recipient": None, "payload_head": None, "payload_tail": None}
+    params = {column: getattr(appointment, column) for column in _APPOINTMENT_VALUES}
+    params.update(candidates)
+    params.update(sender=None, recipient=None, payload_head=None, payload_tail=None,
+                  steps=len(covered), mail=bool(appointment.email), queued_at=utcnow(),
+                  pending=PENDING, config_version=config_version)
     if appointment.email:
         # the queued snapshot as enqueue_payload stores it (json.dumps), its id filled in
         # by the statement: a JSON key outside any string cannot occur inside one
@@ -369,27 +432,43 @@ def _book_in_one_statement(appointment: Appointment, token: str, steps: slots.Op
         head, found, tail = json.dumps(payload).partition(_NO_ID)
         if not found:
             raise RuntimeError("the email snapshot does not name its appointment")
-        sender, recipient = appointment_mails.envelope(appointment)
-        mail = {"sender": sender, "recipient": recipient,
-                "payload_head": head + '"appointment_id": ', "payload_tail": tail}
+        params["sender"], params["recipient"] = appointment_mails.envelope(appointment)
+        params["payload_head"], params["payload_tail"] = head + '"appointment_id": ', tail
+    return len(candidates) // 4, params
+
+
+def _statement_outcome(row, covered: list[datetime], config_version: int | None
+                       ) -> tuple[int | None, int]:
+    """(the new appointment's id or None if its code was in use, seats inserted) from
+    the statement's result row; raises StaleConfiguration (nothing was written) or
+    SlotTaken (a covered step has no free seat)."""
+    free_steps, appointment_id, seats, version = row
+    if config_version is not None and version != config_version:
+        raise StaleConfiguration("the booking configuration changed")
+    if free_steps < len(covered):
+        raise SlotTaken("no seat left")
+    return appointment_id, seats
+
+
+def _book_in_one_statement(appointment: Appointment, token: str, steps: slots.OpenSteps,
+                           covered: list[datetime], now: datetime) -> bool:
+    """One attempt (PostgreSQL) in the session: True if booked (``appointment`` is then
+    persistent in the session, with its seats and its confirmation queued), False if a
+    seat or the code was taken concurrently (nothing is left behind). Raises SlotTaken if
+    a step has no free seat."""
+    appointment.office_id, appointment.service_id = appointment.office.id, appointment.service.id
+    appointment.status, appointment.channel = CONFIRMED, ONLINE
+    appointment.cancel_reason = appointment.cancelled_at = None
+    candidates, params = _book_params(appointment, token, steps, covered, now, None)
     own_transaction = statements_commit_themselves()
     try:
-        free_steps, appointment_id, seats, version = db.session.execute(
-            _book_statement(len(candidates) // 4, own_transaction,
-                            config_version is not None), {
-                **values, **mail, **candidates, "office_id": appointment.office_id,
-                "service_id": appointment.service_id, "steps": len(covered),
-                "mail": bool(appointment.email), "queued_at": utcnow(), "pending": PENDING,
-                "config_version": config_version,
-            }).one()
+        row = db.session.execute(_book_statement(candidates, own_transaction, False),
+                                 params).one()
     except IntegrityError as exc:  # (own transaction only: nothing was written)
         if not own_transaction or _retried_conflict(exc) != "seat":
             raise
         return False
-    if config_version is not None and version != config_version:
-        raise StaleConfiguration("the booking configuration changed")  # nothing written
-    if free_steps < len(covered):
-        raise SlotTaken("no seat left")
+    appointment_id, seats = _statement_outcome(row, covered, None)
     if appointment_id is None:
         return False  # the code is in use
     if seats < len(covered):  # a seat was taken: remove the appointment and its seats

@@ -6,14 +6,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays as holidays_lib
-from sqlalchemy import bindparam, exists, func, inspect, literal_column, select, true
+from sqlalchemy import bindparam, exists, func, literal_column, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.orm import make_transient_to_detached
 
 from booking.db import db
 from booking.offices.models import (
@@ -120,7 +119,10 @@ def get_holidays(state: str, first_day: date, last_day: date) -> set[date]:
 
 
 def _day_bounds(office: Office, first_day: date, last_day: date) -> tuple[datetime, datetime]:
-    tz = office.tz
+    return _local_day_bounds(office.tz, first_day, last_day)
+
+
+def _local_day_bounds(tz, first_day: date, last_day: date) -> tuple[datetime, datetime]:
     start = datetime.combine(first_day, time.min, tzinfo=tz).astimezone(UTC)
     end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC)
     return start, end
@@ -310,38 +312,43 @@ _KEEP_BEFORE, _KEEP_AHEAD = timedelta(days=3), timedelta(days=400)
 
 
 @dataclass(frozen=True)
-class _Kept:
+class Kept:
+    """An office's booking configuration for one service as a worker last read it, with
+    the configuration's version (:func:`kept_for_booking`)."""
+
     version: int
-    office: dict
-    service: dict
+    office_id: str
+    service_id: str
+    state: str  # federal state, for public holidays
+    policy: slots.Policy
+    duration_minutes: int
     inputs: BookingInputs
+    _days: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def open_steps(self, day: date) -> slots.OpenSteps:
+        """As :func:`get_open_steps` for the local ``day`` from the kept rules and
+        closures (read-only, shared: memoised per day)."""
+        steps = self._days.get(day)
+        if steps is None:
+            bounds = _local_day_bounds(self.policy.tz, day, day)
+            closed, cuts = self.inputs.closure_intervals(*bounds)
+            steps = _open_steps(self.inputs.rules, tuple(closed),
+                                frozenset(get_holidays(self.state, day, day)),
+                                self.service_id, self.policy, day, day, tuple(cuts))
+            if len(self._days) > _KEEP_DAYS:
+                self._days.clear()
+            self._days[day] = steps
+        return steps
 
 
-_kept: dict[tuple[str, str], _Kept] = {}
+# by database (a process may serve more than one; each has its own versions), office, service
+_kept: dict[tuple[object, str, str], Kept] = {}
+_KEEP_DAYS = 500  # memoised days per kept configuration (the horizon is shorter)
 
 
 @lru_cache(maxsize=1)
 def _keep_query():
     return _load_query().add_columns(literal_column(CONFIG_VERSION_SQL).label("config_version"))
-
-
-def _row_values(obj) -> dict:
-    return {attr.key: getattr(obj, attr.key) for attr in inspect(type(obj)).column_attrs}
-
-
-def _revived(model, values: dict):
-    """A persistent copy in this session of a row kept in memory, without a query (the
-    session's own, if it has loaded that row already)."""
-    mapper = inspect(model)
-    key = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
-    existing = db.session.identity_map.get(key)
-    if existing is not None:
-        return existing
-    obj = mapper.class_manager.new_instance()
-    obj.__dict__.update(values)  # as loaded: no attribute events, no constructor
-    make_transient_to_detached(obj)
-    db.session.add(obj)
-    return obj
 
 
 def load_and_keep(office_id: str, service_id: str, now: datetime):
@@ -354,29 +361,34 @@ def load_and_keep(office_id: str, service_id: str, now: datetime):
               "window_start": now - _KEEP_BEFORE, "window_end": now + _KEEP_AHEAD}
     row = db.session.execute(_keep_query(), params).first()
     if row is None:
-        _kept.pop((office_id, service_id), None)
+        forget_kept(office_id, service_id)
         return None
     office, service, version = row[0], row[1], row[-1]
     inputs = _inputs(params, *row[2:-1])
-    _kept[(office_id, service_id)] = _Kept(version, _row_values(office),
-                                           _row_values(service), inputs)
+    _kept[_kept_key(office_id, service_id)] = Kept(
+        version, office.id, service.id, office.state, get_policy(office),
+        service.duration_minutes, inputs)
     return office, service, inputs, version
 
 
-def kept_for_booking(office_id: str, service_id: str, start_at: datetime):
-    """(office, service, inputs, version) as this process last read them, if it did and
-    they cover ``start_at``; else None. May be out of date: the booking statement checks
-    the version, and a refusal based on them must be checked again with fresh ones."""
-    kept = _kept.get((office_id, service_id))
+def kept_for_booking(office_id: str, service_id: str, start_at: datetime) -> Kept | None:
+    """The configuration as this process last read it, if it did and it covers
+    ``start_at``; else None. May be out of date: the booking statement checks the
+    version, and a refusal based on it must be checked again with what the database
+    holds."""
+    kept = _kept.get(_kept_key(office_id, service_id))
     if kept is None or not kept.inputs.covers(start_at - _CLOSURE_MARGIN,
                                               start_at + _CLOSURE_MARGIN):
         return None
-    return (_revived(Office, kept.office), _revived(Service, kept.service), kept.inputs,
-            kept.version)
+    return kept
 
 
 def forget_kept(office_id: str, service_id: str) -> None:
-    _kept.pop((office_id, service_id), None)
+    _kept.pop(_kept_key(office_id, service_id), None)
+
+
+def _kept_key(office_id: str, service_id: str) -> tuple[object, str, str]:
+    return db.session.get_bind().url, office_id, service_id
 
 
 def get_taken(office: Office, first_day: date, last_day: date) -> dict[tuple[int, datetime], int]:

@@ -95,14 +95,16 @@ def _iso(value, office: Office) -> str:
     return value.astimezone(office.tz).isoformat()
 
 
-def _appointment_json(appointment, token: str | None = None) -> dict:
-    office = appointment.office
+def _appointment_json(appointment, token: str | None = None, tz: ZoneInfo | None = None
+                      ) -> dict:
+    """``appointment``: an Appointment, or an operations.Booked with the office's ``tz``."""
+    tz = tz or appointment.office.tz
     body = {
         "code": appointment.code,
-        "office": office.id,
+        "office": appointment.office_id,
         "service": appointment.service_id,
-        "start": _iso(appointment.start_at, office),
-        "end": _iso(appointment.end_at, office),
+        "start": appointment.start_at.astimezone(tz).isoformat(),
+        "end": appointment.end_at.astimezone(tz).isoformat(),
         "status": appointment.status,
         "name": appointment.name,
         "email": appointment.email,
@@ -314,14 +316,15 @@ def _citizen(values: dict) -> operations.Citizen:
 def book():
     data = _json_object()
     values, errors = _citizen_fields(data)
-    # Its one write is one statement (PostgreSQL): no BEGIN, COMMIT or ROLLBACK around it.
-    commit_each_statement()
     office_id, service_id = data.get("office"), data.get("service")
     if not errors and isinstance(office_id, str) and isinstance(service_id, str):
         booked = operations.book_as_kept(office_id, service_id, values["start"],
                                          _citizen(values), utcnow())
         if booked is not None:
-            return jsonify(_appointment_json(*booked)), 201
+            appointment, token = booked
+            return jsonify(_appointment_json(appointment, token, appointment.tz)), 201
+    # Its one write is one statement (PostgreSQL): no BEGIN, COMMIT or ROLLBACK around it.
+    commit_each_statement()
     office, service, inputs = _office_and_service(data.get("office"), data.get("service"),
                                                   values.get("start"))
     not_offered = lambda: gettext("This office does not offer this service.")  # noqa: E731

@@ -21,6 +21,7 @@ import http.client
 import json
 import os
 import platform
+import random
 import shutil
 import socket
 import statistics
@@ -507,17 +508,15 @@ def main(argv: list[str] | None = None) -> int:
             plan += ["bare", "slots", "bare", "booking"] + ([] if args.no_mixed
                                                              else ["bare", "mixed"])
         plan.append("bare")
-        booking_runs = sum(1 for kind in plan if kind in ("booking", "mixed"))
-        per_run = len(bodies) // max(1, booking_runs)
         runs = []
         for index, kind in enumerate(plan):
             bodies_file = None
             if kind in ("booking", "mixed"):
-                chunk = bodies[:per_run]
-                bodies = bodies[per_run:]
+                # every booking run: every free seat-start, in an order of its own
+                random.Random(index).shuffle(bodies)
                 bodies_file = os.path.join(instance_dir, f"bodies-{index}.jsonl")
                 with open(bodies_file, "w") as fh:
-                    fh.writelines(json.dumps(b) + "\n" for b in chunk)
+                    fh.writelines(json.dumps(b) + "\n" for b in bodies)
             if kind == "mixed":
                 # slot listings while bookings commit: the snapshot cache mostly misses
                 background = loadgen_command(args, server, BOOK_PATH, bodies_file,
@@ -528,6 +527,9 @@ def main(argv: list[str] | None = None) -> int:
                 result = loadgen(args, server, path, bodies_file)
             result.update(kind=kind, index=index)
             runs.append(result)
+            if bodies_file:
+                # every run starts from the same data: remove what this one booked
+                result["bookings_removed"] = seed.remove_bench_bookings(database_url)
             cache = ""
             if kind in ("slots", "mixed"):
                 cache = (f"  cache hits {result['slot_cache_hits']}"
@@ -539,7 +541,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{index + 1:2}/{len(plan)} {kind:8} {result['rps']:8.1f} req/s  "
                 f"p50 {result['latency_ms']['p50']} ms  p99 {result['latency_ms']['p99']} ms  "
                 f"statuses {result['statuses']}{cache}{extra}"
-                + (f"  errors {result['errors']}" if result["errors"] else ""))
+                + (f"  errors {result['errors']}" if result["errors"] else "")
+                + (f"  (then removed {result['bookings_removed']} bookings)"
+                   if bodies_file else ""))
         report["runs"] = runs
         report["summary"] = summarise(runs)
 

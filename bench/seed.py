@@ -228,6 +228,26 @@ def booking_bodies(app, race_start: str, rng_seed: int = 7) -> list[dict]:
             for i, b in enumerate(bodies)]
 
 
+BOOKER_EMAILS = "booker%@example.org"  # the booking runs' citizens (booking_bodies)
+
+
+def remove_bench_bookings(database_url: str) -> int:
+    """Delete what the booking runs booked (appointments, seats, queued emails) and
+    VACUUM ANALYZE those tables, so that every booking run starts from the same data.
+    Returns the number of appointments removed."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        with conn.transaction():
+            ids = "SELECT id FROM appointments WHERE email LIKE %s"
+            conn.execute(f"DELETE FROM outbox_messages WHERE appointment_id IN ({ids})",
+                         (BOOKER_EMAILS,))
+            conn.execute(f"DELETE FROM appointment_seats WHERE appointment_id IN ({ids})",
+                         (BOOKER_EMAILS,))
+            removed = conn.execute("DELETE FROM appointments WHERE email LIKE %s",
+                                   (BOOKER_EMAILS,)).rowcount
+        conn.execute("VACUUM ANALYZE appointments, appointment_seats, outbox_messages")
+    return removed
+
+
 def overbooked(app) -> list[tuple]:
     """(rule id, step, seats, capacity) wherever a step holds more seats than its rule."""
     from booking.db import db

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from booking.notifications.models import OutboxMessage
-from booking.scheduling.errors import SlotTaken
+from booking.offices.models import Closure
+from booking.scheduling.errors import NotBookable, SlotTaken
 from booking.scheduling.models import Appointment, AppointmentSeat
 from tests.conftest import local_iso, make_town, next_workday
 
@@ -236,3 +237,124 @@ def test_the_api_booking_commits_in_its_one_statement(client, ctx, town, monkeyp
     # (one more if this process kept an older configuration: that attempt writes nothing)
     assert len(seen) >= 3 and set(seen) == {psycopg.pq.TransactionStatus.IDLE}
     assert count(ctx, Appointment) == 2 and count(ctx, OutboxMessage) == 2
+
+
+def behind_other(other, run) -> None:
+    """Run ``run`` in a thread until it waits for ``other``'s transaction, commit that
+    and wait for ``run`` to end."""
+    thread = threading.Thread(target=run)
+    thread.start()
+    wait_until_blocked(other)
+    other.commit()
+    thread.join()
+
+
+def test_a_booking_in_flight_makes_a_closure_ask_again(domain_app, ctx, town, other):
+    """A closure waits for a booking that is being made and then sees it: the list the
+    manager confirmed is no longer complete, so nothing happens (DecisionNeeded)."""
+    from booking.db import db, utcnow
+    from booking.offices import operations as office_operations
+    from booking.offices.models import Office
+
+    nine = local_iso(next_workday(), 9)
+    hold_seats(other, rule_id(ctx), [(utc(nine), 1)])
+    result: dict = {}
+
+    def run():
+        with domain_app.app_context():
+            draft = office_operations.ClosureDraft(utc(nine), utc(nine) + timedelta(hours=3),
+                                                   None, "Wasserschaden")
+            try:
+                office_operations.close(db.session.get(Office, "amt"), draft, frozenset(),
+                                        None, utcnow())
+                db.session.commit()
+                result["closed"] = True
+            except office_operations.DecisionNeeded as exc:
+                result["to_decide"] = [a.name for a in exc.appointments]
+            db.session.rollback()
+            db.session.remove()
+
+    behind_other(other, run)
+    assert result == {"to_decide": ["Other"]}
+    assert count(ctx, Closure) == 0
+
+
+def close_in_other(other, start: str) -> None:
+    """A closure being made elsewhere: bookings held back, the closure not committed."""
+    other.execute("LOCK TABLE appointment_seats IN SHARE ROW EXCLUSIVE MODE")
+    other.execute("INSERT INTO closures (office_id, starts_at, ends_at, reason)"
+                  " VALUES ('amt', %s, %s, 'Wasserschaden')",
+                  (utc(start), utc(start) + timedelta(hours=3)))
+
+
+def test_a_booking_held_back_by_a_closure_finds_the_start_closed(domain_app, ctx, town,
+                                                                 other, own):
+    """The booking read the rules before the closure committed; its statement waits for
+    the closure, then sees the configuration changed, looks again and refuses."""
+    nine = local_iso(next_workday(), 9)
+    close_in_other(other, nine)
+    thread, result = book_in_thread(domain_app, "melde", nine, "Erika", own)
+    wait_until_blocked(other)
+    other.commit()
+    thread.join()
+    assert isinstance(result.get("error"), NotBookable), result
+    assert count(ctx, Appointment) == 0 and count(ctx, AppointmentSeat) == 0
+    assert count(ctx, OutboxMessage) == 0
+
+
+def test_an_api_booking_against_kept_rules_held_back_by_a_closure_is_refused(client, ctx,
+                                                                             town, other):
+    day = next_workday()
+    assert client.post("/api/v1/appointments", json={
+        "office": "amt", "service": "melde", "start": local_iso(day, 11), "name": "First",
+        "email": "first@example.org"}).status_code == 201  # the configuration is kept now
+    nine = local_iso(day, 9)
+    close_in_other(other, nine)
+    result: dict = {}
+
+    def run():
+        result["response"] = client.post("/api/v1/appointments", json={
+            "office": "amt", "service": "melde", "start": nine, "name": "Erika",
+            "email": "erika@example.org"})
+
+    behind_other(other, run)
+    assert result["response"].status_code == 409, result["response"].get_json()
+    assert count(ctx, Appointment) == 1  # the first one only
+
+
+def test_a_move_held_back_by_a_closure_finds_the_start_closed(domain_app, ctx, town, other):
+    """Moving first releases the old seats, which waits for a closure being made; only
+    then does it read the rules, and so it sees the closure and changes nothing."""
+    from booking.db import db, utcnow
+    from booking.offices.models import Office, Service
+    from booking.scheduling import operations
+
+    first, later = next_workday(), next_workday(min_days=5)
+    with domain_app.app_context():
+        appointment, token = operations.book_appointment(
+            db.session.get(Office, "amt"), db.session.get(Service, "melde"),
+            datetime.fromisoformat(local_iso(later, 10)),
+            operations.Citizen("Erika", "erika@example.org"), utcnow())
+        db.session.commit()
+        appointment_id = appointment.id
+        db.session.remove()
+    close_in_other(other, local_iso(first, 9))
+    result: dict = {}
+
+    def run():
+        with domain_app.app_context():
+            moving = db.session.get(Appointment, appointment_id)
+            try:
+                operations.reschedule_appointment(
+                    moving, datetime.fromisoformat(local_iso(first, 9, 15)), utcnow(), token)
+                db.session.commit()
+                result["moved"] = True
+            except NotBookable:
+                result["refused"] = True
+            db.session.rollback()
+            db.session.remove()
+
+    behind_other(other, run)
+    assert result == {"refused": True}
+    assert seats_of(ctx, appointment_id) == [(utc(local_iso(later, 10)), 1)]
+    assert ctx.get(Appointment, appointment_id).start_at == utc(local_iso(later, 10))

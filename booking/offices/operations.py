@@ -461,6 +461,7 @@ def close(office: Office, draft: ClosureDraft, seen_ids: frozenset[int], actor,
     ``seen_ids`` are the affected appointments the manager was shown; if the list is
     different now (or was not looked at), nothing happens: DecisionNeeded.
     """
+    operations.hold_bookings()  # none may slip in between the list and the commit
     affected = get_affected(office, draft, now)
     _decide(affected, CANCEL, seen_ids)
     closure = Closure(office=office, starts_at=draft.starts_at, ends_at=draft.ends_at,

@@ -215,8 +215,17 @@ def book_appointment(
             updated_at=now,
         )
         if inputs is not None:
-            if _book_in_one_statement(appointment, token, steps, covered, now):
-                return appointment, token
+            try:
+                if _book_in_one_statement(appointment, token, steps, covered, now,
+                                          inputs.version):
+                    return appointment, token
+            except StaleConfiguration:  # nothing written: check the start again
+                inputs = queries.booking_inputs(office, service, start_at)
+                if not inputs.offered:
+                    raise ServiceNotOffered(f"{office.id} does not offer {service.id}"
+                                            ) from None
+                steps, covered = _offered_steps(office, service, start_at, now, by_staff,
+                                                inputs)
             continue  # a seat was taken a moment ago, or the code exists: look again
         picks = _pick_seats(office, steps, covered)
         try:
@@ -352,7 +361,7 @@ WITH picks AS (
            :code, :token_hash, :ical_uid, :sequence, :status, :channel, :created_at,
            :updated_at
     WHERE (SELECT count(*) FROM picks) = :steps
-      {config_check}
+      AND {config_version} = CAST(:config_version AS bigint)
     ON CONFLICT (code) DO NOTHING
     RETURNING id
 ), seats AS (
@@ -378,30 +387,27 @@ SELECT (SELECT count(*) FROM picks) AS free_steps,
 
 
 @lru_cache(maxsize=64)
-def _book_statement(candidates: int, own_transaction: bool, kept: bool) -> TextClause:
+def _book_statement(candidates: int, own_transaction: bool) -> TextClause:
     """``own_transaction``: the statement runs on its own (autocommit), so a seat taken
     concurrently fails the whole statement and nothing is written; inside a longer
     transaction such a seat is skipped instead (an error would abort the transaction).
-    ``kept``: the rules came from memory; the appointment is inserted only if the
-    configuration's version is still the one they were read with. (Separate statement
-    texts, not a NULL-able parameter: PostgreSQL then keeps its generic plan.)"""
+    The appointment is inserted only if the configuration's version is still the one
+    the rules were read with (or kept with)."""
     rows = ", ".join(
         f"(CAST(:slot_at_{i} AS timestamptz), CAST(:ord_{i} AS int), "
         f"CAST(:rule_id_{i} AS int), CAST(:capacity_{i} AS int))"
         for i in range(candidates))
     conflict = "" if own_transaction else (
         "ON CONFLICT ON CONSTRAINT uq_appointment_seats_seat DO NOTHING")
-    check = "AND {config_version} = CAST(:config_version AS bigint)" if kept else ""
     return text(_BOOK_SQL.replace("{candidates}", rows).replace("{on_seat_conflict}", conflict)
-                .replace("{config_check}", check)
                 .replace("{config_version}", queries.CONFIG_VERSION_SQL))
 
 
 @lru_cache(maxsize=64)
 def _raw_book_sql(candidates: int) -> str:
-    """The self-committing statement that checks the version, in psycopg's own
-    parameter style (for :func:`book_as_kept`, which runs it on the DBAPI connection)."""
-    return str(_book_statement(candidates, True, True).compile(dialect=psycopg_dialect()))
+    """The self-committing statement in psycopg's own parameter style (for
+    :func:`book_as_kept`, which runs it on the DBAPI connection)."""
+    return str(_book_statement(candidates, True).compile(dialect=psycopg_dialect()))
 
 
 _NO_ID = '"appointment_id": null'
@@ -411,7 +417,7 @@ _APPOINTMENT_VALUES = ("office_id", "service_id", "start_at", "end_at", "name", 
 
 
 def _book_params(appointment, token: str, steps: slots.OpenSteps, covered: list[datetime],
-                 now: datetime, config_version: int | None) -> tuple[int, dict]:
+                 now: datetime, config_version: int) -> tuple[int, dict]:
     """(number of seat candidates, the statement's parameters) for ``appointment`` (an
     Appointment or a Booked with its values set, no id yet)."""
     candidates: dict[str, object] = {}
@@ -437,13 +443,13 @@ def _book_params(appointment, token: str, steps: slots.OpenSteps, covered: list[
     return len(candidates) // 4, params
 
 
-def _statement_outcome(row, covered: list[datetime], config_version: int | None
+def _statement_outcome(row, covered: list[datetime], config_version: int
                        ) -> tuple[int | None, int]:
     """(the new appointment's id or None if its code was in use, seats inserted) from
     the statement's result row; raises StaleConfiguration (nothing was written) or
     SlotTaken (a covered step has no free seat)."""
     free_steps, appointment_id, seats, version = row
-    if config_version is not None and version != config_version:
+    if version != config_version:
         raise StaleConfiguration("the booking configuration changed")
     if free_steps < len(covered):
         raise SlotTaken("no seat left")
@@ -451,24 +457,24 @@ def _statement_outcome(row, covered: list[datetime], config_version: int | None
 
 
 def _book_in_one_statement(appointment: Appointment, token: str, steps: slots.OpenSteps,
-                           covered: list[datetime], now: datetime) -> bool:
+                           covered: list[datetime], now: datetime, config_version: int) -> bool:
     """One attempt (PostgreSQL) in the session: True if booked (``appointment`` is then
     persistent in the session, with its seats and its confirmation queued), False if a
     seat or the code was taken concurrently (nothing is left behind). Raises SlotTaken if
-    a step has no free seat."""
+    a step has no free seat, StaleConfiguration (nothing written) if the configuration's
+    version is no longer ``config_version``."""
     appointment.office_id, appointment.service_id = appointment.office.id, appointment.service.id
     appointment.status, appointment.channel = CONFIRMED, ONLINE
     appointment.cancel_reason = appointment.cancelled_at = None
-    candidates, params = _book_params(appointment, token, steps, covered, now, None)
+    candidates, params = _book_params(appointment, token, steps, covered, now, config_version)
     own_transaction = statements_commit_themselves()
     try:
-        row = db.session.execute(_book_statement(candidates, own_transaction, False),
-                                 params).one()
+        row = db.session.execute(_book_statement(candidates, own_transaction), params).one()
     except IntegrityError as exc:  # (own transaction only: nothing was written)
         if not own_transaction or _retried_conflict(exc) != "seat":
             raise
         return False
-    appointment_id, seats = _statement_outcome(row, covered, None)
+    appointment_id, seats = _statement_outcome(row, covered, config_version)
     if appointment_id is None:
         return False  # the code is in use
     if seats < len(covered):  # a seat was taken: remove the appointment and its seats
@@ -481,6 +487,18 @@ def _book_in_one_statement(appointment: Appointment, token: str, steps: slots.Op
     if appointment.email:
         outbox.queued_by_statement()
     return True
+
+
+def hold_bookings() -> None:
+    """Wait for the bookings and seat changes in flight to commit, then hold back new
+    ones until this transaction ends (PostgreSQL; SQLite writes one at a time anyway).
+    For a change that must see every booking it affects: a closure cancels those it
+    covers. A booking that waited finds the configuration changed when it goes on (its
+    statement checks the version) and looks at the start again."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        # (SHARE ROW EXCLUSIVE: conflicts with inserts and deletes and with itself, so
+        # two closures queue up instead of deadlocking over each other's cancellations)
+        db.session.execute(text("LOCK TABLE appointment_seats IN SHARE ROW EXCLUSIVE MODE"))
 
 
 def is_changeable(appointment: Appointment, now: datetime) -> bool:

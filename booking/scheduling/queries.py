@@ -210,13 +210,15 @@ _CLOSURE_MARGIN = timedelta(days=2)
 class BookingInputs:
     """What booking a start reads besides the office and the service, all in the one
     query (PostgreSQL) that :func:`booking_inputs` or :func:`load_and_keep` run:
-    whether the office offers the service, the office's rules (as :func:`get_rules`) and
-    its closures overlapping ``window`` (a few days around the start)."""
+    whether the office offers the service, the office's rules (as :func:`get_rules`), its
+    closures overlapping ``window`` (a few days around the start) and the configuration's
+    version, which the booking statement checks."""
 
     offered: bool
     rules: tuple[slots.Rule, ...]
     closures: tuple[tuple[datetime, datetime, int | None], ...]
     window: tuple[datetime, datetime]
+    version: int  # of the configuration (booking_config_version), read with them
 
     def covers(self, start: datetime, end: datetime) -> bool:
         return self.window[0] <= start and end <= self.window[1]
@@ -255,7 +257,11 @@ def _inputs_columns() -> tuple:
 
 @lru_cache(maxsize=1)
 def _inputs_query():
-    return select(*_inputs_columns())
+    return select(*_inputs_columns(), _version_column())
+
+
+def _version_column():
+    return literal_column(CONFIG_VERSION_SQL).label("config_version")
 
 
 @lru_cache(maxsize=1)
@@ -274,7 +280,7 @@ def _utc(value: str) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
-def _inputs(params: dict, offered, rules_json, closures_json) -> BookingInputs:
+def _inputs(params: dict, offered, rules_json, closures_json, version) -> BookingInputs:
     rules = _rules_from_rows(
         (rule_id, weekdays, time.fromisoformat(start), time.fromisoformat(end),
          date.fromisoformat(valid_from), valid_until and date.fromisoformat(valid_until),
@@ -285,7 +291,7 @@ def _inputs(params: dict, offered, rules_json, closures_json) -> BookingInputs:
     closures = tuple((_utc(starts_at), _utc(ends_at), counter_id)
                      for starts_at, ends_at, counter_id in closures_json or ())
     return BookingInputs(bool(offered), rules, closures,
-                         (params["window_start"], params["window_end"]))
+                         (params["window_start"], params["window_end"]), version)
 
 
 def _in_one_query() -> bool:
@@ -348,7 +354,7 @@ _KEEP_DAYS = 500  # memoised days per kept configuration (the horizon is shorter
 
 @lru_cache(maxsize=1)
 def _keep_query():
-    return _load_query().add_columns(literal_column(CONFIG_VERSION_SQL).label("config_version"))
+    return _load_query().add_columns(_version_column())
 
 
 def load_and_keep(office_id: str, service_id: str, now: datetime):
@@ -363,8 +369,8 @@ def load_and_keep(office_id: str, service_id: str, now: datetime):
     if row is None:
         forget_kept(office_id, service_id)
         return None
-    office, service, version = row[0], row[1], row[-1]
-    inputs = _inputs(params, *row[2:-1])
+    office, service, inputs = row[0], row[1], _inputs(params, *row[2:])
+    version = inputs.version
     _kept[_kept_key(office_id, service_id)] = Kept(
         version, office.id, service.id, office.state, get_policy(office),
         service.duration_minutes, inputs)

@@ -249,34 +249,57 @@ def behind_other(other, run) -> None:
     thread.join()
 
 
-def test_a_booking_in_flight_makes_a_closure_ask_again(domain_app, ctx, town, other):
-    """A closure waits for a booking that is being made and then sees it: the list the
-    manager confirmed is no longer complete, so nothing happens (DecisionNeeded)."""
+def change_behind_booking(domain_app, ctx, other, change) -> dict:
+    """A booking at 9:00 being made on ``other`` while ``change(office, now)`` (an office
+    manager's change with the confirmed list of affected appointments: none) runs in a
+    thread; what the change asked to decide, once the booking committed."""
     from booking.db import db, utcnow
     from booking.offices import operations as office_operations
     from booking.offices.models import Office
 
-    nine = local_iso(next_workday(), 9)
-    hold_seats(other, rule_id(ctx), [(utc(nine), 1)])
+    hold_seats(other, rule_id(ctx), [(utc(local_iso(next_workday(), 9)), 1)])
     result: dict = {}
 
     def run():
         with domain_app.app_context():
-            draft = office_operations.ClosureDraft(utc(nine), utc(nine) + timedelta(hours=3),
-                                                   None, "Wasserschaden")
             try:
-                office_operations.close(db.session.get(Office, "amt"), draft, frozenset(),
-                                        None, utcnow())
+                change(db.session.get(Office, "amt"), utcnow())
                 db.session.commit()
-                result["closed"] = True
+                result["done"] = True
             except office_operations.DecisionNeeded as exc:
                 result["to_decide"] = [a.name for a in exc.appointments]
             db.session.rollback()
             db.session.remove()
 
     behind_other(other, run)
+    return result
+
+
+def test_a_booking_in_flight_makes_a_closure_ask_again(domain_app, ctx, town, other):
+    """A closure waits for a booking that is being made and then sees it: the list the
+    manager confirmed is no longer complete, so nothing happens (DecisionNeeded)."""
+    from booking.offices import operations as office_operations
+
+    nine = utc(local_iso(next_workday(), 9))
+    draft = office_operations.ClosureDraft(nine, nine + timedelta(hours=3), None, "Wasserschaden")
+    result = change_behind_booking(domain_app, ctx, other, lambda office, now: (
+        office_operations.close(office, draft, frozenset(), None, now)))
     assert result == {"to_decide": ["Other"]}
     assert count(ctx, Closure) == 0
+
+
+def test_a_booking_in_flight_makes_a_rule_deletion_ask_again(domain_app, ctx, town, other):
+    """Deleting a rule plans what happens to its appointments; it waits for a booking
+    being made on the rule and then sees it, so the confirmed plan no longer fits."""
+    from booking.db import db
+    from booking.offices import operations as office_operations
+    from booking.offices.models import AvailabilityRule
+
+    result = change_behind_booking(domain_app, ctx, other, lambda office, now: (
+        office_operations.delete_rule(office, db.session.scalar(select(AvailabilityRule)),
+                                      "cancel", frozenset(), "", None, now)))
+    assert result == {"to_decide": ["Other"]}
+    assert count(ctx, AvailabilityRule) == 1
 
 
 def close_in_other(other, start: str) -> None:

@@ -344,6 +344,7 @@ def save_rule(office: Office, rule: AvailabilityRule | None, proposed: slots.Rul
     """Create (``rule`` None) or change a rule. Stranded appointments need ``decision``
     KEEP (they stay as booked, holding their seats) or CANCEL (cancelled, with the
     apology and ``detail`` in the email), taken for exactly ``seen_ids``."""
+    operations.hold_bookings()  # none may slip in between the plan and the commit
     plan = plan_rule_change(office, rule.id if rule else None, proposed, now)
     _decide(plan.stranded, decision, seen_ids)
     before = rule_state(rule) if rule else None
@@ -362,6 +363,7 @@ def delete_rule(office: Office, rule: AvailabilityRule, decision: str | None,
                 seen_ids: frozenset[int] | None, detail: str, actor, now: datetime) -> RulePlan:
     """Delete a rule. Appointments that cannot move to another rule must be cancelled:
     keeping them would leave them holding seats of a rule that no longer exists."""
+    operations.hold_bookings()  # none may slip in between the plan and the commit
     plan = plan_rule_change(office, rule.id, None, now)
     _decide(plan.stranded, decision, seen_ids, keep_allowed=False)
     before = rule_state(rule)

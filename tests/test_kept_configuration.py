@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 from sqlalchemy import func, select
 
 from booking.scheduling.models import Appointment, AppointmentSeat
-from tests.conftest import local_iso, make_town, next_workday
+from tests.conftest import BERLIN, local_iso, make_town, next_workday
+
+BERLIN_TZ = ZoneInfo(BERLIN)
 
 
 @pytest.fixture
@@ -154,3 +157,59 @@ def test_a_kept_booking_answers_and_queues_as_one_that_read_the_database(app, cl
         b["manage_token"])
     assert (row.sender, row.recipient) == appointment_mails.envelope(appointment)
     assert (appointment.channel, appointment.ical_uid) == ("online", b["uid"])
+
+
+def slots_of(client, day) -> list[dict]:
+    response = client.get(f"/api/v1/offices/amt/services/melde/slots?from={day}&to={day}")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def test_a_listing_against_the_kept_configuration_is_the_listing_read_afresh(app, client,
+                                                                          ctx, town):
+    """Once kept, a slot listing reads only the seats taken (and the version) and gives
+    what computing from the database gives."""
+    from sqlalchemy import event
+
+    from booking.db import db, utcnow
+    from booking.offices.models import Office, Service
+    from booking.scheduling import operations
+
+    day = next_workday()
+    slots_of(client, day)  # reads the configuration and keeps it
+    assert book(client, local_iso(day, 9)).status_code == 201  # a new snapshot: no cached list
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_):
+        statements.append(statement)
+
+    event.listen(engine, "after_cursor_execute", seen)
+    try:
+        listed = slots_of(client, day)
+    finally:
+        event.remove(engine, "after_cursor_execute", seen)
+    assert not any("availability_rules" in s or "closures" in s for s in statements)
+    assert sum("array_agg" in s for s in statements) == 1
+    with app.app_context():
+        fresh = operations.list_free_slots(db.session.get(Office, "amt"),
+                                           db.session.get(Service, "melde"), utcnow(), day, day)
+        expected = [{"start": s.start_at.astimezone(BERLIN_TZ).isoformat(),
+                     "end": s.end_at.astimezone(BERLIN_TZ).isoformat(), "available": s.available}
+                    for s in fresh]
+        db.session.remove()
+    assert listed == expected and len(listed) == 16
+    assert {"start": local_iso(day, 9), "end": local_iso(day, 9, 15), "available": 1} in listed
+
+
+def test_a_listing_follows_a_closure_made_elsewhere(client, ctx, town, admin):
+    day = next_workday()
+    assert len(slots_of(client, day)) == 16  # 8:00-12:00; the configuration is kept now
+    starts = datetime.fromisoformat(local_iso(day, 10)).astimezone(UTC)
+    admin.execute("INSERT INTO closures (office_id, starts_at, ends_at, reason)"
+                  " VALUES ('amt', %s, %s, 'Wasserschaden')",
+                  (starts, starts + timedelta(hours=2)))
+    listed = slots_of(client, day)
+    assert [s["start"] for s in listed] == [local_iso(day, h, m) for h in (8, 9)
+                                            for m in (0, 15, 30, 45)]

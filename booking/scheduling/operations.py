@@ -85,6 +85,34 @@ def list_free_slots(
     )
 
 
+def list_free_slots_as_kept(office_id: str, service_id: str, now: datetime,
+                            first_day: date | None = None, last_day: date | None = None
+                            ) -> tuple[list[slots.FreeSlot], slots.Policy] | None:
+    """As :func:`list_free_slots` (for citizens) against the configuration this process
+    keeps (PostgreSQL): one statement reads the seats taken and the configuration's
+    version. Returns (free slots, the office's policy); None if nothing is kept for the
+    office and service, if the kept offer or closures do not cover the request, or if
+    the configuration changed: the caller then lists as usual (and keeps it afresh)."""
+    kept = queries.kept(office_id, service_id)
+    if kept is None or not kept.inputs.offered:
+        return None
+    policy = kept.policy
+    today = now.astimezone(policy.tz).date()
+    horizon_end = today + timedelta(days=policy.horizon_days)
+    first_day = max(first_day or today, today)
+    last_day = min(last_day or horizon_end, horizon_end)
+    if first_day > last_day:
+        return [], policy
+    if not kept.covers_days(first_day, last_day):
+        return None
+    version, taken = queries.get_taken_and_version(office_id, policy.tz, first_day, last_day)
+    if version != kept.version:
+        queries.forget_kept(office_id, service_id)
+        return None
+    steps = kept.open_steps_between(first_day, last_day)
+    return slots.free_slots(steps, taken, kept.duration_minutes, policy, now), policy
+
+
 def _policy(office: Office, by_staff: bool) -> slots.Policy:
     policy = queries.get_policy(office)
     return replace(policy, lead=timedelta(0)) if by_staff else policy

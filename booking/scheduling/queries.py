@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays as holidays_lib
-from sqlalchemy import bindparam, exists, func, literal_column, select, true
+from sqlalchemy import bindparam, exists, func, literal_column, select, text, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from booking.db import db
@@ -336,15 +336,23 @@ class Kept:
         closures (read-only, shared: memoised per day)."""
         steps = self._days.get(day)
         if steps is None:
-            bounds = _local_day_bounds(self.policy.tz, day, day)
-            closed, cuts = self.inputs.closure_intervals(*bounds)
-            steps = _open_steps(self.inputs.rules, tuple(closed),
-                                frozenset(get_holidays(self.state, day, day)),
-                                self.service_id, self.policy, day, day, tuple(cuts))
+            steps = self.open_steps_between(day, day)
             if len(self._days) > _KEEP_DAYS:
                 self._days.clear()
             self._days[day] = steps
         return steps
+
+    def covers_days(self, first_day: date, last_day: date) -> bool:
+        return self.inputs.covers(*_local_day_bounds(self.policy.tz, first_day, last_day))
+
+    def open_steps_between(self, first_day: date, last_day: date) -> slots.OpenSteps:
+        """As :func:`get_open_steps` for local dates the kept closures cover
+        (:meth:`covers_days`), from the kept rules and closures (read-only, shared)."""
+        closed, cuts = self.inputs.closure_intervals(
+            *_local_day_bounds(self.policy.tz, first_day, last_day))
+        return _open_steps(self.inputs.rules, tuple(closed),
+                           frozenset(get_holidays(self.state, first_day, last_day)),
+                           self.service_id, self.policy, first_day, last_day, tuple(cuts))
 
 
 # by database (a process may serve more than one; each has its own versions), office, service
@@ -375,6 +383,12 @@ def load_and_keep(office_id: str, service_id: str, now: datetime):
         version, office.id, service.id, office.state, get_policy(office),
         service.duration_minutes, inputs)
     return office, service, inputs, version
+
+
+def kept(office_id: str, service_id: str) -> Kept | None:
+    """The configuration as this process last read it (:func:`load_and_keep`), if it did;
+    may be out of date (compare its version)."""
+    return _kept.get(_kept_key(office_id, service_id))
 
 
 def kept_for_booking(office_id: str, service_id: str, start_at: datetime) -> Kept | None:
@@ -410,6 +424,26 @@ def get_taken(office: Office, first_day: date, last_day: date) -> dict[tuple[int
         .group_by(AppointmentSeat.rule_id, AppointmentSeat.slot_at)
     )
     return {(rule_id, slot_at): count for rule_id, slot_at, count in rows}
+
+
+_TAKEN_AND_VERSION = text(
+    "SELECT " + CONFIG_VERSION_SQL + ", array_agg(rule_id), array_agg(slot_at), array_agg(n)"
+    " FROM (SELECT rule_id, slot_at, count(*) AS n FROM appointment_seats"
+    "       WHERE office_id = :office_id AND slot_at >= :start AND slot_at < :end"
+    "       GROUP BY rule_id, slot_at) AS taken")
+
+
+def get_taken_and_version(office_id: str, tz, first_day: date, last_day: date
+                          ) -> tuple[int, dict[tuple[int, datetime], int]]:
+    """PostgreSQL: the configuration's version and, as :func:`get_taken`, the seats held
+    per (rule id, step) on local dates first_day..last_day, read together in one
+    statement (one snapshot), the counts as three arrays rather than thousands of rows."""
+    start, end = _local_day_bounds(tz, first_day, last_day)
+    version, rule_ids, instants, counts = db.session.execute(
+        _TAKEN_AND_VERSION, {"office_id": office_id, "start": start, "end": end}).one()
+    # (in UTC like the steps' instants: a lookup across two time zone objects is slow)
+    steps = zip(rule_ids or (), (i.astimezone(UTC) for i in instants or ()), strict=True)
+    return version, dict(zip(steps, counts or (), strict=True))
 
 
 def get_used_seats(office: Office, instants: list[datetime]) -> dict[datetime, dict[int, set[int]]]:

@@ -182,9 +182,8 @@ def _local_iso(instant: datetime, tz: ZoneInfo) -> str:
     return instant.astimezone(tz).isoformat()
 
 
-def _slot_items(free, office: Office) -> list[str]:
+def _slot_items(free, tz: ZoneInfo) -> list[str]:
     # what jsonify writes for {"start": …, "end": …, "available": …} (sorted keys, compact)
-    tz = office.tz
     return [
         f'{{"available":{s.available},"end":"{_local_iso(s.end_at, tz)}",'
         f'"start":"{_local_iso(s.start_at, tz)}"}}'
@@ -239,8 +238,7 @@ def slots(office_id: str, service_id: str):
         return _list_slots(office_id, service_id, compact, key, snapshot)
 
 
-def _list_slots(office_id: str, service_id: str, compact: bool, key, snapshot: str | None):
-    office, service = _office(office_id), _service(service_id)
+def _days_asked() -> tuple[date | None, date | None]:
     try:
         first = validation.parse_day(request.args.get("from"), "from")
         last = validation.parse_day(request.args.get("to"), "to")
@@ -248,21 +246,38 @@ def _list_slots(office_id: str, service_id: str, compact: bool, key, snapshot: s
         raise ApiError(400, str(exc)) from None
     if first and last and first > last:
         raise ApiError(400, gettext("'from' must not be after 'to'."))
+    return first, last
+
+
+def _list_slots(office_id: str, service_id: str, compact: bool, key, snapshot: str | None):
     now = utcnow()
-    try:
-        free = operations.list_free_slots(office, service, now, first, last)
-    except ServiceNotOffered:
-        abort(404, gettext("This office does not offer this service."))
-    if not compact:
-        return jsonify([
-            {"start": _iso(s.start_at, office), "end": _iso(s.end_at, office),
-             "available": s.available}
-            for s in free
-        ])
-    items = _slot_items(free, office)
+    listed = None
+    if snapshot and queries.kept(office_id, service_id) is not None:
+        # against the kept configuration (PostgreSQL): office and service are known, so
+        # the dates are checked first here, as they are below after the lookups
+        listed = operations.list_free_slots_as_kept(office_id, service_id, now,
+                                                    *_days_asked())
+    if listed is not None:
+        free, policy = listed
+    else:
+        office, service = _office(office_id), _service(service_id)
+        first, last = _days_asked()
+        try:
+            free = operations.list_free_slots(office, service, now, first, last)
+        except ServiceNotOffered:
+            abort(404, gettext("This office does not offer this service."))
+        if not compact:
+            return jsonify([
+                {"start": _iso(s.start_at, office), "end": _iso(s.end_at, office),
+                 "available": s.available}
+                for s in free
+            ])
+        policy = queries.get_policy(office)
+        if snapshot:
+            queries.load_and_keep(office.id, service.id, now)  # for the next listings
+    items = _slot_items(free, policy.tz)
     if snapshot and queries.database_snapshot(in_session=True) == snapshot:
         # every read above saw the same committed data: keep the result for this snapshot
-        policy = queries.get_policy(office)
         _slot_lists.put(key, _SlotList(
             today=now.astimezone(policy.tz).date(), earliest=now + policy.lead,
             lead=policy.lead, tz=policy.tz, starts=[s.start_at for s in free], items=items))

@@ -57,8 +57,16 @@ def check_offered(office: Office, service: Service) -> None:
 
 def default_range(office: Office, now: datetime) -> tuple[date, date]:
     """Today (local) to the end of the booking horizon."""
-    today = now.astimezone(office.tz).date()
-    return today, today + timedelta(days=office.horizon_days)
+    return _days_in_horizon(office.tz, office.horizon_days, now, None, None)
+
+
+def _days_in_horizon(tz: ZoneInfo, horizon_days: int, now: datetime, first_day: date | None,
+                     last_day: date | None) -> tuple[date, date]:
+    """first_day..last_day (local dates, either open) within today..the horizon's end;
+    first after last if nothing remains."""
+    today = now.astimezone(tz).date()
+    horizon_end = today + timedelta(days=horizon_days)
+    return max(first_day or today, today), min(last_day or horizon_end, horizon_end)
 
 
 def list_free_slots(
@@ -73,9 +81,8 @@ def list_free_slots(
     """Bookable starts for ``service`` at ``office`` on local dates first_day..last_day.
     ``by_staff``: staff may book without the citizens' lead time (never in the past)."""
     check_offered(office, service)
-    today, horizon_end = default_range(office, now)
-    first_day = max(first_day or today, today)
-    last_day = min(last_day or horizon_end, horizon_end)
+    first_day, last_day = _days_in_horizon(office.tz, office.horizon_days, now, first_day,
+                                           last_day)
     if first_day > last_day:
         return []
     steps = queries.get_open_steps(office, service.id, first_day, last_day)
@@ -97,10 +104,8 @@ def list_free_slots_as_kept(office_id: str, service_id: str, now: datetime,
     if kept is None or not kept.inputs.offered:
         return None
     policy = kept.policy
-    today = now.astimezone(policy.tz).date()
-    horizon_end = today + timedelta(days=policy.horizon_days)
-    first_day = max(first_day or today, today)
-    last_day = min(last_day or horizon_end, horizon_end)
+    first_day, last_day = _days_in_horizon(policy.tz, policy.horizon_days, now, first_day,
+                                           last_day)
     if first_day > last_day:
         return [], policy
     if not kept.covers_days(first_day, last_day):
@@ -198,6 +203,20 @@ def _hold_seats(appointment: Appointment, office: Office, service: Service, now:
     raise SlotTaken("no seat left after retries")
 
 
+def _booking_steps(office: Office, service: Service, start_at: datetime, now: datetime,
+                   by_staff: bool, inputs: queries.BookingInputs | None = None):
+    """(inputs, open steps of the day, covered steps) for booking ``start_at``; the
+    inputs read now unless given (None on SQLite). Raises ServiceNotOffered or
+    NotBookable."""
+    if inputs is None:
+        inputs = queries.booking_inputs(office, service, start_at)
+    if inputs is None:
+        check_offered(office, service)
+    elif not inputs.offered:
+        raise ServiceNotOffered(f"{office.id} does not offer {service.id}")
+    return (inputs, *_offered_steps(office, service, start_at, now, by_staff, inputs))
+
+
 def book_appointment(
     office: Office, service: Service, start_at: datetime, citizen: Citizen, now: datetime,
     *, by_staff: bool = False, inputs: queries.BookingInputs | None = None,
@@ -215,13 +234,7 @@ def book_appointment(
     one statement (:func:`_book_in_one_statement`), elsewhere a savepoint around the
     appointment and its seats.
     """
-    if inputs is None:
-        inputs = queries.booking_inputs(office, service, start_at)
-    if inputs is None:
-        check_offered(office, service)
-    elif not inputs.offered:
-        raise ServiceNotOffered(f"{office.id} does not offer {service.id}")
-    steps, covered = _offered_steps(office, service, start_at, now, by_staff, inputs)
+    inputs, steps, covered = _booking_steps(office, service, start_at, now, by_staff, inputs)
     token = codes.new_token()
     token_hash, ical_uid = codes.hash_token(token), codes.new_uid()
     end_at = start_at + timedelta(minutes=service.duration_minutes)
@@ -248,12 +261,8 @@ def book_appointment(
                                           inputs.version):
                     return appointment, token
             except StaleConfiguration:  # nothing written: check the start again
-                inputs = queries.booking_inputs(office, service, start_at)
-                if not inputs.offered:
-                    raise ServiceNotOffered(f"{office.id} does not offer {service.id}"
-                                            ) from None
-                steps, covered = _offered_steps(office, service, start_at, now, by_staff,
-                                                inputs)
+                inputs, steps, covered = _booking_steps(office, service, start_at, now,
+                                                        by_staff)
             continue  # a seat was taken a moment ago, or the code exists: look again
         picks = _pick_seats(office, steps, covered)
         try:

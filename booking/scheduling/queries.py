@@ -322,7 +322,6 @@ class Kept:
     """An office's booking configuration for one service as a worker last read it, with
     the configuration's version (:func:`kept_for_booking`)."""
 
-    version: int
     office_id: str
     service_id: str
     state: str  # federal state, for public holidays
@@ -330,6 +329,10 @@ class Kept:
     duration_minutes: int
     inputs: BookingInputs
     _days: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def version(self) -> int:
+        return self.inputs.version
 
     def open_steps(self, day: date) -> slots.OpenSteps:
         """As :func:`get_open_steps` for the local ``day`` from the kept rules and
@@ -366,8 +369,8 @@ def _keep_query():
 
 
 def load_and_keep(office_id: str, service_id: str, now: datetime):
-    """Office, service and the booking's inputs for any start within a year, in one query,
-    with the configuration's version; None if either does not exist or this is not
+    """Office, service and the booking's inputs (with the configuration's version) for any
+    start within a year, in one query; None if either does not exist or this is not
     PostgreSQL. What was read is kept for :func:`kept_for_booking`."""
     if not _in_one_query():
         return None
@@ -378,11 +381,10 @@ def load_and_keep(office_id: str, service_id: str, now: datetime):
         forget_kept(office_id, service_id)
         return None
     office, service, inputs = row[0], row[1], _inputs(params, *row[2:])
-    version = inputs.version
     _kept[_kept_key(office_id, service_id)] = Kept(
-        version, office.id, service.id, office.state, get_policy(office),
-        service.duration_minutes, inputs)
-    return office, service, inputs, version
+        office.id, service.id, office.state, get_policy(office), service.duration_minutes,
+        inputs)
+    return office, service, inputs
 
 
 def kept(office_id: str, service_id: str) -> Kept | None:

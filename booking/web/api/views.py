@@ -311,7 +311,7 @@ def _office_and_service(office_id, service_id, start_at
         loaded = (queries.load_and_keep(office_id, service_id, utcnow())
                   if start_at is not None else None)
         if loaded is not None:
-            return loaded[:3]
+            return loaded
         row = db.session.execute(
             db.select(Office, Service).join(Service, true())  # two primary-key lookups
             .where(Office.id == office_id, Service.id == service_id)

@@ -1,4 +1,4 @@
-"""Fixtures: a real database (SQLite file or PostgreSQL, ``--db``), the app, factories.
+"""Fixtures: a real database (SQLite file or PostgreSQL, ``--db``), the app, shared set-ups.
 
 Every test starts from empty tables; the schema is created once per run with the
 Alembic migrations, exactly as ``flask db upgrade`` does in production.
@@ -7,18 +7,22 @@ Alembic migrations, exactly as ``flask db upgrade`` does in production.
 from __future__ import annotations
 
 import os
-import re
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time
 
 import psycopg
 import pytest
 from sqlalchemy import text
 
 from booking.config import normalise_database_url
-
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+from tests.factories import (
+    BERLIN,
+    POSTGRES_ADMIN_URL,
+    add_user,
+    back_office_town,
+    log_in_with_password,
+    make_town,
+    state_without_holiday,
 )
 
 
@@ -146,70 +150,7 @@ def client(app):
     return app.test_client()
 
 
-# ---------------------------------------------------------------- factories
-
-BERLIN = "Europe/Berlin"
-
-
-def make_town(session, *, capacity=2, slot_minutes=15, lead_minutes=120, horizon_days=60,
-              cancel_deadline_minutes=60, weekdays="123456", start=time(8), end=time(12)):
-    """One office 'amt' offering 'pass' (30 min) and 'melde' (15 min), one rule."""
-    from booking.offices.models import AvailabilityRule, Office, Service
-
-    office = Office(id="amt", name="Bürgerbüro Teststadt", address="Markt 1, 12345 Teststadt",
-                    email="amt@teststadt.example", phone="+49 1234 5678", timezone=BERLIN,
-                    state="HE", slot_minutes=slot_minutes, lead_time_minutes=lead_minutes,
-                    horizon_days=horizon_days, cancel_deadline_minutes=cancel_deadline_minutes)
-    passport = Service(id="pass", position=1, name_de="Reisepass beantragen",
-                       name_en="Apply for a passport", description_de="Reisepass",
-                       description_en="Passport", bring_de="Biometrisches Foto",
-                       bring_en="Biometric photo", fee_cents=7000, duration_minutes=30)
-    melde = Service(id="melde", position=2, name_de="Wohnsitz anmelden",
-                    name_en="Register your address", bring_de="Ausweis", bring_en="ID card",
-                    fee_cents=0, duration_minutes=15)
-    office.services = [passport, melde]
-    session.add(office)
-    session.add(AvailabilityRule(office=office, weekdays=weekdays, start_time=start, end_time=end,
-                                 valid_from=date(2020, 1, 1), capacity=capacity))
-    session.commit()
-    return office
-
-
-def next_workday(min_days: int = 3, weekdays: str = "12345") -> date:
-    """The first day at least ``min_days`` ahead (Berlin) on ``weekdays`` that is no Hessen
-    holiday and no 24/31 December."""
-    from zoneinfo import ZoneInfo
-
-    import holidays as holidays_lib
-
-    day = datetime.now(UTC).astimezone(ZoneInfo(BERLIN)).date() + timedelta(days=min_days)
-    while (str(day.isoweekday()) not in weekdays
-           or day in holidays_lib.country_holidays("DE", subdiv="HE", years=day.year)
-           or (day.month, day.day) in ((12, 24), (12, 31))):
-        day += timedelta(days=1)
-    return day
-
-
-def local_iso(day: date, hour: int, minute: int = 0) -> str:
-    from zoneinfo import ZoneInfo
-
-    return datetime.combine(day, time(hour, minute), tzinfo=ZoneInfo(BERLIN)).isoformat()
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "no CSRF token in the form"
-    return match.group(1)
-
-
-def state_without_holiday(day: date) -> str:
-    """A federal state in which ``day`` is no public holiday (offices are closed on those)."""
-    import holidays as holidays_lib
-
-    for state in ("HE", "BE", "BY", "NW", "HH", "SN", "BW"):
-        if day not in holidays_lib.country_holidays("DE", subdiv=state, years=day.year):
-            return state
-    pytest.skip("a nationwide public holiday today: every office is closed")
+# ---------------------------------------------------------------- shared set-ups
 
 
 @pytest.fixture
@@ -238,3 +179,25 @@ def floor(ctx):
     ctx.add(Counter(office=nord, name="Nord 1", services=[passport]))
     ctx.commit()
     return office
+
+
+@pytest.fixture
+def back_office(ctx):
+    """'amt' with a counter and a planned closure, and 'nord' (factories.back_office_town);
+    the ids of the rule, the counter and the closure."""
+    return back_office_town(ctx)
+
+
+@pytest.fixture
+def manager(ctx, client, back_office):
+    """The test client, logged in as a manager of 'amt'."""
+    log_in_with_password(client, add_user(ctx, "manager", "amt"))
+    return client
+
+
+@pytest.fixture
+def admin(ctx, client, back_office):
+    """The test client, logged in as an administrator."""
+    log_in_with_password(client, add_user(ctx, "admin"))
+    return client
+

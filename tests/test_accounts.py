@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from booking.accounts.models import ApiToken, User
-from tests.conftest import csrf_from, make_town
+from tests.factories import csrf_from, make_town
 
 PASSWORD = "correct horse battery"
 

@@ -6,123 +6,51 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from argon2 import PasswordHasher
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from booking.accounts import operations as accounts
 from booking.audit.models import AuditEntry
-from booking.db import utcnow
 from booking.notifications.models import OutboxMessage
 from booking.notifications.outbox import deliver_due
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
-from booking.scheduling import operations
 from booking.scheduling.models import CANCELLED, CONFIRMED, Appointment, AppointmentSeat
-from tests.conftest import csrf_from, make_town, next_workday
+from tests.factories import (
+    OFFICE_DATA,
+    add_user,
+    book,
+    cheap_hashing,
+    count_rows,
+    log_in_with_password,
+    next_workday,
+    session_csrf,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
-PASSWORD = "correct horse battery"
 HX = {"HX-Request": "true"}
 
 
 @pytest.fixture(autouse=True)
 def fast_hashing(monkeypatch):
-    """Argon2id with the cheapest parameters: the tests log in a lot (the production
-    parameters are tested in test_accounts.py)."""
-    monkeypatch.setattr(accounts, "hasher", PasswordHasher(time_cost=1, memory_cost=8,
-                                                           parallelism=1))
+    cheap_hashing(monkeypatch)
 
 
 @pytest.fixture
-def town(ctx):
+def town(back_office):
     """'amt' (make_town, rule Mon–Sat 08–12, capacity 2) with a counter and a planned
     closure, and a second office 'nord'."""
-    office = make_town(ctx)
-    melde, passport = ctx.get(Service, "melde"), ctx.get(Service, "pass")
-    nord = Office(id="nord", name="Bürgerbüro Nord", address="Nordweg 2, 12345 Teststadt",
-                  email="nord@teststadt.example", timezone="Europe/Berlin", state="HE",
-                  services=[melde])
-    counter = Counter(office=office, name="1", services=[passport])
-    day = next_workday(30)
-    closure = Closure(office=office, starts_at=at(day, 8), ends_at=at(day, 10),
-                      reason="Betriebsversammlung")
-    ctx.add_all([nord, counter, closure])
-    ctx.flush()
-    ids = {"rule": office.rules[0].id, "counter": counter.id, "closure": closure.id}
-    ctx.commit()
-    return ids
+    return back_office
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=BERLIN).astimezone(UTC)
 
 
-def user(ctx, role: str, *offices: str, name: str | None = None) -> str:
-    address = f"{name or role}@teststadt.example"
-    accounts.create_user(address, PASSWORD, role, list(offices), utcnow())
-    ctx.commit()
-    return address
-
-
-def login(client, address: str) -> None:
-    """Log in; the session's language is English, so the assertions below keep holding
-    when the German translations arrive."""
-    page = client.get("/login?lang=en")
-    response = client.post("/login", data={"csrf_token": csrf_from(page.get_data(as_text=True)),
-                                           "email": address, "password": PASSWORD})
-    assert response.status_code == 303
-
-
-def token(client) -> str:
-    """A CSRF token of the client's session (every form of the session accepts it)."""
-    return csrf_from(client.get("/login").get_data(as_text=True))
-
-
-@pytest.fixture
-def manager(ctx, client, town):
-    login(client, user(ctx, "manager", "amt"))
-    return client
-
-
-@pytest.fixture
-def admin(ctx, client, town):
-    login(client, user(ctx, "admin"))
-    return client
-
-
-@dataclass(frozen=True)
-class Booked:
-    id: int
-    code: str
-
-
-def book(ctx, service_id: str, day: date, hour: int, minute: int = 0, *,
-         mail: str | None = "anna@example.org", name: str = "Anna Muster") -> Booked:
-    """Book through the citizens' operation; plain values, so that no later attribute
-    access opens a read transaction on the test's session."""
-    citizen = operations.Citizen(name, mail, None if mail else "+49 69 1234567")
-    appointment, _ = operations.book_appointment(
-        ctx.get(Office, "amt"), ctx.get(Service, service_id), at(day, hour, minute), citizen,
-        utcnow())
-    booked = Booked(appointment.id, appointment.code)
-    ctx.commit()
-    return booked
-
-
 def status_of(ctx, appointment_id: int) -> str:
     ctx.rollback()
     value = ctx.get(Appointment, appointment_id).status
-    ctx.rollback()
-    return value
-
-
-def count(ctx, model, *where) -> int:
-    ctx.rollback()
-    value = ctx.scalar(select(func.count()).select_from(model).where(*where))
     ctx.rollback()
     return value
 
@@ -138,12 +66,6 @@ def seen_from(html: str) -> str:
 DAY = next_workday(40)
 RULE_DATA = {"weekdays": ["1", "2"], "start_time": "13:00", "end_time": "15:00",
              "valid_from": "2020-01-01", "capacity": "1", "action": "save"}
-OFFICE_DATA = {"name": "Bürgerbüro Teststadt", "address": "Markt 1, 12345 Teststadt",
-               "email": "amt@teststadt.example", "phone": "+49 1234 5678", "state": "HE",
-               "slot_minutes": "15", "lead_time_minutes": "60", "horizon_days": "60",
-               "cancel_deadline_minutes": "60", "services": ["pass", "melde"],
-               "queue_window_minutes": "15", "queue_recall_cooldown_seconds": "30",
-               "queue_max_recalls": "2", "queue_daily_limit": ""}
 SERVICE_DATA = {"name_de": "Personalausweis", "name_en": "Identity card",
                 "duration_minutes": "30", "queue_prefix": "B"}
 CLOSURE_DATA = {"counter": "", "first_day": DAY.isoformat(), "start_time": "08:00",
@@ -212,15 +134,15 @@ def test_access(app, ctx, client, town, endpoint, role):
     method, url, who, data, headers = ENDPOINTS[endpoint]
     url = url.format(**town)
     if role == "clerk":
-        login(client, user(ctx, "clerk", "amt"))
+        log_in_with_password(client, add_user(ctx, "clerk", "amt"))
     elif role == "other_manager":
-        login(client, user(ctx, "manager", "nord"))
+        log_in_with_password(client, add_user(ctx, "manager", "nord"))
     elif role in ("manager", "admin"):
-        login(client, user(ctx, role, *(["amt"] if role == "manager" else [])))
+        log_in_with_password(client, add_user(ctx, role, *(["amt"] if role == "manager" else [])))
     if method == "GET":
         response = client.get(url)
     else:
-        response = client.post(url, data={**data, "csrf_token": token(client)},
+        response = client.post(url, data={**data, "csrf_token": session_csrf(client)},
                                headers=headers or {})
     if role == "anonymous":
         assert response.status_code == 302
@@ -234,10 +156,10 @@ def test_access(app, ctx, client, town, endpoint, role):
 
 
 def test_dashboard_links_for_managers_only(ctx, client, town):
-    login(client, user(ctx, "clerk", "amt"))
+    log_in_with_password(client, add_user(ctx, "clerk", "amt"))
     assert "/admin/offices/amt/rules/" not in client.get("/staff/").get_data(as_text=True)
     other = client.application.test_client()
-    login(other, user(ctx, "manager", "amt"))
+    log_in_with_password(other, add_user(ctx, "manager", "amt"))
     page = other.get("/staff/").get_data(as_text=True)
     for link in ("/admin/offices/amt/", "/admin/offices/amt/rules/",
                  "/admin/offices/amt/closures/", "/admin/offices/amt/audit"):
@@ -249,7 +171,7 @@ def test_dashboard_links_for_managers_only(ctx, client, town):
 def test_settings_change_is_audited_with_before_and_after(ctx, manager):
     response = manager.post("/admin/offices/amt/", data={
         **OFFICE_DATA, "name": "Bürgerbüro Mitte", "lead_time_minutes": "30",
-        "services": ["melde"], "feed_shows_names": "y", "csrf_token": token(manager)})
+        "services": ["melde"], "feed_shows_names": "y", "csrf_token": session_csrf(manager)})
     assert response.status_code == 303
     ctx.rollback()
     office = ctx.get(Office, "amt")
@@ -284,34 +206,34 @@ def test_audit_log_is_paginated_newest_first(ctx, manager):
 
 def test_form_errors_are_marked_with_422(ctx, admin):
     bad_rule = admin.post("/admin/offices/amt/rules/new", data={
-        **RULE_DATA, "start_time": "15:00", "end_time": "13:00", "csrf_token": token(admin)})
+        **RULE_DATA, "start_time": "15:00", "end_time": "13:00", "csrf_token": session_csrf(admin)})
     assert bad_rule.status_code == 422
     assert 'aria-invalid="true"' in bad_rule.get_data(as_text=True)
     # 20 minutes do not fit the 15-minute grid of the offices offering the service
     bad_service = admin.post("/admin/services/pass", data={
-        **SERVICE_DATA, "duration_minutes": "20", "csrf_token": token(admin)})
+        **SERVICE_DATA, "duration_minutes": "20", "csrf_token": session_csrf(admin)})
     assert bad_service.status_code == 422
     assert "no multiple of the slot length" in bad_service.get_data(as_text=True)
     bad_prefix = admin.post("/admin/services/new", data={
         **SERVICE_DATA, "service_id": "x-y", "queue_prefix": "ab", "fee": "NaN",
-        "csrf_token": token(admin)})
+        "csrf_token": session_csrf(admin)})
     assert bad_prefix.status_code == 422
     assert bad_prefix.get_data(as_text=True).count('aria-invalid="true"') == 2
     # the live preview of an unfinished rule explains instead of failing
     unfinished = admin.post("/admin/offices/amt/rules/preview", headers=HX, data={
-        **RULE_DATA, "weekdays": [], "capacity": "0", "csrf_token": token(admin)})
+        **RULE_DATA, "weekdays": [], "capacity": "0", "csrf_token": session_csrf(admin)})
     assert unfinished.status_code == 200
     assert "Please choose at least one weekday." in unfinished.get_data(as_text=True)
     taken = admin.post("/admin/offices/new", data={
-        **OFFICE_DATA, "office_id": "nord", "csrf_token": token(admin)})
+        **OFFICE_DATA, "office_id": "nord", "csrf_token": session_csrf(admin)})
     assert taken.status_code == 422 and "taken already" in taken.get_data(as_text=True)
-    assert count(ctx, Service) == 2 and count(ctx, AuditEntry) == 0
+    assert count_rows(ctx, Service) == 2 and count_rows(ctx, AuditEntry) == 0
 
 
 def test_slot_length_is_locked_while_appointments_lie_ahead(ctx, manager):
     book(ctx, "melde", next_workday(), 9)
     response = manager.post("/admin/offices/amt/", data={
-        **OFFICE_DATA, "slot_minutes": "10", "services": [], "csrf_token": token(manager)})
+        **OFFICE_DATA, "slot_minutes": "10", "services": [], "csrf_token": session_csrf(manager)})
     assert response.status_code == 422
     assert "slot length cannot change" in response.get_data(as_text=True)
     ctx.rollback()
@@ -322,10 +244,10 @@ def test_slot_length_is_locked_while_appointments_lie_ahead(ctx, manager):
 def test_admin_creates_service_and_office(ctx, admin):
     assert admin.post("/admin/services/new", data={
         **SERVICE_DATA, "service_id": "ausweis", "fee": "37.00",
-        "csrf_token": token(admin)}).status_code == 303
+        "csrf_token": session_csrf(admin)}).status_code == 303
     assert admin.post("/admin/offices/new", data={
         **OFFICE_DATA, "office_id": "sued", "services": ["ausweis"],
-        "csrf_token": token(admin)}).status_code == 303
+        "csrf_token": session_csrf(admin)}).status_code == 303
     ctx.rollback()
     service = ctx.get(Service, "ausweis")
     assert (service.fee_cents, service.queue_prefix) == (3700, "B")
@@ -348,20 +270,20 @@ def test_new_rule_shows_in_preview_and_citizen_api(ctx, manager):
     sunday = next_workday(3, weekdays="7")
     assert slot_starts(manager, "melde", sunday) == []
     data = {**RULE_DATA, "weekdays": ["7"], "start_time": "14:00", "end_time": "15:00",
-            "services": ["melde"], "csrf_token": token(manager)}
+            "services": ["melde"], "csrf_token": session_csrf(manager)}
     preview = manager.post("/admin/offices/amt/rules/preview", data=data, headers=HX)
     assert preview.status_code == 200
     fragment = preview.get_data(as_text=True)
     assert "<html" not in fragment and "No confirmed appointment is affected" in fragment
     assert "14:00, 14:15, 14:30, 14:45" in fragment
-    assert count(ctx, AvailabilityRule) == 1  # a preview changes nothing
+    assert count_rows(ctx, AvailabilityRule) == 1  # a preview changes nothing
     # without JavaScript: the form's "Preview" button shows the same on the whole page
     page = manager.post("/admin/offices/amt/rules/new", data={**data, "action": "preview"})
     assert page.status_code == 200 and "14:00, 14:15, 14:30, 14:45" in page.get_data(as_text=True)
     plain = manager.post("/admin/offices/amt/rules/preview", data=data)  # no htmx: whole page
     assert plain.status_code == 200 and "<html" in plain.get_data(as_text=True)
     assert "14:00, 14:15, 14:30, 14:45" in plain.get_data(as_text=True)
-    assert count(ctx, AvailabilityRule) == 1
+    assert count_rows(ctx, AvailabilityRule) == 1
     assert manager.post("/admin/offices/amt/rules/new", data=data).status_code == 303
     assert slot_starts(manager, "melde", sunday) == ["14:00", "14:15", "14:30", "14:45"]
     assert slot_starts(manager, "pass", sunday) == []  # the rule is for 'melde' only
@@ -387,7 +309,7 @@ def full_nine(ctx, town):
 def edit_rule(client, rule_id: int, **changes):
     data = {"weekdays": ["1", "2", "3", "4", "5", "6"], "start_time": "08:00",
             "end_time": "12:00", "valid_from": "2020-01-01", "capacity": "2",
-            "action": "save", "csrf_token": token(client), **changes}
+            "action": "save", "csrf_token": session_csrf(client), **changes}
     return client.post(f"/admin/offices/amt/rules/{rule_id}", data=data)
 
 
@@ -396,7 +318,7 @@ def test_lower_capacity_strands_the_highest_seat_and_needs_a_decision(ctx, manag
     day, first, second = full_nine
     preview = manager.post(f"/admin/offices/amt/rules/{town['rule']}/preview", headers=HX, data={
         "weekdays": ["1", "2", "3", "4", "5", "6"], "start_time": "08:00", "end_time": "12:00",
-        "valid_from": "2020-01-01", "capacity": "1", "csrf_token": token(manager)})
+        "valid_from": "2020-01-01", "capacity": "1", "csrf_token": session_csrf(manager)})
     fragment = preview.get_data(as_text=True)
     assert f'data-code="{second.code}"' in fragment and first.code not in fragment
     assert "Zweiter Bürger" in fragment and 'name="decision"' in fragment
@@ -424,7 +346,7 @@ def test_keep_leaves_stranded_appointments_booked(ctx, manager, town, full_nine)
     assert ctx.scalar(select(AppointmentSeat.seat_no).where(
         AppointmentSeat.appointment_id == second.id)) == 2
     ctx.rollback()
-    assert count(ctx, OutboxMessage, OutboxMessage.kind == "cancelled") == 0
+    assert count_rows(ctx, OutboxMessage, OutboxMessage.kind == "cancelled") == 0
     # the citizens see the new capacity: 09:00 is full, 09:15 has one place
     free = {s["start"][11:16]: s["available"] for s in manager.get(
         f"/api/v1/offices/amt/services/melde/slots?from={day}&to={day}").get_json()}
@@ -457,7 +379,7 @@ def test_cancel_decision_cancels_and_notifies(ctx, manager, town, full_nine):
     msg, text, ics = cancellation_message(ctx, second.id)
     assert "METHOD:CANCEL" in ics and "SEQUENCE:1" in ics
     assert "Zu wenig Personal." in text and reason in " ".join(text.split())
-    assert count(ctx, OutboxMessage, OutboxMessage.kind == "cancelled") == 1
+    assert count_rows(ctx, OutboxMessage, OutboxMessage.kind == "cancelled") == 1
     actions = [e.action for e in ctx.scalars(select(AuditEntry).order_by(AuditEntry.id))]
     assert actions == ["appointment.cancelled", "rule.updated"]
     ctx.rollback()
@@ -482,15 +404,15 @@ def test_delete_rule_refuses_keep_and_cancels_on_request(ctx, manager, town, ful
     seen = seen_from(page)
     assert set(seen.split(",")) == {str(first.id), str(second.id)}
     keep = manager.post(url, data={"decision": "keep", "seen": seen,
-                                   "csrf_token": token(manager)})
+                                   "csrf_token": session_csrf(manager)})
     assert keep.status_code == 422 and "cannot keep seats" in keep.get_data(as_text=True)
-    assert count(ctx, AvailabilityRule) == 1
+    assert count_rows(ctx, AvailabilityRule) == 1
     done = manager.post(url, data={"decision": "cancel", "seen": seen,
-                                   "csrf_token": token(manager)})
+                                   "csrf_token": session_csrf(manager)})
     assert done.status_code == 303
-    assert count(ctx, AvailabilityRule) == 0
+    assert count_rows(ctx, AvailabilityRule) == 0
     assert status_of(ctx, first.id) == status_of(ctx, second.id) == CANCELLED
-    assert count(ctx, OutboxMessage, OutboxMessage.kind == "cancelled") == 2
+    assert count_rows(ctx, OutboxMessage, OutboxMessage.kind == "cancelled") == 2
     assert slot_starts(manager, "melde", day) == []
 
 
@@ -504,7 +426,7 @@ def test_seats_move_to_another_rule_instead_of_stranding(ctx, manager, town, ful
                            data={"weekdays": ["1", "2", "3", "4", "5", "6"],
                                  "start_time": "08:00", "end_time": "12:00",
                                  "valid_from": "2020-01-01", "capacity": "1",
-                                 "csrf_token": token(manager)})
+                                 "csrf_token": session_csrf(manager)})
     assert "No confirmed appointment is affected" in preview.get_data(as_text=True)
     assert edit_rule(manager, town["rule"], capacity="1", seen="-").status_code == 303
     ctx.rollback()
@@ -531,13 +453,13 @@ def booked_day(ctx, town):
 def closure_form(client, day: date, **changes) -> dict:
     return {"counter": "", "first_day": day.isoformat(), "start_time": "09:00",
             "end_time": "10:00", "reason": "Wasserschaden im Wartebereich.",
-            "csrf_token": token(client), **changes}
+            "csrf_token": session_csrf(client), **changes}
 
 
 def test_closure_dry_run_lists_exactly_the_affected_and_changes_nothing(ctx, manager,
                                                                         booked_day):
     day, appts = booked_day
-    outbox_before = count(ctx, OutboxMessage)
+    outbox_before = count_rows(ctx, OutboxMessage)
     response = manager.post("/admin/offices/amt/closures/",
                             data=closure_form(manager, day, action="preview"))
     assert response.status_code == 200
@@ -547,10 +469,10 @@ def test_closure_dry_run_lists_exactly_the_affected_and_changes_nothing(ctx, man
     assert "Telefon Kunde" in page and "no – please phone" in page
     assert seen_from(page).split(",") == [str(appts[k].id) for k in (
         "overlap_start", "inside_email", "inside_phone")]
-    assert count(ctx, OutboxMessage) == outbox_before
-    assert count(ctx, Closure) == 1  # only the planned one of the fixture
+    assert count_rows(ctx, OutboxMessage) == outbox_before
+    assert count_rows(ctx, Closure) == 1  # only the planned one of the fixture
     assert all(status_of(ctx, a.id) == CONFIRMED for a in appts.values())
-    assert count(ctx, AuditEntry) == 0
+    assert count_rows(ctx, AuditEntry) == 0
 
 
 def test_close_and_notify_cancels_all_affected_in_one_go(ctx, manager, booked_day):
@@ -600,8 +522,8 @@ def test_close_refuses_a_list_that_was_not_shown(ctx, manager, booked_day):
                          data=closure_form(manager, day, action="close", seen=seen))
     assert stale.status_code == 422
     assert late.code in stale.get_data(as_text=True)
-    assert count(ctx, Closure) == 1
-    assert count(ctx, OutboxMessage, OutboxMessage.kind == "cancelled") == 0
+    assert count_rows(ctx, Closure) == 1
+    assert count_rows(ctx, OutboxMessage, OutboxMessage.kind == "cancelled") == 0
 
 
 def test_counter_closure_cancels_the_seats_above_the_reduced_capacity(ctx, manager, town,
@@ -617,8 +539,8 @@ def test_counter_closure_cancels_the_seats_above_the_reduced_capacity(ctx, manag
     assert response.status_code == 303
     assert status_of(ctx, second.id) == CANCELLED
     assert status_of(ctx, first.id) == status_of(ctx, ten.id) == CONFIRMED
-    assert count(ctx, Closure, Closure.counter_id == town["counter"]) == 1
-    assert count(ctx, OutboxMessage, OutboxMessage.kind == "cancelled") == 1
+    assert count_rows(ctx, Closure, Closure.counter_id == town["counter"]) == 1
+    assert count_rows(ctx, OutboxMessage, OutboxMessage.kind == "cancelled") == 1
 
 
 def test_closure_in_the_past_or_backwards_is_a_form_error(ctx, manager, town):
@@ -635,9 +557,9 @@ def test_delete_planned_closure_is_audited(ctx, manager, town):
     page = manager.get("/admin/offices/amt/closures/").get_data(as_text=True)
     assert "Betriebsversammlung" in page
     response = manager.post(f"/admin/offices/amt/closures/{town['closure']}/delete",
-                            data={"csrf_token": token(manager)})
+                            data={"csrf_token": session_csrf(manager)})
     assert response.status_code == 303
-    assert count(ctx, Closure) == 0
+    assert count_rows(ctx, Closure) == 0
     entry = ctx.scalar(select(AuditEntry))
     assert entry.action == "closure.deleted" and entry.before["reason"] == "Betriebsversammlung"
     assert entry.after is None
@@ -645,9 +567,9 @@ def test_delete_planned_closure_is_audited(ctx, manager, town):
 
 
 def test_manager_cannot_touch_another_offices_objects(ctx, client, town):
-    login(client, user(ctx, "manager", "nord"))
+    log_in_with_password(client, add_user(ctx, "manager", "nord"))
     # the rule of 'amt' addressed through the manager's own office: not found
     assert client.get(f"/admin/offices/nord/rules/{town['rule']}").status_code == 404
     assert client.post(f"/admin/offices/nord/counters/{town['counter']}/delete",
-                       data={"csrf_token": token(client)}).status_code == 404
-    assert count(ctx, Counter) == 1
+                       data={"csrf_token": session_csrf(client)}).status_code == 404
+    assert count_rows(ctx, Counter) == 1

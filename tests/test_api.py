@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from booking.notifications.models import OutboxMessage
 from booking.scheduling.models import Appointment, AppointmentSeat
-from tests.conftest import local_iso, make_town, next_workday
+from tests.factories import local_iso, make_town, next_workday
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from booking.notifications.models import OutboxMessage
 from booking.scheduling.models import Appointment
-from tests.conftest import csrf_from, local_iso, make_town, next_workday
+from tests.factories import csrf_from, local_iso, make_town, next_workday
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -13,7 +12,7 @@ from sqlalchemy import func, select
 
 from booking.offices.models import AvailabilityRule
 from booking.scheduling.models import Appointment, AppointmentSeat
-from tests.conftest import local_iso, make_town, next_workday
+from tests.factories import local_iso, make_town, next_workday, race
 from tests.server import gunicorn
 
 pytestmark = pytest.mark.server
@@ -28,23 +27,6 @@ def post_json(url: str, body: dict, headers: dict | None = None) -> tuple[int, d
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"{}")
-
-
-def race(calls) -> list[tuple[int, dict]]:
-    """Run the callables at the same moment, one thread each."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i, call):
-        barrier.wait()
-        results[i] = call()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 @pytest.fixture

@@ -10,26 +10,21 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from booking.accounts import operations as accounts
 from booking.audit.models import AuditEntry
 from booking.db import utcnow
 from booking.offices.models import Counter, Office
 from booking.queueing import operations
 from booking.queueing.models import CALLED, DONE, NO_SHOW, PARKED, SERVING, WAITING, Ticket
-from tests.conftest import csrf_from
-from tests.test_queue import _appointment, counter
-from tests.test_staff import log_in, make_user
+from tests.factories import cheap_hashing, counter, csrf_from, log_in, make_user, passport_appointment
 
 HX = {"HX-Request": "true"}
 
 
 @pytest.fixture(autouse=True)
 def fast_hashing(monkeypatch):
-    monkeypatch.setattr(accounts, "hasher", PasswordHasher(time_cost=1, memory_cost=8,
-                                                           parallelism=1))
+    cheap_hashing(monkeypatch)
 
 
 @dataclass(frozen=True)
@@ -319,8 +314,8 @@ def test_waiting_list_marks_due_appointments_and_shows_waits(ctx, client, ids):
     draw(ctx)  # P001, a walk-in
     office = ctx.get(Office, "amt")
     now = utcnow()
-    operations.check_in(office, _appointment(ctx, office, now + timedelta(minutes=5)), now)
-    operations.check_in(office, _appointment(ctx, office, now + timedelta(hours=3)), now)
+    operations.check_in(office, passport_appointment(ctx, office, now + timedelta(minutes=5)), now)
+    operations.check_in(office, passport_appointment(ctx, office, now + timedelta(hours=3)), now)
     ctx.commit()
     as_role(ctx, client, "clerk")
     page = text(client.get(f"/counter/{ids.c1}?lang=en"))

@@ -10,13 +10,13 @@ from sqlalchemy import select
 from booking.db import utcnow
 from booking.offices.models import Counter, Office
 from booking.queueing import operations
-from tests.test_queue import _appointment
+from tests.factories import passport_appointment
 
 
 def test_board_shows_calls_waiting_and_no_names(client, ctx, floor):  # noqa: F811
     now = utcnow()
     c1 = ctx.scalar(select(Counter).where(Counter.name == "Schalter 1"))
-    appt = _appointment(ctx, floor, now + timedelta(minutes=5))
+    appt = passport_appointment(ctx, floor, now + timedelta(minutes=5))
     appt.name = "Erika Geheimname"
     first = operations.check_in(floor, appt, now)
     operations.draw_ticket(floor, "melde", now)

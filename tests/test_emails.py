@@ -19,7 +19,7 @@ from icalendar import Calendar
 
 from booking.scheduling.codes import format_code
 from tests import smtp
-from tests.conftest import local_iso, make_town, next_workday
+from tests.factories import book_in_domain, local_iso, make_town, next_workday
 from tests.smtp import auth, book, calendar_part, deliver, ics_bytes
 
 # the SMTP sink fixtures
@@ -329,21 +329,6 @@ def test_internationalised_domain_is_sent_in_ascii(app, client, town, sink):
     _, event = vevent_of(received.message)
     (attendee,) = attendees(event)
     assert str(attendee).lower() == "mailto:erika@xn--mller-kva.de"
-
-
-def book_in_domain(app, start: str, email: str) -> None:
-    """Book through the domain operation (forms and API refuse non-ASCII local parts;
-    staff tools or imports might not)."""
-    from datetime import UTC, datetime
-
-    from booking.db import db, unit_of_work
-    from booking.offices.models import Office, Service
-    from booking.scheduling.operations import Citizen, book_appointment
-
-    with app.app_context(), unit_of_work():
-        book_appointment(db.session.get(Office, "amt"), db.session.get(Service, "pass"),
-                         datetime.fromisoformat(start), Citizen("Jörg Test", email),
-                         datetime.now(UTC))
 
 
 def test_api_refuses_non_ascii_local_part(client, town):

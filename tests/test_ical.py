@@ -30,7 +30,7 @@ from booking.calendars.ical import (
     slots_feed,
 )
 from tests import smtp
-from tests.conftest import local_iso, make_town, next_workday
+from tests.factories import local_iso, make_town, next_workday
 from tests.smtp import auth, book, deliver, ics_bytes
 
 # the SMTP sink fixtures

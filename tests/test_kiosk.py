@@ -15,38 +15,13 @@ from booking.db import utcnow
 from booking.offices.models import Closure, Counter, Office
 from booking.queueing import operations
 from booking.queueing.models import Ticket
-from booking.scheduling.codes import hash_token
-from booking.scheduling.models import CANCELLED, Appointment
-from tests.conftest import csrf_from
+from booking.scheduling.models import CANCELLED
+from tests.factories import TICKET_URL, csrf_from, draw, drawn_ticket, english, make_appointment
 
 BASE = "http://booking.test"
-TICKET_URL = re.compile(r"/kiosk/amt/tickets/(?P<id>[\w-]+)$")
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def english(client, path="/kiosk/amt"):
-    """Switch the client's session to English (the app's ?lang= mechanism)."""
-    assert client.get(path + "?lang=en").status_code in (200, 404)
-
-
-def draw(client, service="pass", office="amt"):
-    page = client.get(f"/kiosk/{office}")
-    token = csrf_from(page.get_data(as_text=True)) if page.status_code == 200 else "x"
-    return client.post(f"/kiosk/{office}/tickets",
-                       data={"csrf_token": token, "service": service})
-
-
-def drawn_ticket(client, service="pass") -> tuple[str, str]:
-    """Draw a ticket; returns (ticket id, HTML of the ticket page after the redirect)."""
-    response = draw(client, service)
-    assert response.status_code == 303, response.get_data(as_text=True)
-    match = TICKET_URL.search(response.headers["Location"])
-    assert match, response.headers["Location"]
-    page = client.get(response.headers["Location"])
-    assert page.status_code == 200
-    return match["id"], page.get_data(as_text=True)
 
 
 def qr_path(svg_html: str) -> str:
@@ -67,18 +42,6 @@ def ticket_count(ctx) -> int:
     count = ctx.scalar(select(func.count()).select_from(Ticket))
     ctx.rollback()
     return count
-
-
-def make_appointment(ctx, office, start_at, *, code="ACDE3467", status="confirmed",
-                     token="manage-token-123") -> Appointment:
-    appointment = Appointment(
-        office=office, service=office.services[0], start_at=start_at,
-        end_at=start_at + timedelta(minutes=30), name="Erika Mustermann",
-        email="erika.mustermann@example.org", phone="+49 170 5550123", language="en",
-        code=code, token_hash=hash_token(token), ical_uid=f"uid-{code}", status=status)
-    ctx.add(appointment)
-    ctx.commit()
-    return appointment
 
 
 def check_in(client, code, office="amt"):

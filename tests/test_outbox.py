@@ -23,7 +23,7 @@ from booking.offices.models import Office, Service
 from booking.scheduling import operations
 from booking.scheduling.models import Appointment
 from tests import smtp
-from tests.conftest import local_iso, make_town, next_workday
+from tests.factories import book_in_domain, local_iso, make_town, next_workday
 from tests.smtp import SmtpSink, book, calendar_part, deliver, free_port, point_app_at
 
 # the SMTP sink fixtures
@@ -326,8 +326,6 @@ def test_permanent_refusal_marks_failed_and_the_batch_goes_on(app, client, ctx, 
 def test_address_the_server_cannot_take_fails_alone(app, client, ctx, town):
     """A non-ASCII local part needs SMTPUTF8; a server without it refuses that one
     message for good, and the rest of the batch is delivered (nothing stalls)."""
-    from tests.test_emails import book_in_domain
-
     day = next_workday()
     book_in_domain(app, local_iso(day, 9), "jörg@example.org")
     assert book(client, local_iso(day, 10), email="erika@example.org").status_code == 201

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from booking.db import utcnow
-from booking.offices.models import Closure, Counter, Office, Service
+from booking.offices.models import Closure, Office, Service
 from booking.queueing import errors, operations, ordering
 from booking.queueing.models import (
     CALLED,
@@ -25,12 +25,10 @@ from booking.queueing.models import (
     Ticket,
     TicketDay,
 )
-from booking.scheduling.models import ARRIVED, CANCELLED, Appointment
-from tests.conftest import BERLIN
-from tests.test_staff import log_in, make_user
+from booking.scheduling.models import ARRIVED, CANCELLED
+from tests.factories import BERLIN, T0, counter, log_in, make_user, passport_appointment
 
 TZ = ZoneInfo(BERLIN)
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Berlin
 WINDOW = timedelta(minutes=15)
 
 
@@ -130,10 +128,6 @@ def test_opening_hours_closures_and_holidays():
 
 # ---------------------------------------------------------------- operations
 
-def counter(ctx, name) -> Counter:
-    return ctx.scalar(select(Counter).where(Counter.name == name))
-
-
 def test_numbers_run_per_office_and_day_and_restart(ctx, floor):
     a = operations.draw_ticket(floor, "pass", T0)
     b = operations.draw_ticket(floor, "melde", T0 + timedelta(minutes=1))
@@ -173,30 +167,20 @@ def test_refused_when_closed_not_offered_or_contingent_used_up(ctx, floor):
                        .order_by(Ticket.seq)).all() == ["P001", "P002"]
 
 
-def _appointment(ctx, office, start_at, status="confirmed") -> Appointment:
-    appt = Appointment(office=office, service=ctx.get(Service, "pass"), start_at=start_at,
-                       end_at=start_at + timedelta(minutes=30), name="Erika", email="e@x.example",
-                       language="en", code=f"C{int(start_at.timestamp()) % 10**7:07d}",
-                       token_hash="x", ical_uid=f"uid-{start_at.timestamp()}", status=status)
-    ctx.add(appt)
-    ctx.flush()
-    return appt
-
-
 def test_check_in_rules(ctx, floor):
     now = T0
-    on_time = _appointment(ctx, floor, now + timedelta(minutes=10))
+    on_time = passport_appointment(ctx, floor, now + timedelta(minutes=10))
     ticket = operations.check_in(floor, on_time, now)
     assert ticket.kind == "appointment" and ticket.due_at == on_time.start_at
     assert on_time.status == ARRIVED and ticket.language == "en"
     with pytest.raises(errors.NotCheckable) as exc:
         operations.check_in(floor, on_time, now)
     assert exc.value.reason == "checked_in"
-    tomorrow = _appointment(ctx, floor, now + timedelta(days=1))
+    tomorrow = passport_appointment(ctx, floor, now + timedelta(days=1))
     with pytest.raises(errors.NotCheckable) as exc:
         operations.check_in(floor, tomorrow, now)
     assert exc.value.reason == "other_day"
-    cancelled = _appointment(ctx, floor, now + timedelta(minutes=40), status=CANCELLED)
+    cancelled = passport_appointment(ctx, floor, now + timedelta(minutes=40), status=CANCELLED)
     with pytest.raises(errors.NotCheckable) as exc:
         operations.check_in(floor, cancelled, now)
     assert exc.value.reason == "cancelled"
@@ -204,7 +188,7 @@ def test_check_in_rules(ctx, floor):
         operations.check_in(floor, None, now)
     with pytest.raises(errors.UnknownAppointment):  # another office's appointment
         operations.check_in(ctx.get(Office, "nord"), tomorrow, now)
-    late = _appointment(ctx, floor, now - timedelta(minutes=20))  # 20 > 15 minutes late
+    late = passport_appointment(ctx, floor, now - timedelta(minutes=20))  # 20 > 15 minutes late
     late_ticket = operations.check_in(floor, late, now)
     assert late_ticket.due_at is None  # joins as a walk-in
 
@@ -213,7 +197,7 @@ def test_call_next_order_busy_pause_and_empty(ctx, floor):
     c1, c2 = counter(ctx, "Schalter 1"), counter(ctx, "Schalter 2")
     p1 = operations.draw_ticket(floor, "pass", T0)
     m1 = operations.draw_ticket(floor, "melde", T0 + timedelta(minutes=1))
-    appt = _appointment(ctx, floor, T0 + timedelta(minutes=12))
+    appt = passport_appointment(ctx, floor, T0 + timedelta(minutes=12))
     a1 = operations.check_in(floor, appt, T0 + timedelta(minutes=2))
     now = T0 + timedelta(minutes=3)
     assert operations.call_next(c2, now).id == m1.id  # counter 2: melde only
@@ -236,7 +220,7 @@ def test_call_next_order_busy_pause_and_empty(ctx, floor):
 def test_recall_cooldown_no_show_after_recalls(ctx, floor):
     c1 = counter(ctx, "Schalter 1")
     floor.queue_recall_cooldown_seconds, floor.queue_max_recalls = 30, 2
-    appt = _appointment(ctx, floor, T0)
+    appt = passport_appointment(ctx, floor, T0)
     ticket = operations.check_in(floor, appt, T0)
     operations.call_next(c1, T0)
     with pytest.raises(errors.RecallTooSoon) as exc:
@@ -360,8 +344,8 @@ def test_api_unknown_office_ticket_and_malformed_body(client, ctx, floor):
 
 def test_api_check_in(client, ctx, floor):
     now = utcnow()
-    appt = _appointment(ctx, floor, now + timedelta(minutes=5))
-    other_day = _appointment(ctx, floor, now + timedelta(days=2))
+    appt = passport_appointment(ctx, floor, now + timedelta(minutes=5))
+    other_day = passport_appointment(ctx, floor, now + timedelta(days=2))
     code, other_code = appt.code, other_day.code
     ctx.commit()
     response = client.post("/api/v1/offices/amt/checkins", json={"code": code.lower()})

@@ -16,8 +16,8 @@ from booking.accounts.operations import create_user, issue_api_token
 from booking.db import utcnow
 from booking.offices.models import Counter, Service
 from booking.queueing.models import CALLED, Ticket
+from tests.factories import race
 from tests.server import gunicorn
-from tests.test_concurrency import race
 
 pytestmark = pytest.mark.server
 

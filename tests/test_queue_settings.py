@@ -10,21 +10,23 @@ from sqlalchemy import select
 
 from booking.audit.models import AuditEntry
 from booking.offices.models import Office
-from tests.test_admin import (  # noqa: F401  (fixtures)
+from tests.factories import (
     OFFICE_DATA,
-    admin,
-    count,
-    fast_hashing,
-    login,
-    manager,
-    token,
-    town,
-    user,
+    add_user,
+    cheap_hashing,
+    count_rows,
+    log_in_with_password,
+    session_csrf,
 )
 
 BASE = {**OFFICE_DATA, "lead_time_minutes": "120"}  # the stored values except the queue's
 QUEUE = {"queue_window_minutes": "30", "queue_recall_cooldown_seconds": "45",
          "queue_max_recalls": "3", "queue_daily_limit": "120"}
+
+
+@pytest.fixture(autouse=True)
+def fast_hashing(monkeypatch):
+    cheap_hashing(monkeypatch)
 
 
 def input_tag(page: str, name: str) -> str:
@@ -42,7 +44,7 @@ def queue_settings(ctx) -> tuple:
     return values
 
 
-def test_the_form_shows_the_queue_settings(ctx, manager):  # noqa: F811
+def test_the_form_shows_the_queue_settings(ctx, manager):
     page = manager.get("/admin/offices/amt/").get_data(as_text=True)
     for name, value in (("queue_window_minutes", 15), ("queue_recall_cooldown_seconds", 30),
                         ("queue_max_recalls", 2)):
@@ -54,9 +56,9 @@ def test_the_form_shows_the_queue_settings(ctx, manager):  # noqa: F811
     assert "<legend>Walk-in queue</legend>" in page
 
 
-def test_manager_changes_them_and_the_change_is_audited(ctx, manager):  # noqa: F811
+def test_manager_changes_them_and_the_change_is_audited(ctx, manager):
     response = manager.post("/admin/offices/amt/", data={
-        **BASE, **QUEUE, "csrf_token": token(manager)})
+        **BASE, **QUEUE, "csrf_token": session_csrf(manager)})
     assert response.status_code == 303
     assert queue_settings(ctx) == (30, 45, 3, 120)
     entry = ctx.scalar(select(AuditEntry).where(AuditEntry.action == "office.updated"))
@@ -69,7 +71,7 @@ def test_manager_changes_them_and_the_change_is_audited(ctx, manager):  # noqa: 
     # empty: no limit again; zero is allowed where it means "at once" or "never"
     response = manager.post("/admin/offices/amt/", data={
         **BASE, "queue_window_minutes": "0", "queue_recall_cooldown_seconds": "0",
-        "queue_max_recalls": "0", "queue_daily_limit": " ", "csrf_token": token(manager)})
+        "queue_max_recalls": "0", "queue_daily_limit": " ", "csrf_token": session_csrf(manager)})
     assert response.status_code == 303
     assert queue_settings(ctx) == (0, 0, 0, None)
     page = manager.get("/admin/offices/amt/audit").get_data(as_text=True)
@@ -89,9 +91,9 @@ def test_manager_changes_them_and_the_change_is_audited(ctx, manager):  # noqa: 
                                 "empty."),
     ("queue_daily_limit", "zehn", "Please enter a whole number."),
 ])
-def test_out_of_range_values_are_marked_at_the_field(ctx, manager, field, value, message):  # noqa: F811
+def test_out_of_range_values_are_marked_at_the_field(ctx, manager, field, value, message):
     response = manager.post("/admin/offices/amt/", data={
-        **BASE, **QUEUE, field: value, "csrf_token": token(manager)})
+        **BASE, **QUEUE, field: value, "csrf_token": session_csrf(manager)})
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     tag = input_tag(page, field)
@@ -101,33 +103,33 @@ def test_out_of_range_values_are_marked_at_the_field(ctx, manager, field, value,
     assert f'<li><a href="#{field}">' in page  # the error summary links to the field
     assert message in page
     assert queue_settings(ctx) == (15, 30, 2, None)
-    assert count(ctx, AuditEntry) == 0
+    assert count_rows(ctx, AuditEntry) == 0
 
 
-def test_only_managers_of_the_office_and_admins(ctx, client, town):  # noqa: F811
-    login(client, user(ctx, "clerk", "amt"))
+def test_only_managers_of_the_office_and_admins(ctx, client, back_office):
+    log_in_with_password(client, add_user(ctx, "clerk", "amt"))
     refused = client.post("/admin/offices/amt/", data={
-        **BASE, **QUEUE, "csrf_token": token(client)})
+        **BASE, **QUEUE, "csrf_token": session_csrf(client)})
     assert refused.status_code == 403
     other = client.application.test_client()
-    login(other, user(ctx, "manager", "nord", name="nord-manager"))
+    log_in_with_password(other, add_user(ctx, "manager", "nord", name="nord-manager"))
     assert other.post("/admin/offices/amt/", data={
-        **BASE, **QUEUE, "csrf_token": token(other)}).status_code == 403
+        **BASE, **QUEUE, "csrf_token": session_csrf(other)}).status_code == 403
     assert queue_settings(ctx) == (15, 30, 2, None)
     boss = client.application.test_client()
-    login(boss, user(ctx, "admin"))
+    log_in_with_password(boss, add_user(ctx, "admin"))
     assert boss.post("/admin/offices/amt/", data={
-        **BASE, **QUEUE, "csrf_token": token(boss)}).status_code == 303
+        **BASE, **QUEUE, "csrf_token": session_csrf(boss)}).status_code == 303
     assert queue_settings(ctx) == (30, 45, 3, 120)
 
 
-def test_a_new_office_gets_them_too(ctx, admin):  # noqa: F811
+def test_a_new_office_gets_them_too(ctx, admin):
     form = admin.get("/admin/offices/new").get_data(as_text=True)
     assert 'value="15"' in input_tag(form, "queue_window_minutes")
     assert 'value="2"' in input_tag(form, "queue_max_recalls")
     assert admin.post("/admin/offices/new", data={
         **BASE, **QUEUE, "office_id": "sued", "services": ["melde"],
-        "csrf_token": token(admin)}).status_code == 303
+        "csrf_token": session_csrf(admin)}).status_code == 303
     ctx.rollback()
     office = ctx.get(Office, "sued")
     assert (office.queue_window_minutes, office.queue_recall_cooldown_seconds,

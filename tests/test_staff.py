@@ -7,7 +7,6 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -35,10 +34,18 @@ from booking.scheduling.models import (
     PHONE,
     Appointment,
 )
-from tests.conftest import BERLIN, csrf_from, local_iso, make_town, next_workday
-
-PASSWORD = "correct horse battery"
-
+from tests.factories import (
+    BERLIN,
+    PASSWORD,
+    Booked,
+    booked,
+    csrf_from,
+    local_iso,
+    log_in,
+    make_town,
+    make_user,
+    next_workday,
+)
 
 # ---------------------------------------------------------------- set-up helpers
 
@@ -58,42 +65,11 @@ def town(ctx):
     return office
 
 
-def make_user(ctx, role: str, *offices: str) -> tuple[int, str]:
-    """A user (hashing is slow: few per test); returns (id, session id)."""
-    email = f"{role}-{'-'.join(offices) or 'all'}@example.org"
-    user = create_user(email, PASSWORD, role, list(offices), utcnow())
-    ctx.commit()
-    ids = user.id, user.get_id()
-    ctx.rollback()
-    return ids
-
-
-def log_in(client, session_id: str) -> None:
-    """A logged-in session without the slow password check (test_accounts covers login)."""
-    with client.session_transaction() as sess:
-        sess["_user_id"] = session_id
-        sess["_fresh"] = True
-
-
-@dataclass(frozen=True)
-class Booked:
-    """What tests need of an appointment, read once: reading expired ORM objects later
-    would hold a SQLite read snapshot across the app's writes."""
-
-    id: int
-    code: str
-    ical_uid: str
-    start_at: datetime
-    end_at: datetime
-    token_hash: str
-
-
 def _done(ctx, appointment: Appointment) -> Booked:
     ctx.commit()
-    booked = Booked(appointment.id, appointment.code, appointment.ical_uid, appointment.start_at,
-                    appointment.end_at, appointment.token_hash)
+    result = booked(appointment)
     ctx.rollback()
-    return booked
+    return result
 
 
 def book(ctx, day, hour, minute=0, *, service="pass", office="amt", name="Erika Mustermann",

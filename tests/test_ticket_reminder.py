@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -13,9 +14,9 @@ from booking.notifications.models import OutboxMessage
 from booking.queueing import errors, operations
 from booking.queueing.models import Ticket
 from tests import smtp
-from tests.conftest import csrf_from
-from tests.test_kiosk import drawn_ticket, english
-from tests.test_queue import T0, TZ, counter
+from tests.factories import BERLIN, T0, counter, csrf_from, drawn_ticket, english
+
+TZ = ZoneInfo(BERLIN)
 
 smtp_server = smtp.smtp_server
 mail_to_sink = smtp.mail_to_sink

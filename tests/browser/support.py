@@ -7,6 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from tests.factories import PASSWORD
+
 ROOT = Path(__file__).resolve().parents[2]
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -84,6 +86,21 @@ def real_console_errors(page) -> list[str]:
 def wait_for_focus(page, element_id: str) -> None:
     page.wait_for_function("(id) => document.activeElement && document.activeElement.id === id",
                            arg=element_id)
+
+
+# ---------------------------------------------------------------- staff
+
+
+LOGIN_BUTTON = "main form[action^='/login'] button[type=submit]"
+
+
+def log_in(page, address: str, password: str = PASSWORD) -> None:
+    """Log in through the login form; lands on the overview."""
+    page.goto("/login")
+    page.fill("#email", address)
+    page.fill("#password", password)
+    page.locator(LOGIN_BUTTON).click()
+    page.wait_for_url(re.compile(r"/staff/$"))
 
 
 # ---------------------------------------------------------------- keyboard

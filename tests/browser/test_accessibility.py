@@ -19,7 +19,7 @@ from tests.browser.support import (
     switch_language,
     wait_for_focus,
 )
-from tests.conftest import local_iso, make_town, next_workday
+from tests.factories import local_iso, make_town, next_workday
 
 pytestmark = pytest.mark.browser
 

@@ -18,11 +18,11 @@ from tests.browser.support import (
     assert_accessible,
     assert_focus_visible,
     html_lang,
+    log_in,
     tab_until,
     wait_for_focus,
 )
-from tests.browser.test_staff_browser import add_user, cheap_hashing, log_in
-from tests.test_queue import counter
+from tests.factories import add_user, cheap_hashing, counter
 
 pytestmark = pytest.mark.browser
 

@@ -23,7 +23,7 @@ from tests.browser.support import (
     tab_until,
     wait_for_focus,
 )
-from tests.conftest import local_iso, make_town, next_workday
+from tests.factories import local_iso, make_town, next_workday
 
 pytestmark = pytest.mark.browser
 

@@ -23,6 +23,7 @@ from tests.browser.support import (
     switch_language,
     tab_until,
 )
+from tests.factories import make_appointment
 
 pytestmark = pytest.mark.browser
 
@@ -130,8 +131,6 @@ def test_draw_a_ticket_by_touch(new_page, office):
 
 def test_draw_and_check_in_with_the_keyboard(new_page, office, ctx):
     from datetime import timedelta
-
-    from tests.test_kiosk import make_appointment
 
     make_appointment(ctx, office, utcnow() + timedelta(minutes=5))
     page = new_page(locale="en-GB")

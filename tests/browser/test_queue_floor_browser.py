@@ -9,9 +9,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import assert_accessible
-from tests.browser.test_staff_browser import add_user, cheap_hashing, log_in
-from tests.test_queue import counter
+from tests.browser.support import assert_accessible, log_in
+from tests.factories import add_user, cheap_hashing, counter
 
 pytestmark = pytest.mark.browser
 

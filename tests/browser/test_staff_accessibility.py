@@ -29,19 +29,20 @@ from tests.browser.support import (
     assert_focus_visible,
     format_violations,
     html_lang,
+    log_in,
     real_console_errors,
     run_axe,
     tab_until,
 )
-from tests.browser.test_staff_browser import (
+from tests.factories import (
     add_user,
     at,
     book,
     cheap_hashing,
-    log_in,
+    local_iso,
+    next_workday,
     setup_town,
 )
-from tests.conftest import local_iso, next_workday
 
 pytestmark = pytest.mark.browser
 

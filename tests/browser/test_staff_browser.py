@@ -10,24 +10,27 @@ everything else is found by ids, names and roles, so German translations can cha
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 import pytest
-from argon2 import PasswordHasher
 from babel.dates import format_date
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from booking.accounts import operations as accounts
-from booking.db import utcnow
-from booking.offices.models import Counter, Office, Service
-from booking.scheduling import operations
 from booking.scheduling.codes import format_code
 from booking.scheduling.models import CANCELLED, CONFIRMED, PHONE, Appointment
 from tests import smtp
-from tests.browser.support import real_console_errors
-from tests.conftest import local_iso, make_town, next_workday
+from tests.browser.support import LOGIN_BUTTON, log_in, real_console_errors
+from tests.factories import (
+    PASSWORD,
+    add_user,
+    at,
+    book,
+    cheap_hashing,
+    local_iso,
+    next_workday,
+    setup_town,
+)
 from tests.smtp import calendar_part, deliver
 
 pytestmark = pytest.mark.browser
@@ -35,78 +38,15 @@ pytestmark = pytest.mark.browser
 smtp_server = smtp.smtp_server  # a real SMTP server (aiosmtpd) …
 mail_to_sink = smtp.mail_to_sink  # … that the live server's app delivers to
 
-PASSWORD = "correct horse battery"
 ENGLISH = {"locale": "en-GB"}
 
 
-# ---------------------------------------------------------------- helpers (also used by
-# test_staff_accessibility.py)
-
-
-def cheap_hashing(monkeypatch) -> None:
-    """Argon2id with the cheapest parameters: the live server runs in this process, so
-    its logins check these hashes (the production parameters are tested elsewhere)."""
-    monkeypatch.setattr(accounts, "hasher", PasswordHasher(time_cost=1, memory_cost=8,
-                                                           parallelism=1))
+# ---------------------------------------------------------------- helpers
 
 
 @pytest.fixture(autouse=True)
 def fast_hashing(monkeypatch):
     cheap_hashing(monkeypatch)
-
-
-def setup_town(ctx) -> dict:
-    """'amt' from make_town (Mon–Sat 08–12, capacity 2, 'pass' and 'melde') with counter
-    '1'; returns the ids the tests address."""
-    office = make_town(ctx)
-    counter = Counter(office=office, name="1", services=[ctx.get(Service, "pass")])
-    ctx.add(counter)
-    ctx.flush()
-    ids = {"rule": office.rules[0].id, "counter": counter.id}
-    ctx.commit()
-    return ids
-
-
-def add_user(ctx, role: str, *offices: str) -> str:
-    """A user with PASSWORD; returns the email address to log in with."""
-    address = f"{role}@teststadt.example"
-    accounts.create_user(address, PASSWORD, role, list(offices), utcnow())
-    ctx.commit()
-    return address
-
-
-LOGIN_BUTTON = "main form[action^='/login'] button[type=submit]"
-
-
-def log_in(page, address: str, password: str = PASSWORD) -> None:
-    """Log in through the login form; lands on the overview."""
-    page.goto("/login")
-    page.fill("#email", address)
-    page.fill("#password", password)
-    page.locator(LOGIN_BUTTON).click()
-    page.wait_for_url(re.compile(r"/staff/$"))
-
-
-@dataclass(frozen=True)
-class Booked:
-    id: int
-    code: str
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.fromisoformat(local_iso(day, hour, minute))
-
-
-def book(ctx, service_id: str, day: date, hour: int, minute: int = 0, *,
-         mail: str | None = "anna@example.org", name: str = "Anna Muster") -> Booked:
-    """Book through the citizens' operation (with ``mail=None``: a phone number only)."""
-    citizen = operations.Citizen(name, mail, None if mail else "+49 69 1234567")
-    appointment, _ = operations.book_appointment(
-        ctx.get(Office, "amt"), ctx.get(Service, service_id), at(day, hour, minute), citizen,
-        utcnow())
-    booked = Booked(appointment.id, appointment.code)
-    ctx.commit()
-    return booked
 
 
 def read_appointment(ctx, **where) -> dict | None:

@@ -7,6 +7,7 @@ Alembic migrations, exactly as ``flask db upgrade`` does in production.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from datetime import date, time
 
@@ -201,3 +202,47 @@ def admin(ctx, client, back_office):
     log_in_with_password(client, add_user(ctx, "admin"))
     return client
 
+
+# ---------------------------------------------------------------- markers, enforced
+#
+# ``make test-fast`` leaves out the tests marked ``server`` (real gunicorn servers) and
+# ``browser`` (Chromium). Forgetting a marker would slip a slow test into it, so:
+# starting gunicorn in a test (or its fixtures) without ``server`` fails that test, and so
+# does a test that uses the Chromium fixture without ``browser``.
+
+_running: list = []  # the test whose set-up, call or teardown runs now
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    _running.append(item)
+    try:
+        yield
+    finally:
+        _running.pop()
+
+
+def pytest_runtest_setup(item):
+    if "browser" in item.fixturenames and item.get_closest_marker("browser") is None:
+        pytest.fail(f"{item.nodeid} starts Chromium: mark it @pytest.mark.browser",
+                    pytrace=False)
+
+
+def _starts_gunicorn(args) -> bool:
+    words = (os.fsdecode(args).split() if isinstance(args, str | bytes | os.PathLike)
+             else [os.fsdecode(word) for word in args])
+    return any(os.path.basename(word) == "gunicorn" for word in words)
+
+
+def _audit(event: str, args: tuple) -> None:
+    """Python's audit hook: subprocess.Popen (executable, args, cwd, env) is how every
+    subprocess starts, tests/server.py's ``gunicorn()`` as well as a plain subprocess.run."""
+    if event != "subprocess.Popen" or not _running:
+        return
+    item = _running[-1]
+    if item.get_closest_marker("server") is None and _starts_gunicorn(args[1]):
+        raise pytest.fail.Exception(
+            f"{item.nodeid} starts gunicorn: mark it @pytest.mark.server", pytrace=False)
+
+
+sys.addaudithook(_audit)  # for the rest of the process: audit hooks cannot be removed

@@ -22,7 +22,7 @@ from booking import realtime
 from booking.config import normalise_database_url
 from booking.db import db
 from booking.realtime import Event
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.factories import POSTGRES_ADMIN_URL
 from tests.realtime_app import register
 from tests.server import gunicorn
 
@@ -331,6 +331,7 @@ def wait_until(predicate, what: str):
         time.sleep(0.1)
 
 
+@pytest.mark.server
 def test_gunicorn_stream_format_and_lifetime(app, database_url, instance_dir):
     with gunicorn(database_url, instance_dir, workers=1, app="tests.realtime_wsgi:app",
                   REALTIME_HEARTBEAT_SECONDS="0.2", REALTIME_STREAM_MAX_SECONDS="3") as base:
@@ -352,6 +353,7 @@ def test_gunicorn_stream_format_and_lifetime(app, database_url, instance_dir):
         stream.close()
 
 
+@pytest.mark.server
 def test_gunicorn_gevent_worker_serves_many_streams_and_other_requests(
         app, db_kind, database_url, instance_dir, ctx):
     # One worker: everything below shares one process, so nothing may block it.
@@ -400,6 +402,7 @@ def test_gunicorn_gevent_worker_serves_many_streams_and_other_requests(
                    "the server to notice the closed streams")
 
 
+@pytest.mark.server
 def test_postgres_events_reach_streams_in_other_processes(pg_app, pg_url, instance_dir):
     """Publish from this process with a real commit; gunicorn workers stream it."""
     with gunicorn(pg_url, instance_dir, workers=3, app="tests.realtime_wsgi:app",

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from booking.config import ConfigError, load_config
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.factories import POSTGRES_ADMIN_URL
 from tests.server import ROOT
 
 
@@ -95,6 +95,7 @@ def test_development_defaults(tmp_path):
     assert pg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
 
 
+@pytest.mark.server
 def test_gunicorn_without_secret_key_exits(tmp_path):
     env = {**os.environ, "BOOKING_INSTANCE_PATH": str(tmp_path), "GUNICORN_WORKERS": "1",
            "GUNICORN_BIND": "127.0.0.1:0"}
@@ -112,7 +113,7 @@ def test_purge_anonymises_past_appointments_only(app, client, ctx):
     from datetime import UTC, datetime, timedelta
 
     from booking.scheduling.models import Appointment
-    from tests.conftest import local_iso, make_town, next_workday
+    from tests.factories import local_iso, make_town, next_workday
 
     make_town(ctx)
     future = client.post("/api/v1/appointments", json={

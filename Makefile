@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: setup assets translations db run test test-sqlite test-postgres lint bench clean
+.PHONY: setup assets translations db run test test-fast test-sqlite test-postgres lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ db: setup
 
 run: db
 	QUEUE_ALWAYS_OPEN=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
+
+# The quick round while working: SQLite, without real gunicorn servers and Chromium.
+test-fast: setup
+	$(BIN)/pytest -q -p no:cacheprovider --db sqlite -m "not server and not browser"
 
 test-sqlite: setup
 	$(BIN)/pytest -q -p no:cacheprovider --db sqlite

@@ -4,6 +4,10 @@ it costs little CPU per request; it runs as its own process and prints one JSON 
 
     python bench/loadgen.py --port 8000 --path /bench/bare -c 16 -d 10 -w 2
     python bench/loadgen.py --port 8000 --path /api/v1/appointments --bodies b.jsonl ...
+    python bench/loadgen.py --port 8443 --tls-name termine.example-stadt.de --path ...
+
+With ``--tls-name`` the connections use TLS (certificate not verified) with that server
+name, which also goes into the Host header: for an nginx site in front of the app.
 
 With ``--bodies`` every request is a POST with the next line of the file as its JSON
 body; no body is sent twice, and a client stops when the file is used up.
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import ssl
 import sys
 import time
 from collections import Counter
@@ -32,12 +37,14 @@ class Stats:
     def __init__(self) -> None:
         self.latencies: list[float] = []
         self.statuses: Counter[int] = Counter()
+        self.cache: Counter[str] = Counter()  # nginx's X-Cache-Status, where it sends one
         self.errors: Counter[str] = Counter()
         self.bytes = 0
 
 
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
-    """(status, body, server wants to close)."""
+async def read_response(reader: asyncio.StreamReader,
+                        cache: Counter[str] | None = None) -> tuple[int, bytes, bool]:
+    """(status, body, server wants to close); nginx's X-Cache-Status counted in ``cache``."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split(b" ", 2)[1])
@@ -52,6 +59,8 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]
             chunked = True
         elif name == b"connection" and value.strip().lower() == b"close":
             close = True
+        elif name == b"x-cache-status" and cache is not None:
+            cache[value.strip().decode()] += 1
     if chunked:
         parts = []
         while True:
@@ -68,7 +77,7 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]
 
 
 def build_requests(args) -> tuple[bytes | None, list[bytes] | None]:
-    host = f"{args.host}:{args.port}".encode()
+    host = (args.tls_name or f"{args.host}:{args.port}").encode()
     if not args.bodies:
         request = (b"GET " + args.path.encode() + b" HTTP/1.1\r\nHost: " + host
                    + b"\r\nAccept: application/json\r\nUser-Agent: bench\r\n\r\n")
@@ -87,8 +96,19 @@ def build_requests(args) -> tuple[bytes | None, list[bytes] | None]:
     return None, requests
 
 
+def tls_context(args) -> ssl.SSLContext | None:
+    """One context for all clients, without the system's CA store (loading it takes
+    long enough on a busy machine to hold the first requests back)."""
+    if not args.tls_name:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False  # a throw-away certificate on 127.0.0.1
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 async def client(args, fixed: bytes | None, pool: list[bytes] | None, stats: Stats,
-                 window: list[float], stop_at: float) -> None:
+                 window: list[float], stop_at: float, tls: ssl.SSLContext | None) -> None:
     reader = writer = None
     while True:
         if time.perf_counter() >= stop_at:
@@ -102,10 +122,12 @@ async def client(args, fixed: bytes | None, pool: list[bytes] | None, stats: Sta
             request = fixed
         try:
             if writer is None:
-                reader, writer = await asyncio.open_connection(args.host, args.port)
+                reader, writer = await asyncio.open_connection(
+                    args.host, args.port, ssl=tls, server_hostname=args.tls_name)
             t0 = time.perf_counter()
             writer.write(request)
-            status, body, close = await read_response(reader)
+            cache: Counter[str] = Counter()
+            status, body, close = await read_response(reader, cache)
             t1 = time.perf_counter()
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
             stats.errors[type(exc).__name__] += 1
@@ -117,6 +139,7 @@ async def client(args, fixed: bytes | None, pool: list[bytes] | None, stats: Sta
         if window[0] <= t1 <= window[1]:
             stats.latencies.append(t1 - t0)
             stats.statuses[status] += 1
+            stats.cache.update(cache)
             stats.bytes += len(body)
         if close:
             writer.close()
@@ -138,7 +161,8 @@ async def main_async(args) -> dict:
         cpu0 = time.process_time()
 
     marker = asyncio.create_task(mark_cpu())
-    await asyncio.gather(*(client(args, fixed, pool, stats, window, window[1])
+    tls = tls_context(args)
+    await asyncio.gather(*(client(args, fixed, pool, stats, window, window[1], tls)
                            for _ in range(args.concurrency)))
     await marker
     ended = time.perf_counter()
@@ -157,6 +181,7 @@ async def main_async(args) -> dict:
         "rps": round(n / elapsed, 1),
         "statuses": {str(k): v for k, v in sorted(stats.statuses.items())},
         "errors": dict(stats.errors),
+        "cache_statuses": dict(stats.cache),
         "latency_ms": {
             "mean": round(sum(lat) / n * 1000, 2) if n else None,
             "p50": round(percentile(lat, 50) * 1000, 2) if n else None,
@@ -175,6 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--path", required=True)
+    parser.add_argument("--tls-name", help="connect with TLS to this server name")
     parser.add_argument("--bodies", help="JSON lines file: POST one line per request")
     parser.add_argument("-c", "--concurrency", type=int, default=16)
     parser.add_argument("-d", "--duration", type=float, default=10.0, help="measured seconds")

@@ -1,7 +1,8 @@
 """Language choice and locale-aware formatting.
 
 German is the default; English is complete. The language comes from ``?lang=``
-(remembered in the session), else the browser's Accept-Language, else German.
+(remembered in the session), else the browser's Accept-Language (the response then
+says ``Vary: Accept-Language``), else German.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency
-from flask import current_app, request, session
+from flask import after_this_request, current_app, request, session
 
 LANGUAGES = ("de", "en")
 
@@ -23,9 +24,15 @@ def select_locale() -> str:
         return wanted
     if session.get("lang") in LANGUAGES:
         return session["lang"]
+    after_this_request(_vary_by_accept_language)
     return request.accept_languages.best_match(LANGUAGES) or current_app.config[
         "BABEL_DEFAULT_LOCALE"
     ]
+
+
+def _vary_by_accept_language(response):
+    response.vary.add("Accept-Language")  # caches keep one copy per language asked for
+    return response
 
 
 def local_datetime(value: datetime, tz: ZoneInfo, language: str) -> str:

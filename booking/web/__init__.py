@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from booking.extensions import csrf
+from booking.web import caching
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -37,6 +38,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(kiosk.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)  # token-authenticated JSON, no cookies
+    app.session_interface = caching.SessionInterface()
     context.register(app)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)

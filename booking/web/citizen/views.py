@@ -21,7 +21,7 @@ from booking.scheduling.errors import (
     NotBookable,
     SlotTaken,
 )
-from booking.web import validation
+from booking.web import caching, validation
 from booking.web.citizen import bp
 from booking.web.citizen.calendar import month_bounds, month_grid, parse_month
 from booking.web.citizen.forms import BookingForm, ConfirmForm
@@ -93,7 +93,7 @@ def _render_calendar(template: str, ctx: dict, status: int = 200):
         response = Response(render_template("citizen/_calendar.html", **ctx), status)
     else:
         response = Response(render_template(template, **ctx), status)
-    response.vary.add("HX-Request")
+    response.vary.update(("HX-Request", "HX-History-Restore-Request"))
     return response
 
 
@@ -120,7 +120,7 @@ def calendar(office_id: str, service_id: str):
     office, service = _office_service(office_id, service_id)
     ctx = _calendar_context(office, service, utcnow(), "citizen.book", "citizen.calendar",
                             office_id=office.id, service_id=service.id)
-    return _render_calendar("citizen/calendar.html", ctx)
+    return caching.public(_render_calendar("citizen/calendar.html", ctx))
 
 
 @bp.route("/offices/<office_id>/services/<service_id>/book", methods=["GET", "POST"])
@@ -249,9 +249,8 @@ def slots_ics(office_id: str, service_id: str):
          for s in free],
         now,
     )
-    return Response(feed, mimetype="text/calendar",
-                    headers={"Content-Disposition": f'inline; filename="{office.id}-{service.id}.ics"',
-                             "Cache-Control": "public, max-age=300"})
+    return caching.public(Response(feed, mimetype="text/calendar", headers={
+        "Content-Disposition": f'inline; filename="{office.id}-{service.id}.ics"'}))
 
 
 @bp.get("/accessibility")

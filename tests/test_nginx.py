@@ -4,7 +4,8 @@ The site file is used as shipped; only what every installation replaces is repla
 (the app servers' addresses, the listening ports, the certificate and log paths). It
 must pass ``nginx -t``, redirect HTTP to HTTPS, stream server-sent events through
 unbuffered (a call reaches an open display stream while it is open), rate-limit writes
-per client, and keep manage tokens out of its access log.
+per client, keep manage tokens out of its access log, and microcache the public listings
+of free times for a second, never for a visitor with a session or a token.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import re
 import shutil
 import ssl
 import subprocess
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -24,6 +27,7 @@ from booking.accounts.models import User
 from booking.accounts.operations import create_user, issue_api_token
 from booking.db import utcnow
 from booking.offices.models import Counter
+from tests.factories import local_iso, next_workday
 from tests.server import ROOT, free_port, gunicorn
 
 pytestmark = pytest.mark.server
@@ -50,6 +54,7 @@ def site_config(upstream_port: int, http_port: int, https_port: int, tmp) -> str
         f"/etc/ssl/private/{HOST}.key.pem": str(tmp / "key.pem"),
         "/var/log/nginx/buergerbuero.access.log": str(tmp / "access.log"),
         "/var/log/nginx/buergerbuero.error.log": str(tmp / "error.log"),
+        "/var/cache/nginx/buergerbuero": str(tmp / "cache"),
     }
     for old, new in replacements.items():
         assert old in conf, old
@@ -153,6 +158,7 @@ def proxied(ctx, floor, database_url, instance_dir, tmp_path, db_kind):
     token = issue_api_token(ctx.get(User, user.id), utcnow())
     ctx.commit()
     with gunicorn(database_url, instance_dir, workers=2 if db_kind == "postgresql" else 1,
+                  app="tests.counted_wsgi:app", REQUEST_LOG=str(tmp_path / "app-requests.log"),
                   REALTIME_STREAM_MAX_SECONDS="120", REALTIME_HEARTBEAT_SECONDS="1") as base:
         server = Nginx(tmp_path, int(base.rsplit(":", 1)[1]))
         assert server.check().returncode == 0, server.check().stderr
@@ -236,3 +242,118 @@ def test_manage_tokens_stay_out_of_the_access_log(proxied):
     assert "/manage/ABCD2345/***/cancel" in log
     assert "/staff/feed/***.ics" in log
     assert "s3cr3t-token-value" not in log and "another-secret-token" not in log
+
+
+# ---------------------------------------------------------------- microcache
+
+DAY = next_workday()
+
+
+def listing(day=DAY, service="pass") -> str:
+    return f"/api/v1/offices/amt/services/{service}/slots?from={day}&to={day}"
+
+
+def app_requests(server, method: str, path: str) -> int:
+    """How many ``method path`` requests reached the app (tests/counted_wsgi.py)."""
+    log = server.tmp / "app-requests.log"
+    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    return lines.count(f"{method} {path.split('?')[0]}")
+
+
+def test_public_listings_are_served_from_the_microcache(proxied):
+    server, _ = proxied
+    calendar = f"/offices/amt/services/pass/?month={DAY:%Y-%m}&day={DAY}"
+    cases = [(listing(), {}), ("/offices/amt/services/pass/slots.ics", {}),
+             (calendar, {}), (calendar, {"HX-Request": "true"})]
+    for path, headers in cases:
+        _, first, body = server.request("GET", path, headers=headers)
+        status, again, cached = server.request("GET", path, headers=headers)
+        assert status == 200, path
+        assert (first["X-Cache-Status"], again["X-Cache-Status"]) == ("MISS", "HIT"), path
+        assert cached == body and again["ETag"] == first["ETag"], path
+        assert again["Cache-Control"] == "public, max-age=1" and "Set-Cookie" not in again
+        # nginx answers a conditional request from the cache as well
+        status, _, empty = server.request("GET", path,
+                                          headers={**headers, "If-None-Match": first["ETag"]})
+        assert (status, empty) == (304, b""), path
+    # the page and its htmx fragment are kept apart (HX-Request is part of the key)
+    page = server.request("GET", calendar)[2]
+    assert b"<html" in page
+    assert b"<html" not in server.request("GET", calendar, headers={"HX-Request": "true"})[2]
+    assert app_requests(server, "GET", calendar) == 2
+    assert app_requests(server, "GET", listing()) == 1
+
+
+def test_a_new_booking_shows_after_the_second_has_passed(proxied):
+    server, _ = proxied
+    start = local_iso(DAY, 9)
+    before = {s["start"]: s["available"] for s in json.loads(server.request("GET", listing())[2])}
+    status, _, body = server.request("POST", "/api/v1/appointments", json.dumps({
+        "office": "amt", "service": "pass", "start": start, "name": "Erika Mustermann",
+        "email": "erika@example.org"}).encode(), {"Content-Type": "application/json"})
+    assert status == 201, body
+    # nginx counts whole seconds: an entry stored at x.9 s lives until x+2 s
+    time.sleep(2.1)
+    _, headers, body = server.request("GET", listing())
+    assert headers["X-Cache-Status"] in ("EXPIRED", "MISS")
+    after = {s["start"]: s["available"] for s in json.loads(body)}
+    assert after.get(start, 0) == before[start] - 1
+
+
+def test_concurrent_requests_for_a_cold_listing_reach_the_app_once(proxied):
+    server, _ = proxied
+    server.request("GET", listing(service="melde"))  # the app is warm, this listing is cold
+    path = "/api/v1/offices/amt/services/pass/slots"  # the whole horizon: takes a while
+    barrier = threading.Barrier(8)
+
+    def fetch(_):
+        barrier.wait()
+        return server.request("GET", path)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(fetch, range(8)))
+    assert [status for status, _, _ in answers] == [200] * 8
+    assert len({body for _, _, body in answers}) == 1
+    assert [headers["X-Cache-Status"] for _, headers, _ in answers].count("MISS") == 1
+    assert app_requests(server, "GET", path) == 1  # proxy_cache_lock: the others waited
+
+
+def test_no_cache_for_a_session_or_a_token(proxied):
+    server, staff = proxied
+    calendar = f"/offices/amt/services/pass/?month={DAY:%Y-%m}&day={DAY}"
+    _, headers, _ = server.request("GET", calendar + "&lang=en")  # English, remembered
+    cookie = headers["Set-Cookie"].split(";")[0]
+    assert cookie.startswith("session=")
+    english = {"Cookie": cookie}
+    for path, personal in [(calendar, english), (listing(), staff)]:
+        # neither served from nor stored in the cache
+        _, headers, body = server.request("GET", path, headers=personal)
+        assert headers["X-Cache-Status"] == "BYPASS", path
+        assert server.request("GET", path)[1]["X-Cache-Status"] == "MISS", path
+        _, headers, _ = server.request("GET", path)
+        assert headers["X-Cache-Status"] == "HIT", path
+        _, headers, again = server.request("GET", path, headers=personal)
+        assert headers["X-Cache-Status"] == "BYPASS" and again == body, path
+    assert b'<html lang="en">' in server.request("GET", calendar, headers=english)[2]
+    assert b'<html lang="de">' in server.request("GET", calendar)[2]  # the cached copy
+    assert app_requests(server, "GET", listing()) == 3
+
+
+def test_posts_and_other_pages_are_never_cached(proxied):
+    server, _ = proxied
+    booking = json.dumps({"office": "amt", "service": "pass", "start": local_iso(DAY, 10),
+                          "name": "Erika Mustermann", "email": "erika@example.org"}).encode()
+    json_body = {"Content-Type": "application/json"}
+    answers = [server.request("POST", "/api/v1/appointments", booking, json_body)
+               for _ in range(2)]
+    assert [status for status, _, _ in answers] == [201, 201]  # two seats, two bookings
+    assert json.loads(answers[0][2])["code"] != json.loads(answers[1][2])["code"]
+    assert app_requests(server, "POST", "/api/v1/appointments") == 2
+    for _ in range(2):  # a POST to a cached URL goes to the app (which refuses it)
+        status, headers, _ = server.request("POST", listing(), b"{}", json_body)
+        assert status == 405 and headers.get("X-Cache-Status") in (None, "")
+    assert app_requests(server, "POST", listing()) == 2
+    for _ in range(2):
+        status, headers, _ = server.request("GET", "/api/v1/services")
+        assert status == 200 and "X-Cache-Status" not in headers
+    assert app_requests(server, "GET", "/api/v1/services") == 2

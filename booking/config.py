@@ -82,8 +82,7 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         # A connection that lay unused in the pool for this long is pinged (one round trip)
         # before a request gets it, so one the server or a firewall dropped while idle is
         # replaced first. A connection in steady use is not: under load that saves a round
-        # trip per request (an API booking on PostgreSQL makes two: one read, one write;
-        # see db.commit_each_statement). The price: when the database restarts, requests
+        # trip per request. The price: when the database restarts, requests
         # running on connections used in the last seconds fail once (SQLAlchemy then
         # discards every older connection of the pool). 0 pings on every checkout.
         "DATABASE_PING_AFTER_SECONDS": float(env.get("DATABASE_PING_AFTER_SECONDS") or 10),

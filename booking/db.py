@@ -2,10 +2,7 @@
 
 Only two places commit: :func:`commit_request` (the request boundary, wired in
 ``create_app``) and :func:`unit_of_work` (CLI commands and background jobs).
-Operations and models only ``flush()``. The one exception: a request whose only write
-is a single statement may let that statement commit itself
-(:func:`commit_each_statement` and :func:`own_statement_connection`, the JSON API's
-booking on PostgreSQL).
+Operations and models only ``flush()``.
 """
 
 from __future__ import annotations
@@ -116,53 +113,6 @@ def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as error:
             raise exc.InvalidatePoolError(f"idle connection is gone: {error}") from error
-
-
-def commit_each_statement() -> bool:
-    """Let every statement of this request commit on its own (PostgreSQL autocommit):
-    no BEGIN, no COMMIT, and no ROLLBACK when the request fails. Only for a request
-    whose one write is a single statement, atomic by itself (the JSON API's booking).
-    False, and nothing changes, on SQLite or if the session has begun a transaction
-    already (the statements then run in it as usual)."""
-    session = db.session()
-    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
-        return False
-    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    return True
-
-
-@contextmanager
-def own_statement_connection() -> Iterator:
-    """A pooled DBAPI connection (psycopg) in autocommit mode, beside the session, for
-    one statement that is atomic by itself and is the request's only write (the JSON
-    API's booking against the kept configuration); back to the pool afterwards.
-
-    Yields None, and the caller uses the session as usual, unless the session is bound
-    to a PostgreSQL engine and has not begun a transaction: what it holds must commit or
-    roll back at the request's commit point, not beside it."""
-    session = db.session()
-    engine = session.get_bind()
-    if (session.in_transaction() or not isinstance(engine, Engine)
-            or engine.dialect.name != "postgresql"):
-        yield None
-        return
-    fairy = engine.raw_connection()  # the pool's checkout (and idle ping) as usual
-    connection = fairy.driver_connection
-    try:
-        connection.autocommit = True
-        yield connection
-    finally:
-        if connection.broken or connection.closed:
-            fairy.invalidate()  # the pool connects afresh next time
-        else:
-            connection.autocommit = False  # as the pool hands connections out
-        fairy.close()
-
-
-def statements_commit_themselves() -> bool:
-    """Whether :func:`commit_each_statement` was called for the session's connection."""
-    options = db.session.connection().get_execution_options()
-    return options.get("isolation_level") == "AUTOCOMMIT"
 
 
 def commit_request(response):

@@ -9,7 +9,7 @@ from sqlalchemy.exc import OperationalError
 
 from booking import create_app
 from booking.db import db
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.factories import POSTGRES_ADMIN_URL
 
 
 @pytest.fixture
@@ -99,50 +99,3 @@ def test_a_dropped_busy_connection_fails_once_then_is_replaced(make_app, postgre
     with pytest.raises(OperationalError):
         _request(app)
     assert _request(app) != first
-
-
-def test_statements_commit_themselves_only_if_asked_before_the_first_query(make_app,
-                                                                           db_kind):
-    from booking.db import commit_each_statement, statements_commit_themselves
-
-    app = make_app(ping_after=3600)  # one connection (PostgreSQL), used by every step
-    with app.app_context():
-        assert commit_each_statement() is (db_kind == "postgresql")
-        assert statements_commit_themselves() is (db_kind == "postgresql")
-        first = db.session.connection().connection.driver_connection
-        db.session.remove()
-        db.session.execute(text("SELECT 1"))  # a transaction has begun: too late
-        assert commit_each_statement() is False
-        assert statements_commit_themselves() is False
-        db.session.remove()
-        assert statements_commit_themselves() is False  # a new session starts as usual
-        driver = db.session.connection().connection.driver_connection
-        if db_kind == "postgresql":  # the same pooled connection, back in transactions
-            assert driver is first and driver.autocommit is False
-        db.session.remove()
-
-
-def test_a_statement_beside_the_session_only_where_nothing_is_begun(make_app, db_kind):
-    """own_statement_connection: a pooled connection in autocommit mode, returned to the
-    pool as the session expects it; none on SQLite or once the session has begun."""
-    import psycopg
-
-    from booking.db import own_statement_connection
-
-    app = make_app(ping_after=3600)  # one connection (PostgreSQL)
-    with app.app_context():
-        with own_statement_connection() as connection:
-            if db_kind != "postgresql":
-                assert connection is None
-                return
-            assert connection.autocommit is True
-            connection.execute("SELECT 1")
-            assert connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-        # the same pooled connection, back in transaction mode for the session
-        session_connection = db.session.connection().connection.driver_connection
-        assert session_connection is connection and connection.autocommit is False
-        db.session.execute(text("SELECT 1"))
-        assert connection.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
-        with own_statement_connection() as beside:
-            assert beside is None  # the session's transaction must end at its commit point
-        db.session.remove()

@@ -96,12 +96,6 @@ def enqueue_payload(payload: dict, *, kind: str, sender: str, recipient: str,
     return row
 
 
-def queued_by_statement() -> None:
-    """Rows inserted with a Core statement (not :func:`enqueue`): wake the sender after
-    the commit all the same."""
-    db.session.info[_NUDGE] = True
-
-
 def envelope(recipient: str) -> tuple[str, str]:
     """(sender, recipient) as a rendered message will have them: bare addresses, domains
     in IDNA form."""

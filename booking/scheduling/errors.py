@@ -23,8 +23,3 @@ class AppointmentCancelled(SchedulingError):
 
 class ServiceNotOffered(SchedulingError):
     """The office does not offer that service."""
-
-
-class StaleConfiguration(SchedulingError):
-    """The booking configuration kept in memory changed in the database meanwhile;
-    nothing was written."""

@@ -65,36 +65,16 @@ class Step:
     """An open step: the rules that offer seats in it (most specific first)."""
 
     at: datetime
+    day: date  # local
     rules: list[Rule] = field(default_factory=list)
 
 
-class OpenSteps(dict):
-    """What :func:`open_steps` returns: a mapping of UTC instant → :class:`Step` that
-    also keeps its steps in time order with their local dates, worked out on first use.
-
-    Results are shared between requests (``queries.get_open_steps`` memoises them by
-    their inputs), so treat them as read-only.
-    """
-
-    __slots__ = ("_timeline",)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._timeline = None
-
-    def timeline(self, tz: ZoneInfo) -> list[tuple[datetime, date, list[Rule]]]:
-        cached = self._timeline
-        if cached is None or cached[0] is not tz or cached[1] != len(self):
-            cached = (tz, len(self), _timeline(self, tz))
-            self._timeline = cached
-        return cached[2]
+OpenSteps = dict[datetime, Step]  # what open_steps returns: UTC instant → Step
 
 
-def _timeline(
-    steps: Mapping[datetime, Step], tz: ZoneInfo
-) -> list[tuple[datetime, date, list[Rule]]]:
+def _timeline(steps: Mapping[datetime, Step]) -> list[tuple[datetime, date, list[Rule]]]:
     """(UTC instant, local date, rules) of every step, in time order."""
-    return sorted((at, at.astimezone(tz).date(), step.rules) for at, step in steps.items())
+    return sorted((at, step.day, step.rules) for at, step in steps.items())
 
 
 def steps_needed(duration_minutes: int, slot_minutes: int) -> int:
@@ -114,6 +94,21 @@ def local_to_utc(day: date, wall: time, tz: ZoneInfo) -> datetime | None:
     if instant.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
         return None
     return instant
+
+
+def _wall_steps(day: date, start: time, end: time, slot: timedelta, tz: ZoneInfo
+                ) -> list[datetime]:
+    """The UTC instants of the steps from wall-clock ``start`` to ``end`` on ``day``;
+    none that falls into the spring gap."""
+    first, last = local_to_utc(day, start, tz), local_to_utc(day, end, tz)
+    wall, wall_end = datetime.combine(day, start), datetime.combine(day, end)
+    if first is not None and last is not None and last - first == wall_end - wall:
+        return [first + i * slot for i in range((wall_end - wall) // slot)]  # no clock change
+    instants = []
+    while wall + slot <= wall_end:
+        instants.append(local_to_utc(day, wall.time(), tz))
+        wall += slot
+    return [at for at in instants if at is not None]
 
 
 def open_steps(
@@ -136,34 +131,36 @@ def open_steps(
     cuts = sorted(capacity_cuts)
     holidays = set(holidays)
     slot = policy.slot
-    steps = OpenSteps()
+    steps: OpenSteps = {}
     day = first_day
     while day <= last_day:
         if day not in holidays:
             for rule in rules:
                 if not rule.applies(day, service_id):
                     continue
-                wall = datetime.combine(day, rule.start)
-                end = datetime.combine(day, rule.end)
-                while wall + slot <= end:
-                    at = local_to_utc(day, wall.time(), policy.tz)
-                    if at is not None and not _overlaps(closed, at, at + slot):
-                        cut = _count_overlaps(cuts, at, at + slot) if cuts else 0
-                        if cut < rule.capacity:
-                            steps.setdefault(at, Step(at)).rules.append(
-                                replace(rule, capacity=rule.capacity - cut) if cut else rule)
-                    wall += slot
+                instants = _wall_steps(day, rule.start, rule.end, slot, policy.tz)
+                if not instants:
+                    continue
+                # only the closures and cuts of this rule's hours are checked step by step
+                day_closed = _overlapping(closed, instants[0], instants[-1] + slot)
+                day_cuts = _overlapping(cuts, instants[0], instants[-1] + slot)
+                for at in instants:
+                    if day_closed and _overlapping(day_closed, at, at + slot):
+                        continue
+                    cut = len(_overlapping(day_cuts, at, at + slot)) if day_cuts else 0
+                    if cut < rule.capacity:
+                        step = steps.get(at)
+                        if step is None:
+                            step = steps[at] = Step(at, day)
+                        step.rules.append(
+                            replace(rule, capacity=rule.capacity - cut) if cut else rule)
         day += timedelta(days=1)
     return steps
 
 
-def _overlaps(closures: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> bool:
-    return any(c_start < end and start < c_end for c_start, c_end in closures)
-
-
-def _count_overlaps(intervals: list[tuple[datetime, datetime]], start: datetime,
-                    end: datetime) -> int:
-    return sum(1 for c_start, c_end in intervals if c_start < end and start < c_end)
+def _overlapping(intervals: list[tuple[datetime, datetime]], start: datetime, end: datetime
+                 ) -> list[tuple[datetime, datetime]]:
+    return [(a, b) for a, b in intervals if a < end and start < b]
 
 
 def free_seats(step: Step, taken: Mapping[tuple[int, datetime], int]) -> int:
@@ -182,10 +179,7 @@ def free_slots(
     duration = timedelta(minutes=duration_minutes)
     offsets = [i * policy.slot for i in range(1, steps_needed(duration_minutes,
                                                               policy.slot_minutes))]
-    if isinstance(steps, OpenSteps):
-        timeline = steps.timeline(policy.tz)
-    else:
-        timeline = _timeline(steps, policy.tz)
+    timeline = _timeline(steps)
     timeline = timeline[bisect_left(timeline, earliest, key=_instant):]
     # free seats of every step from the earliest start on (a start's later steps too):
     # each step is counted once, not once per start that covers it

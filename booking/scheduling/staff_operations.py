@@ -17,7 +17,7 @@ from booking.db import db
 from booking.offices.models import Counter, Office, Service
 from booking.scheduling import codes, operations
 from booking.scheduling.errors import SchedulingError
-from booking.scheduling.models import ARRIVED, CONFIRMED, NO_SHOW, PHONE, Appointment
+from booking.scheduling.models import ARRIVED, CONFIRMED, NO_SHOW, Appointment
 
 ENTITY = "appointment"
 FEED_PAST = timedelta(days=7)
@@ -117,8 +117,6 @@ def book_for_caller(office: Office, service: Service, start_at: datetime,
     ``book_appointment`` raises (NotBookable, SlotTaken, ServiceNotOffered)."""
     appointment, _token = operations.book_appointment(office, service, start_at, citizen, now,
                                                       by_staff=True)
-    appointment.channel = PHONE
-    db.session.flush()
     _record(actor, "appointment.booked", appointment, None,
             {**audit.snapshot(appointment, ["status", "channel", "service_id"]),
              **_times(appointment)}, now)

@@ -11,6 +11,7 @@ from flask_babel import gettext, ngettext
 from wtforms import SelectChoice
 
 from booking.db import utcnow
+from booking.offices import closures as office_closures
 from booking.offices import operations as ops
 from booking.offices.models import Closure, Office
 from booking.web.admin import bp
@@ -27,7 +28,7 @@ def _form(office: Office) -> ClosureForm:
     return form
 
 
-def _draft(form: ClosureForm, office: Office, now: datetime) -> ops.ClosureDraft | None:
+def _draft(form: ClosureForm, office: Office, now: datetime) -> office_closures.ClosureDraft | None:
     """The closure in UTC, or None with the offending field marked."""
     tz = office.tz
     last_day = form.last_day.data or form.first_day.data
@@ -43,14 +44,14 @@ def _draft(form: ClosureForm, office: Office, now: datetime) -> ops.ClosureDraft
     if ends_at <= now:
         form.first_day.errors = [gettext("This time is over already.")]
         return None
-    return ops.ClosureDraft(starts_at=starts_at.astimezone(UTC), ends_at=ends_at.astimezone(UTC),
+    return office_closures.ClosureDraft(starts_at=starts_at.astimezone(UTC), ends_at=ends_at.astimezone(UTC),
                             counter_id=int(form.counter.data) if form.counter.data else None,
                             reason=" ".join(form.reason.data.split()))
 
 
 def _page(office: Office, form: ClosureForm, now: datetime, status: int = 200, *,
           affected=None, notice: str | None = None):
-    closures = ops.get_planned_closures(office, now)
+    closures = office_closures.get_planned_closures(office, now)
     return render_template(
         "admin/closures.html", office=office, form=form, closures=closures,
         affected=affected,
@@ -69,9 +70,9 @@ def closures(office_id: str):
     if draft is None:
         return _page(office, form, now, 422)
     if request.form.get("action") != "close":
-        return _page(office, form, now, affected=ops.get_affected(office, draft, now))
+        return _page(office, form, now, affected=office_closures.get_affected(office, draft, now))
     try:
-        _, cancelled = ops.close(office, draft, parse_ids(form.seen.data), staff_user(), now)
+        _, cancelled = office_closures.close(office, draft, parse_ids(form.seen.data), staff_user(), now)
     except ops.DecisionNeeded as exc:
         notice = gettext("Please check the appointments that will be cancelled, then close.")
         if parse_ids(form.seen.data) is not None:
@@ -97,7 +98,7 @@ def closures(office_id: str):
 def closure_delete(office_id: str, closure_id: int):
     office = office_for(staff_user(), office_id)
     closure = in_office(Closure, closure_id, office)  # the CSRF token is checked globally
-    ops.delete_closure(closure, staff_user(), utcnow())
+    office_closures.delete_closure(closure, staff_user(), utcnow())
     flash(gettext("The closure was deleted. Appointments cancelled for it stay cancelled."),
           "success")
     return redirect(url_for("admin.closures", office_id=office.id), 303)

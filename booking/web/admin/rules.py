@@ -11,6 +11,7 @@ from flask_babel import gettext, ngettext
 from booking.db import utcnow
 from booking.extensions import htmx
 from booking.offices import operations as ops
+from booking.offices import rules as office_rules
 from booking.offices.models import AvailabilityRule, Office
 from booking.scheduling import slots
 from booking.web.admin import bp
@@ -74,9 +75,10 @@ def _proposed(form: RuleForm, rule: AvailabilityRule | None) -> slots.Rule:
 
 def _preview(office: Office, rule_id: int | None, proposed: slots.Rule | None) -> dict:
     now = utcnow()
-    plan = ops.plan_rule_change(office, rule_id, proposed, now)
+    plan = office_rules.plan_rule_change(office, rule_id, proposed, now)
     return {
-        "days": ops.preview_slots(office, ops.proposed_rules(office, rule_id, proposed), now),
+        "days": office_rules.preview_slots(
+            office, office_rules.proposed_rules(office, rule_id, proposed), now),
         "stranded": plan.stranded,
         "seen": format_ids(plan.stranded),
         "moves": len(plan.moves),
@@ -103,7 +105,7 @@ def _edit(office: Office, rule: AvailabilityRule | None):
     proposed = _proposed(form, rule)
     if request.form.get("action") != "preview":
         try:
-            saved, plan = ops.save_rule(
+            saved, plan = office_rules.save_rule(
                 office, rule, proposed, form.decision.data, parse_ids(form.seen.data),
                 form.detail.data or "", staff_user(), utcnow())
         except ops.DecisionNeeded as exc:
@@ -165,7 +167,7 @@ def rule_delete(office_id: str, rule_id: int):
     form = RuleDeleteForm()
     if form.validate_on_submit():
         try:
-            plan = ops.delete_rule(office, rule, form.decision.data,
+            plan = office_rules.delete_rule(office, rule, form.decision.data,
                                    parse_ids(form.seen.data), form.detail.data or "",
                                    staff_user(), utcnow())
         except ops.DecisionNeeded as exc:

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from flask import abort, current_app, jsonify, request
-from flask.json.provider import DefaultJSONProvider
+from flask import abort, jsonify, request
 from flask_babel import get_locale, gettext
-from sqlalchemy import true
 
-from booking.db import commit_each_statement, db, utcnow
+from booking.db import db, utcnow
 from booking.links import manage_url
 from booking.offices.models import Office, Service
 from booking.scheduling import operations, queries
@@ -24,7 +18,7 @@ from booking.scheduling.errors import (
     ServiceNotOffered,
     SlotTaken,
 )
-from booking.web import validation
+from booking.web import caching, validation
 from booking.web.api import bp
 from booking.web.api.openapi import openapi_document
 from booking.web.auth import office_for, require_role, staff_user
@@ -95,10 +89,8 @@ def _iso(value, office: Office) -> str:
     return value.astimezone(office.tz).isoformat()
 
 
-def _appointment_json(appointment, token: str | None = None, tz: ZoneInfo | None = None
-                      ) -> dict:
-    """``appointment``: an Appointment, or an operations.Booked with the office's ``tz``."""
-    tz = tz or appointment.office.tz
+def _appointment_json(appointment, token: str | None = None) -> dict:
+    tz = appointment.office.tz
     body = {
         "code": appointment.code,
         "office": appointment.office_id,
@@ -161,81 +153,21 @@ def offices():
     ])
 
 
-# Slot listings keyed by the database snapshot they were computed in (PostgreSQL): a
-# hit needs one tiny query and proves that no transaction has committed since, so it is
-# exactly what computing afresh would give. See queries.database_snapshot.
-_slot_lists = queries.SnapshotCache(maxsize=64)
-
-
-@dataclass(frozen=True)
-class _SlotList:
-    today: date  # the office's local date when computed
-    earliest: datetime  # the earliest bookable instant when computed
-    lead: timedelta
-    tz: ZoneInfo
-    starts: list[datetime]  # UTC, ascending
-    items: list[str]  # each start's JSON object
-
-
-@lru_cache(maxsize=16384)
-def _local_iso(instant: datetime, tz: ZoneInfo) -> str:
-    return instant.astimezone(tz).isoformat()
-
-
-def _slot_items(free, tz: ZoneInfo) -> list[str]:
-    # what jsonify writes for {"start": …, "end": …, "available": …} (sorted keys, compact)
-    return [
-        f'{{"available":{s.available},"end":"{_local_iso(s.end_at, tz)}",'
-        f'"start":"{_local_iso(s.start_at, tz)}"}}'
-        for s in free
-    ]
-
-
-def _compact_json() -> bool:
-    """Whether jsonify writes compact JSON with sorted keys (the production default)."""
-    provider = current_app.json
-    return (
-        isinstance(provider, DefaultJSONProvider)
-        and provider.sort_keys
-        and provider.ensure_ascii
-        and not (provider.compact is False or (provider.compact is None and current_app.debug))
-    )
-
-
-def _slot_response(items: list[str]):
-    return current_app.response_class("[" + ",".join(items) + "]\n",
-                                      mimetype=current_app.json.mimetype)
-
-
-def _cached_slots(key):
-    """The cached response for ``key`` if it is still exact for the current time."""
-    cached = _slot_lists.get(key)
-    if cached is None:
-        return None
-    now = utcnow()
-    earliest = now + cached.lead
-    if now.astimezone(cached.tz).date() != cached.today or earliest < cached.earliest:
-        return None
-    return _slot_response(cached.items[bisect_left(cached.starts, earliest):])
-
-
 @bp.get("/offices/<office_id>/services/<service_id>/slots")
 def slots(office_id: str, service_id: str):
-    compact = _compact_json()
-    snapshot = queries.database_snapshot() if compact else None
-    if snapshot is None:
-        return _list_slots(office_id, service_id, compact, None, None)
-    key = (db.engine.url, office_id, service_id, request.args.get("from"),
-           request.args.get("to"), snapshot)
-    response = _cached_slots(key)
-    if response is not None:
-        return response
-    # Threads of this process asking for the same list in the same snapshot wait for
-    # the first one instead of all computing it.
-    with _slot_lists.single_flight(key) as first:
-        if not first and (response := _cached_slots(key)) is not None:
-            return response
-        return _list_slots(office_id, service_id, compact, key, snapshot)
+    """Public and the same for everybody: nginx may keep it for a second
+    (caching.public); the booking itself answers 409 for a start taken meanwhile."""
+    office, service = _office(office_id), _service(service_id)
+    first, last = _days_asked()
+    try:
+        free = operations.list_free_slots(office, service, utcnow(), first, last)
+    except ServiceNotOffered:
+        abort(404, gettext("This office does not offer this service."))
+    return caching.public(jsonify([
+        {"start": _iso(s.start_at, office), "end": _iso(s.end_at, office),
+         "available": s.available}
+        for s in free
+    ]))
 
 
 def _days_asked() -> tuple[date | None, date | None]:
@@ -247,41 +179,6 @@ def _days_asked() -> tuple[date | None, date | None]:
     if first and last and first > last:
         raise ApiError(400, gettext("'from' must not be after 'to'."))
     return first, last
-
-
-def _list_slots(office_id: str, service_id: str, compact: bool, key, snapshot: str | None):
-    now = utcnow()
-    listed = None
-    if snapshot and queries.kept(office_id, service_id) is not None:
-        # against the kept configuration (PostgreSQL): office and service are known, so
-        # the dates are checked first here, as they are below after the lookups
-        listed = operations.list_free_slots_as_kept(office_id, service_id, now,
-                                                    *_days_asked())
-    if listed is not None:
-        free, policy = listed
-    else:
-        office, service = _office(office_id), _service(service_id)
-        first, last = _days_asked()
-        try:
-            free = operations.list_free_slots(office, service, now, first, last)
-        except ServiceNotOffered:
-            abort(404, gettext("This office does not offer this service."))
-        if not compact:
-            return jsonify([
-                {"start": _iso(s.start_at, office), "end": _iso(s.end_at, office),
-                 "available": s.available}
-                for s in free
-            ])
-        policy = queries.get_policy(office)
-        if snapshot:
-            queries.load_and_keep(office.id, service.id, now)  # for the next listings
-    items = _slot_items(free, policy.tz)
-    if snapshot and queries.database_snapshot(in_session=True) == snapshot:
-        # every read above saw the same committed data: keep the result for this snapshot
-        _slot_lists.put(key, _SlotList(
-            today=now.astimezone(policy.tz).date(), earliest=now + policy.lead,
-            lead=policy.lead, tz=policy.tz, starts=[s.start_at for s in free], items=items))
-    return _slot_response(items)
 
 
 def _citizen_fields(data: dict) -> tuple[dict, dict]:
@@ -301,25 +198,8 @@ def _citizen_fields(data: dict) -> tuple[dict, dict]:
     return values, errors
 
 
-def _office_and_service(office_id, service_id, start_at
-                        ) -> tuple[Office | None, Service | None, queries.BookingInputs | None]:
-    """Both in one query when both exist (the usual case), on PostgreSQL with what the
-    booking reads besides (see queries.load_and_keep); one each otherwise."""
-    office_id = office_id if isinstance(office_id, str) else None
-    service_id = service_id if isinstance(service_id, str) else None
-    if office_id is not None and service_id is not None:
-        loaded = (queries.load_and_keep(office_id, service_id, utcnow())
-                  if start_at is not None else None)
-        if loaded is not None:
-            return loaded
-        row = db.session.execute(
-            db.select(Office, Service).join(Service, true())  # two primary-key lookups
-            .where(Office.id == office_id, Service.id == service_id)
-        ).first()
-        if row is not None:
-            return row.Office, row.Service, None
-    return (office_id and db.session.get(Office, office_id),
-            service_id and db.session.get(Service, service_id), None)
+def _lookup(model, key):
+    return db.session.get(model, key) if isinstance(key, str) else None
 
 
 def _citizen(values: dict) -> operations.Citizen:
@@ -331,31 +211,19 @@ def _citizen(values: dict) -> operations.Citizen:
 def book():
     data = _json_object()
     values, errors = _citizen_fields(data)
-    office_id, service_id = data.get("office"), data.get("service")
-    if not errors and isinstance(office_id, str) and isinstance(service_id, str):
-        booked = operations.book_as_kept(office_id, service_id, values["start"],
-                                         _citizen(values), utcnow())
-        if booked is not None:
-            appointment, token = booked
-            return jsonify(_appointment_json(appointment, token, appointment.tz)), 201
-    # Its one write is one statement (PostgreSQL): no BEGIN, COMMIT or ROLLBACK around it.
-    commit_each_statement()
-    office, service, inputs = _office_and_service(data.get("office"), data.get("service"),
-                                                  values.get("start"))
+    office, service = _lookup(Office, data.get("office")), _lookup(Service, data.get("service"))
     not_offered = lambda: gettext("This office does not offer this service.")  # noqa: E731
     if not office:
         errors["office"] = gettext("Unknown office.")
     if not service:
         errors["service"] = gettext("Unknown service.")
-    elif office and errors and not (inputs.offered if inputs is not None
-                                    else queries.is_offered(office.id, service.id)):
+    elif office and errors and not queries.is_offered(office.id, service.id):
         errors["service"] = not_offered()  # (without other errors book_appointment checks)
     if errors:
         raise ApiError(422, gettext("Please correct the marked fields."), errors)
     try:
         appointment, token = operations.book_appointment(
-            office, service, values["start"], _citizen(values), utcnow(), inputs=inputs
-        )
+            office, service, values["start"], _citizen(values), utcnow())
     except ServiceNotOffered:
         raise ApiError(422, gettext("Please correct the marked fields."),
                        {"service": not_offered()}) from None

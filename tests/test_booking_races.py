@@ -1,14 +1,16 @@
-"""PostgreSQL books in one statement (operations._book_in_one_statement): the seats are
-picked and inserted together, and a seat that a concurrent, not yet committed booking
-inserted first is skipped once that booking commits. These tests hold such a booking
-open on a second connection, let ours run into it and wait, commit the other, and check
-that ours retried and left nothing behind of its failed attempt."""
+"""Bookings racing each other and changes of the schedule (PostgreSQL): a seat that a
+concurrent, not yet committed booking inserted first makes ours wait, fail on the seat
+key once that booking commits, and take the next free seat; a closure or rule change
+waits for the bookings in flight at its office and holds new ones back. These tests hold
+the other transaction open on a second connection, let ours run into it and wait,
+commit or roll back the other, and check what ours did and left behind."""
 
 from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_
 
 import psycopg
 import pytest
@@ -18,13 +20,13 @@ from booking.notifications.models import OutboxMessage
 from booking.offices.models import Closure
 from booking.scheduling.errors import NotBookable, SlotTaken
 from booking.scheduling.models import Appointment, AppointmentSeat
-from tests.conftest import local_iso, make_town, next_workday
+from tests.factories import local_iso, make_town, next_workday
 
 
 @pytest.fixture
 def town(ctx, db_kind):
     if db_kind != "postgresql":
-        pytest.skip("the one-statement booking is PostgreSQL's")
+        pytest.skip("SQLite runs one writing transaction at a time: no race to hold open")
     return make_town(ctx, capacity=2)
 
 
@@ -38,6 +40,7 @@ def other(database_url):
 def hold_seats(conn, rule_id: int, steps: list[tuple[datetime, int]]) -> None:
     """A concurrent booking that has inserted its appointment and seats, not committed."""
     start = steps[0][0]
+    conn.execute("SELECT id FROM offices WHERE id = 'amt' FOR KEY SHARE")  # as bookings do
     appointment_id = conn.execute(
         "INSERT INTO appointments (office_id, service_id, start_at, end_at, name, language,"
         " code, token_hash, ical_uid, sequence, status, channel, created_at, updated_at)"
@@ -67,18 +70,11 @@ def wait_until_blocked(conn) -> None:
     pytest.fail("the booking never waited for the other transaction")
 
 
-@pytest.fixture(params=["in a transaction", "on its own"])
-def own(request) -> bool:
-    """The statement inside the caller's transaction (citizen pages, phone channel) or
-    committing itself (the JSON API, db.commit_each_statement)."""
-    return request.param == "on its own"
-
-
-def book_in_thread(domain_app, service_id: str, start: str, name: str, own: bool):
+def book_in_thread(domain_app, service_id: str, start: str, name: str, office_id="amt"):
     """Book with the domain code in a thread of its own and commit whatever it leaves
     (as a caller that shows an error page and commits would). Returns the thread and a
     dict that receives the appointment's id or the exception."""
-    from booking.db import commit_each_statement, db, utcnow
+    from booking.db import db, utcnow
     from booking.offices.models import Office, Service
     from booking.scheduling import operations
 
@@ -86,11 +82,9 @@ def book_in_thread(domain_app, service_id: str, start: str, name: str, own: bool
 
     def run():
         with domain_app.app_context():
-            if own:
-                assert commit_each_statement()
             try:
                 appointment, _ = operations.book_appointment(
-                    db.session.get(Office, "amt"), db.session.get(Service, service_id),
+                    db.session.get(Office, office_id), db.session.get(Service, service_id),
                     datetime.fromisoformat(start),
                     operations.Citizen(name, f"{name.lower()}@example.org"), utcnow())
                 result["id"] = appointment.id
@@ -126,10 +120,10 @@ def utc(iso: str) -> datetime:
     return datetime.fromisoformat(iso).astimezone(UTC)
 
 
-def test_a_seat_inserted_by_a_concurrent_booking_is_skipped(domain_app, ctx, town, other, own):
+def test_a_seat_inserted_by_a_concurrent_booking_is_skipped(domain_app, ctx, town, other):
     nine = local_iso(next_workday(), 9)
     hold_seats(other, rule_id(ctx), [(utc(nine), 1)])
-    thread, result = book_in_thread(domain_app, "melde", nine, "Erika", own)
+    thread, result = book_in_thread(domain_app, "melde", nine, "Erika")
     wait_until_blocked(other)
     other.commit()
     thread.join()
@@ -140,20 +134,19 @@ def test_a_seat_inserted_by_a_concurrent_booking_is_skipped(domain_app, ctx, tow
     assert count(ctx, OutboxMessage) == 1
 
 
-def test_the_last_seat_taken_concurrently_leaves_nothing(domain_app, ctx, town, other, client,
-                                                         own):
+def test_the_last_seat_taken_concurrently_leaves_nothing(domain_app, ctx, town, other, client):
     nine = local_iso(next_workday(), 9)
     first = client.post("/api/v1/appointments", json={
         "office": "amt", "service": "melde", "start": nine, "name": "First",
         "email": "first@example.org"})
     assert first.status_code == 201  # seat 1
     hold_seats(other, rule_id(ctx), [(utc(nine), 2)])
-    thread, result = book_in_thread(domain_app, "melde", nine, "Late", own)
+    thread, result = book_in_thread(domain_app, "melde", nine, "Late")
     wait_until_blocked(other)
     other.commit()
     thread.join()
     assert isinstance(result.get("error"), SlotTaken), result
-    # the failed attempt's appointment was removed again, although the caller committed
+    # the failed attempt's appointment was rolled back, although the caller committed
     ctx.rollback()
     assert ctx.scalar(select(Appointment.name).where(Appointment.name == "Late")) is None
     assert count(ctx, Appointment) == 2 and count(ctx, AppointmentSeat) == 2
@@ -161,14 +154,14 @@ def test_the_last_seat_taken_concurrently_leaves_nothing(domain_app, ctx, town, 
 
 
 def test_a_longer_service_whose_second_step_was_taken_retries_whole(domain_app, ctx, town,
-                                                                    other, own):
+                                                                    other):
     """The first attempt inserts its appointment and its 09:00 seat, then finds 09:15
     taken: both go, and the next attempt takes seat 2 at 09:15 (seat 1 at 09:00 stays
     the lowest free one there)."""
     day = next_workday()
     nine, quarter_past = local_iso(day, 9), local_iso(day, 9, 15)
     hold_seats(other, rule_id(ctx), [(utc(quarter_past), 1)])
-    thread, result = book_in_thread(domain_app, "pass", nine, "Paula", own)
+    thread, result = book_in_thread(domain_app, "pass", nine, "Paula")
     wait_until_blocked(other)
     other.commit()
     thread.join()
@@ -178,10 +171,10 @@ def test_a_longer_service_whose_second_step_was_taken_retries_whole(domain_app, 
     assert count(ctx, OutboxMessage) == 1
 
 
-def test_an_aborted_concurrent_booking_frees_its_seat(domain_app, ctx, town, other, own):
+def test_an_aborted_concurrent_booking_frees_its_seat(domain_app, ctx, town, other):
     nine = local_iso(next_workday(), 9)
     hold_seats(other, rule_id(ctx), [(utc(nine), 1)])
-    thread, result = book_in_thread(domain_app, "melde", nine, "Erika", own)
+    thread, result = book_in_thread(domain_app, "melde", nine, "Erika")
     wait_until_blocked(other)
     other.rollback()
     thread.join()
@@ -190,11 +183,12 @@ def test_an_aborted_concurrent_booking_frees_its_seat(domain_app, ctx, town, oth
     assert count(ctx, Appointment) == 1 and count(ctx, OutboxMessage) == 1
 
 
-def test_the_queued_email_is_the_snapshot_of_the_booking(client, ctx, town):
-    """The statement stores the same JSON snapshot notify_booked would queue."""
+def test_the_queued_email_is_the_snapshot_of_the_booking(client, ctx):
+    """The booking queues the JSON snapshot of what it wrote, with its envelope."""
     from booking.notifications import appointment_mails
     from booking.notifications.outbox import TOKEN
 
+    make_town(ctx)
     start = local_iso(next_workday(), 10)
     body = client.post("/api/v1/appointments", json={
         "office": "amt", "service": "pass", "start": start, "name": "Erika Mustermann",
@@ -210,33 +204,6 @@ def test_the_queued_email_is_the_snapshot_of_the_booking(client, ctx, town):
         "booked", appointment.id, "pending", 0)
     assert (row.sender, row.recipient) == appointment_mails.envelope(appointment)
     assert row.message is None and row.subject is None and row.next_attempt_at is not None
-
-
-def test_the_api_booking_commits_in_its_one_statement(client, ctx, town, monkeypatch):
-    """No transaction is open around the API's booking statement: it has committed when
-    it returns (no BEGIN before it, no COMMIT after it); a refused booking leaves no
-    transaction to roll back either. Watched on psycopg's cursor, below SQLAlchemy: the
-    booking against the kept configuration runs on the DBAPI connection directly."""
-    seen = []
-    execute = psycopg.Cursor.execute
-
-    def watched(cursor, query, *args, **kwargs):
-        try:
-            return execute(cursor, query, *args, **kwargs)
-        finally:
-            if "INSERT INTO appointments" in str(query):
-                seen.append(cursor.connection.info.transaction_status)
-
-    monkeypatch.setattr(psycopg.Cursor, "execute", watched)
-    body = {"office": "amt", "service": "melde", "start": local_iso(next_workday(), 9),
-            "name": "Erika", "email": "erika@example.org"}
-    statuses = [client.post("/api/v1/appointments", json=body).status_code
-                for _ in range(3)]  # capacity 2
-    monkeypatch.undo()
-    assert statuses == [201, 201, 409]
-    # (one more if this process kept an older configuration: that attempt writes nothing)
-    assert len(seen) >= 3 and set(seen) == {psycopg.pq.TransactionStatus.IDLE}
-    assert count(ctx, Appointment) == 2 and count(ctx, OutboxMessage) == 2
 
 
 def behind_other(other, run) -> None:
@@ -278,12 +245,12 @@ def change_behind_booking(domain_app, ctx, other, change) -> dict:
 def test_a_booking_in_flight_makes_a_closure_ask_again(domain_app, ctx, town, other):
     """A closure waits for a booking that is being made and then sees it: the list the
     manager confirmed is no longer complete, so nothing happens (DecisionNeeded)."""
-    from booking.offices import operations as office_operations
+    from booking.offices import closures
 
     nine = utc(local_iso(next_workday(), 9))
-    draft = office_operations.ClosureDraft(nine, nine + timedelta(hours=3), None, "Wasserschaden")
+    draft = closures.ClosureDraft(nine, nine + timedelta(hours=3), None, "Wasserschaden")
     result = change_behind_booking(domain_app, ctx, other, lambda office, now: (
-        office_operations.close(office, draft, frozenset(), None, now)))
+        closures.close(office, draft, frozenset(), None, now)))
     assert result == {"to_decide": ["Other"]}
     assert count(ctx, Closure) == 0
 
@@ -292,31 +259,32 @@ def test_a_booking_in_flight_makes_a_rule_deletion_ask_again(domain_app, ctx, to
     """Deleting a rule plans what happens to its appointments; it waits for a booking
     being made on the rule and then sees it, so the confirmed plan no longer fits."""
     from booking.db import db
-    from booking.offices import operations as office_operations
+    from booking.offices import rules
     from booking.offices.models import AvailabilityRule
 
     result = change_behind_booking(domain_app, ctx, other, lambda office, now: (
-        office_operations.delete_rule(office, db.session.scalar(select(AvailabilityRule)),
+        rules.delete_rule(office, db.session.scalar(select(AvailabilityRule)),
                                       "cancel", frozenset(), "", None, now)))
     assert result == {"to_decide": ["Other"]}
     assert count(ctx, AvailabilityRule) == 1
 
 
-def close_in_other(other, start: str) -> None:
-    """A closure being made elsewhere: bookings held back, the closure not committed."""
-    other.execute("LOCK TABLE appointment_seats IN SHARE ROW EXCLUSIVE MODE")
+def close_in_other(other, start: str, office_id: str = "amt") -> None:
+    """A closure being made elsewhere, as offices.operations.close makes it: the office's
+    row locked for update (operations.lock_office_schedule), the closure not committed."""
+    other.execute("SELECT id FROM offices WHERE id = %s FOR UPDATE", (office_id,))
     other.execute("INSERT INTO closures (office_id, starts_at, ends_at, reason)"
-                  " VALUES ('amt', %s, %s, 'Wasserschaden')",
-                  (utc(start), utc(start) + timedelta(hours=3)))
+                  " VALUES (%s, %s, %s, 'Wasserschaden')",
+                  (office_id, utc(start), utc(start) + timedelta(hours=3)))
 
 
 def test_a_booking_held_back_by_a_closure_finds_the_start_closed(domain_app, ctx, town,
-                                                                 other, own):
-    """The booking read the rules before the closure committed; its statement waits for
-    the closure, then sees the configuration changed, looks again and refuses."""
+                                                                 other):
+    """The booking waits for the closure's lock on the office before it reads the rules
+    and closures, so it sees the closure and refuses."""
     nine = local_iso(next_workday(), 9)
     close_in_other(other, nine)
-    thread, result = book_in_thread(domain_app, "melde", nine, "Erika", own)
+    thread, result = book_in_thread(domain_app, "melde", nine, "Erika")
     wait_until_blocked(other)
     other.commit()
     thread.join()
@@ -325,12 +293,11 @@ def test_a_booking_held_back_by_a_closure_finds_the_start_closed(domain_app, ctx
     assert count(ctx, OutboxMessage) == 0
 
 
-def test_an_api_booking_against_kept_rules_held_back_by_a_closure_is_refused(client, ctx,
-                                                                             town, other):
+def test_an_api_booking_held_back_by_a_closure_is_refused(client, ctx, town, other):
     day = next_workday()
     assert client.post("/api/v1/appointments", json={
         "office": "amt", "service": "melde", "start": local_iso(day, 11), "name": "First",
-        "email": "first@example.org"}).status_code == 201  # the configuration is kept now
+        "email": "first@example.org"}).status_code == 201
     nine = local_iso(day, 9)
     close_in_other(other, nine)
     result: dict = {}
@@ -346,8 +313,8 @@ def test_an_api_booking_against_kept_rules_held_back_by_a_closure_is_refused(cli
 
 
 def test_a_move_held_back_by_a_closure_finds_the_start_closed(domain_app, ctx, town, other):
-    """Moving first releases the old seats, which waits for a closure being made; only
-    then does it read the rules, and so it sees the closure and changes nothing."""
+    """Moving waits for a closure being made at its office before it reads the rules, and
+    so it sees the closure and changes nothing."""
     from booking.db import db, utcnow
     from booking.offices.models import Office, Service
     from booking.scheduling import operations
@@ -381,3 +348,27 @@ def test_a_move_held_back_by_a_closure_finds_the_start_closed(domain_app, ctx, t
     assert result == {"refused": True}
     assert seats_of(ctx, appointment_id) == [(utc(local_iso(later, 10)), 1)]
     assert ctx.get(Appointment, appointment_id).start_at == utc(local_iso(later, 10))
+
+
+def test_a_closure_at_another_office_does_not_hold_bookings_back(domain_app, ctx, town,
+                                                                 other):
+    """The lock is the office's own: a closure being made at 'nord' lets a booking at
+    'amt' through at once (it completes while the closure is still open)."""
+    from booking.offices.models import AvailabilityRule, Office, Service
+
+    nord = Office(id="nord", name="Bürgerbüro Nord", address="Nordring 2",
+                  email="nord@example.org", timezone="Europe/Berlin", state="HE")
+    nord.services = [ctx.get(Service, "melde")]
+    ctx.add(AvailabilityRule(office=nord, weekdays="12345", start_time=time_(8),
+                             end_time=time_(12), valid_from=date(2020, 1, 1), capacity=1))
+    ctx.commit()
+    nine = local_iso(next_workday(), 9)
+    close_in_other(other, nine, "nord")
+    thread, result = book_in_thread(domain_app, "melde", nine, "Erika")
+    thread.join(timeout=120)
+    done = not thread.is_alive()
+    other.commit()
+    thread.join()
+    assert done, "the booking at amt waited for the closure at nord"
+    assert "error" not in result, result
+    assert seats_of(ctx, result["id"]) == [(utc(nine), 1)]

@@ -81,7 +81,7 @@ def draw(app, n: int) -> list[str]:
     contingent as at the kiosk; opening hours ignored, the benchmark may run at night)."""
     from booking.db import db, utcnow
     from booking.offices.models import Office
-    from booking.queueing.operations import draw_ticket
+    from booking.queueing.arrivals import draw_ticket
 
     ids = []
     with app.app_context():

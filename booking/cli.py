@@ -58,7 +58,7 @@ queue_cli = AppGroup("queue", help="The walk-in queue.")
 def queue_close_day() -> None:
     """Close the open tickets of past days as not served and restart the numbering
     (run nightly; the queue already ignores tickets of past days)."""
-    from booking.queueing.operations import close_day
+    from booking.queueing.arrivals import close_day
 
     with unit_of_work():
         closed = close_day(utcnow())

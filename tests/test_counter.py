@@ -15,7 +15,7 @@ from sqlalchemy import select
 from booking.audit.models import AuditEntry
 from booking.db import utcnow
 from booking.offices.models import Counter, Office
-from booking.queueing import operations
+from booking.queueing import arrivals, counter_operations
 from booking.queueing.models import CALLED, DONE, NO_SHOW, PARKED, SERVING, WAITING, Ticket
 from tests.factories import cheap_hashing, counter, csrf_from, log_in, make_user, passport_appointment
 
@@ -61,7 +61,7 @@ def token(client) -> str:
 
 
 def draw(ctx, service: str = "pass", office: str = "amt") -> str:
-    ticket = operations.draw_ticket(ctx.get(Office, office), service, utcnow())
+    ticket = arrivals.draw_ticket(ctx.get(Office, office), service, utcnow())
     ctx.commit()
     ticket_id = ticket.id
     ctx.rollback()
@@ -69,7 +69,7 @@ def draw(ctx, service: str = "pass", office: str = "amt") -> str:
 
 
 def call(ctx, counter_id: int) -> str:
-    ticket = operations.call_next(ctx.get(Counter, counter_id), utcnow())
+    ticket = counter_operations.call_next(ctx.get(Counter, counter_id), utcnow())
     ctx.commit()
     ticket_id = ticket.id
     ctx.rollback()
@@ -77,7 +77,7 @@ def call(ctx, counter_id: int) -> str:
 
 
 def park(ctx, ticket_id: str) -> None:
-    operations.park(ctx.get(Ticket, ticket_id), utcnow())
+    counter_operations.park(ctx.get(Ticket, ticket_id), utcnow())
     ctx.commit()
 
 
@@ -314,8 +314,8 @@ def test_waiting_list_marks_due_appointments_and_shows_waits(ctx, client, ids):
     draw(ctx)  # P001, a walk-in
     office = ctx.get(Office, "amt")
     now = utcnow()
-    operations.check_in(office, passport_appointment(ctx, office, now + timedelta(minutes=5)), now)
-    operations.check_in(office, passport_appointment(ctx, office, now + timedelta(hours=3)), now)
+    arrivals.check_in(office, passport_appointment(ctx, office, now + timedelta(minutes=5)), now)
+    arrivals.check_in(office, passport_appointment(ctx, office, now + timedelta(hours=3)), now)
     ctx.commit()
     as_role(ctx, client, "clerk")
     page = text(client.get(f"/counter/{ids.c1}?lang=en"))
@@ -364,7 +364,7 @@ def test_htmx_gets_the_main_region_only(ctx, client, ids):
 
 def read_current(ctx, counter_id: int) -> str:
     ctx.rollback()
-    ticket_id = operations.get_active(ctx.get(Counter, counter_id)).id
+    ticket_id = counter_operations.get_active(ctx.get(Counter, counter_id)).id
     ctx.rollback()
     return ticket_id
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from booking.db import utcnow
 from booking.offices.models import Counter, Office
-from booking.queueing import operations
+from booking.queueing import arrivals, counter_operations
 from tests.factories import passport_appointment
 
 
@@ -18,10 +18,10 @@ def test_board_shows_calls_waiting_and_no_names(client, ctx, floor):  # noqa: F8
     c1 = ctx.scalar(select(Counter).where(Counter.name == "Schalter 1"))
     appt = passport_appointment(ctx, floor, now + timedelta(minutes=5))
     appt.name = "Erika Geheimname"
-    first = operations.check_in(floor, appt, now)
-    operations.draw_ticket(floor, "melde", now)
-    operations.draw_ticket(floor, "pass", now)
-    operations.call_next(c1, now)
+    first = arrivals.check_in(floor, appt, now)
+    arrivals.draw_ticket(floor, "melde", now)
+    arrivals.draw_ticket(floor, "pass", now)
+    counter_operations.call_next(c1, now)
     ctx.commit()
     assert first.status == "called"
     page = client.get("/offices/amt/display")
@@ -73,7 +73,7 @@ def test_live_renders_once_per_event_and_key():
 
 
 def test_board_stream_starts_with_the_current_state(client, ctx, floor):
-    operations.draw_ticket(floor, "melde", utcnow())
+    arrivals.draw_ticket(floor, "melde", utcnow())
     ctx.commit()
     response = client.get("/offices/amt/display/events")
     assert response.status_code == 200 and response.mimetype == "text/event-stream"

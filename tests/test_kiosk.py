@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from booking.db import utcnow
 from booking.offices.models import Closure, Counter, Office
-from booking.queueing import operations
+from booking.queueing import counter_operations
 from booking.queueing.models import Ticket
 from booking.scheduling.models import CANCELLED
 from tests.factories import TICKET_URL, csrf_from, draw, drawn_ticket, english, make_appointment
@@ -318,8 +318,8 @@ def test_status_page_once_called(client, ctx, floor):
     english(client)
     ticket_id, _ = drawn_ticket(client)
     ctx.rollback()
-    operations.call_next(ctx.scalar(select(Counter).where(Counter.name == "Schalter 1")),
-                         utcnow())
+    counter_operations.call_next(
+        ctx.scalar(select(Counter).where(Counter.name == "Schalter 1")), utcnow())
     ctx.commit()
     html = client.get(f"/tickets/{ticket_id}").get_data(as_text=True)
     assert re.search(r'aria-live="assertive"[^>]*>\s*<p class="call-banner" id="ticket-counter">'
@@ -389,7 +389,7 @@ def test_open_status_pages_follow_a_call(app, client, ctx, floor, monkeypatch):
     initial = {t: next(chunks).decode() for t, chunks in streams.items()}
     assert "You are next." in initial[first] and "1 person ahead of you" in initial[second]
 
-    assert operations.call_next(desk, utcnow()).id == first
+    assert counter_operations.call_next(desk, utcnow()).id == first
     ctx.commit()
     after = {t: b"".join(chunks).decode() for t, chunks in streams.items()}
     first_events = dict(re.findall(r"event: (\w+)\n((?:data: .*\n)+)\n", after[first]))

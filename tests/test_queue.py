@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from booking.db import utcnow
 from booking.offices.models import Closure, Office, Service
-from booking.queueing import errors, operations, ordering
+from booking.queueing import arrivals, counter_operations, errors, ordering, waits
 from booking.queueing.models import (
     CALLED,
     DONE,
@@ -129,11 +129,11 @@ def test_opening_hours_closures_and_holidays():
 # ---------------------------------------------------------------- operations
 
 def test_numbers_run_per_office_and_day_and_restart(ctx, floor):
-    a = operations.draw_ticket(floor, "pass", T0)
-    b = operations.draw_ticket(floor, "melde", T0 + timedelta(minutes=1))
+    a = arrivals.draw_ticket(floor, "pass", T0)
+    b = arrivals.draw_ticket(floor, "melde", T0 + timedelta(minutes=1))
     nord = ctx.get(Office, "nord")
-    c = operations.draw_ticket(nord, "pass", T0)
-    next_day = operations.draw_ticket(floor, "melde", T0 + timedelta(days=1))
+    c = arrivals.draw_ticket(nord, "pass", T0)
+    next_day = arrivals.draw_ticket(floor, "melde", T0 + timedelta(days=1))
     ctx.commit()
     assert (a.number, b.number, c.number, next_day.number) == ("P001", "M002", "P001", "M001")
     assert len(a.id) >= 20 and a.id != b.id  # unguessable ids
@@ -141,25 +141,25 @@ def test_numbers_run_per_office_and_day_and_restart(ctx, floor):
 
 def test_refused_when_closed_not_offered_or_contingent_used_up(ctx, floor):
     monday_night = datetime(2026, 11, 30, 23, 30, tzinfo=TZ)  # after 23:59? no: 23:30 is open
-    assert operations.draw_ticket(floor, "pass", monday_night)
+    assert arrivals.draw_ticket(floor, "pass", monday_night)
     with pytest.raises(errors.OfficeClosedNow):
-        operations.draw_ticket(floor, "pass", datetime(2026, 11, 30, 23, 59, 30, tzinfo=TZ))
+        arrivals.draw_ticket(floor, "pass", datetime(2026, 11, 30, 23, 59, 30, tzinfo=TZ))
     with pytest.raises(errors.OfficeClosedNow):  # Christmas Day
-        operations.draw_ticket(floor, "pass", datetime(2026, 12, 25, 10, tzinfo=TZ))
+        arrivals.draw_ticket(floor, "pass", datetime(2026, 12, 25, 10, tzinfo=TZ))
     ctx.add(Closure(office=floor, starts_at=T0, ends_at=T0 + timedelta(hours=1)))
     ctx.flush()
     with pytest.raises(errors.OfficeClosedNow):
-        operations.draw_ticket(floor, "pass", T0 + timedelta(minutes=30))
+        arrivals.draw_ticket(floor, "pass", T0 + timedelta(minutes=30))
     with pytest.raises(errors.ServiceNotOffered):
-        operations.draw_ticket(ctx.get(Office, "nord"), "melde", T0)
+        arrivals.draw_ticket(ctx.get(Office, "nord"), "melde", T0)
     with pytest.raises(errors.ServiceNotOffered):
-        operations.draw_ticket(floor, "nonexistent", T0)
+        arrivals.draw_ticket(floor, "nonexistent", T0)
     floor.queue_daily_limit = 2
     later = T0 + timedelta(hours=2)
-    operations.draw_ticket(floor, "pass", later)
-    operations.draw_ticket(floor, "pass", later)
+    arrivals.draw_ticket(floor, "pass", later)
+    arrivals.draw_ticket(floor, "pass", later)
     with pytest.raises(errors.ContingentExhausted):
-        operations.draw_ticket(floor, "pass", later)
+        arrivals.draw_ticket(floor, "pass", later)
     ctx.commit()
     # the refused draw wrote nothing: still two tickets that day, numbers 1 and 2
     day = later.astimezone(TZ).date()
@@ -170,49 +170,49 @@ def test_refused_when_closed_not_offered_or_contingent_used_up(ctx, floor):
 def test_check_in_rules(ctx, floor):
     now = T0
     on_time = passport_appointment(ctx, floor, now + timedelta(minutes=10))
-    ticket = operations.check_in(floor, on_time, now)
+    ticket = arrivals.check_in(floor, on_time, now)
     assert ticket.kind == "appointment" and ticket.due_at == on_time.start_at
     assert on_time.status == ARRIVED and ticket.language == "en"
     with pytest.raises(errors.NotCheckable) as exc:
-        operations.check_in(floor, on_time, now)
+        arrivals.check_in(floor, on_time, now)
     assert exc.value.reason == "checked_in"
     tomorrow = passport_appointment(ctx, floor, now + timedelta(days=1))
     with pytest.raises(errors.NotCheckable) as exc:
-        operations.check_in(floor, tomorrow, now)
+        arrivals.check_in(floor, tomorrow, now)
     assert exc.value.reason == "other_day"
     cancelled = passport_appointment(ctx, floor, now + timedelta(minutes=40), status=CANCELLED)
     with pytest.raises(errors.NotCheckable) as exc:
-        operations.check_in(floor, cancelled, now)
+        arrivals.check_in(floor, cancelled, now)
     assert exc.value.reason == "cancelled"
     with pytest.raises(errors.UnknownAppointment):
-        operations.check_in(floor, None, now)
+        arrivals.check_in(floor, None, now)
     with pytest.raises(errors.UnknownAppointment):  # another office's appointment
-        operations.check_in(ctx.get(Office, "nord"), tomorrow, now)
+        arrivals.check_in(ctx.get(Office, "nord"), tomorrow, now)
     late = passport_appointment(ctx, floor, now - timedelta(minutes=20))  # 20 > 15 minutes late
-    late_ticket = operations.check_in(floor, late, now)
+    late_ticket = arrivals.check_in(floor, late, now)
     assert late_ticket.due_at is None  # joins as a walk-in
 
 
 def test_call_next_order_busy_pause_and_empty(ctx, floor):
     c1, c2 = counter(ctx, "Schalter 1"), counter(ctx, "Schalter 2")
-    p1 = operations.draw_ticket(floor, "pass", T0)
-    m1 = operations.draw_ticket(floor, "melde", T0 + timedelta(minutes=1))
+    p1 = arrivals.draw_ticket(floor, "pass", T0)
+    m1 = arrivals.draw_ticket(floor, "melde", T0 + timedelta(minutes=1))
     appt = passport_appointment(ctx, floor, T0 + timedelta(minutes=12))
-    a1 = operations.check_in(floor, appt, T0 + timedelta(minutes=2))
+    a1 = arrivals.check_in(floor, appt, T0 + timedelta(minutes=2))
     now = T0 + timedelta(minutes=3)
-    assert operations.call_next(c2, now).id == m1.id  # counter 2: melde only
+    assert counter_operations.call_next(c2, now).id == m1.id  # counter 2: melde only
     with pytest.raises(errors.CounterBusy):
-        operations.call_next(c2, now)
-    assert operations.call_next(c1, now).id == a1.id  # the due appointment first
-    operations.finish(a1, now)
-    assert operations.call_next(c1, now).id == p1.id
-    operations.finish(p1, now)
-    assert operations.call_next(c1, now) is None  # nobody waits for counter 1
-    operations.finish(m1, now)
-    operations.set_paused(c2, True)
-    operations.draw_ticket(floor, "melde", now)
+        counter_operations.call_next(c2, now)
+    assert counter_operations.call_next(c1, now).id == a1.id  # the due appointment first
+    counter_operations.finish(a1, now)
+    assert counter_operations.call_next(c1, now).id == p1.id
+    counter_operations.finish(p1, now)
+    assert counter_operations.call_next(c1, now) is None  # nobody waits for counter 1
+    counter_operations.finish(m1, now)
+    counter_operations.set_paused(c2, True)
+    arrivals.draw_ticket(floor, "melde", now)
     with pytest.raises(errors.CounterPaused):
-        operations.call_next(c2, now)
+        counter_operations.call_next(c2, now)
     ctx.commit()
     assert ctx.get(Ticket, p1.id).status == DONE and ctx.get(Ticket, p1.id).counter_id == c1.id
 
@@ -221,84 +221,84 @@ def test_recall_cooldown_no_show_after_recalls(ctx, floor):
     c1 = counter(ctx, "Schalter 1")
     floor.queue_recall_cooldown_seconds, floor.queue_max_recalls = 30, 2
     appt = passport_appointment(ctx, floor, T0)
-    ticket = operations.check_in(floor, appt, T0)
-    operations.call_next(c1, T0)
+    ticket = arrivals.check_in(floor, appt, T0)
+    counter_operations.call_next(c1, T0)
     with pytest.raises(errors.RecallTooSoon) as exc:
-        operations.recall(ticket, T0 + timedelta(seconds=10))
+        counter_operations.recall(ticket, T0 + timedelta(seconds=10))
     assert exc.value.seconds_left == 21
     with pytest.raises(errors.NoShowTooSoon):
-        operations.no_show(ticket, T0 + timedelta(seconds=10))
-    operations.recall(ticket, T0 + timedelta(seconds=30))
-    operations.recall(ticket, T0 + timedelta(seconds=60))
+        counter_operations.no_show(ticket, T0 + timedelta(seconds=10))
+    counter_operations.recall(ticket, T0 + timedelta(seconds=30))
+    counter_operations.recall(ticket, T0 + timedelta(seconds=60))
     assert ticket.recalls == 2 and ticket.called_at == T0 + timedelta(seconds=60)
-    operations.no_show(ticket, T0 + timedelta(seconds=70))
+    counter_operations.no_show(ticket, T0 + timedelta(seconds=70))
     assert ticket.status == NO_SHOW and appt.status == "no_show"
-    assert operations.get_active(c1) is None  # the counter is free again
+    assert counter_operations.get_active(c1) is None  # the counter is free again
     with pytest.raises(errors.WrongState):
-        operations.start(ticket, T0)
+        counter_operations.start(ticket, T0)
 
 
 def test_start_finish_transfer_park_return(ctx, floor):
     c1, c2 = counter(ctx, "Schalter 1"), counter(ctx, "Schalter 2")
-    early = operations.draw_ticket(floor, "pass", T0)
-    later = operations.draw_ticket(floor, "melde", T0 + timedelta(minutes=5))
+    early = arrivals.draw_ticket(floor, "pass", T0)
+    later = arrivals.draw_ticket(floor, "melde", T0 + timedelta(minutes=5))
     now = T0 + timedelta(minutes=10)
-    assert operations.call_next(c1, now).id == early.id
-    operations.start(early, now)
+    assert counter_operations.call_next(c1, now).id == early.id
+    counter_operations.start(early, now)
     assert early.status == SERVING and early.started_at == now
     # transfer to melde: back in the queue with the original arrival time, so it goes
     # before the later melde ticket at counter 2
-    operations.transfer(early, "melde", now)
+    counter_operations.transfer(early, "melde", now)
     assert early.status == WAITING and early.arrived_at == T0 and early.counter_id is None
     assert early.number == "P001"  # keeps its number
-    assert operations.call_next(c2, now).id == early.id
-    operations.park(early, now)
-    assert early.status == PARKED and operations.get_active(c2) is None
-    assert operations.call_next(c2, now).id == later.id
+    assert counter_operations.call_next(c2, now).id == early.id
+    counter_operations.park(early, now)
+    assert early.status == PARKED and counter_operations.get_active(c2) is None
+    assert counter_operations.call_next(c2, now).id == later.id
     with pytest.raises(errors.CounterBusy):
-        operations.return_ticket(early, c2, now)
-    operations.return_ticket(early, c1, now)
+        counter_operations.return_ticket(early, c2, now)
+    counter_operations.return_ticket(early, c1, now)
     assert early.status == CALLED and early.counter_id == c1.id
-    operations.finish(early, now + timedelta(minutes=4))
+    counter_operations.finish(early, now + timedelta(minutes=4))
     assert early.status == DONE
     with pytest.raises(errors.ServiceNotOffered):
-        operations.transfer(later, "nonexistent", now)
+        counter_operations.transfer(later, "nonexistent", now)
 
 
 def test_estimates_follow_measured_service_times(ctx, floor):
     c1 = counter(ctx, "Schalter 1")
     # two served passports took 6 and 10 minutes
     for minutes in (6, 10):
-        t = operations.draw_ticket(floor, "pass", T0)
-        operations.call_next(c1, T0)
-        operations.start(t, T0)
-        operations.finish(t, T0 + timedelta(minutes=minutes))
-    waiting = [operations.draw_ticket(floor, "pass", T0 + timedelta(minutes=i)) for i in range(3)]
-    view = operations.QueueView(floor, T0 + timedelta(minutes=20))
+        t = arrivals.draw_ticket(floor, "pass", T0)
+        counter_operations.call_next(c1, T0)
+        counter_operations.start(t, T0)
+        counter_operations.finish(t, T0 + timedelta(minutes=minutes))
+    waiting = [arrivals.draw_ticket(floor, "pass", T0 + timedelta(minutes=i)) for i in range(3)]
+    view = waits.QueueView(floor, T0 + timedelta(minutes=20))
     assert [view.position(t) for t in waiting] == [0, 1, 2]
     # one counter serves passports, 8 minutes on average
     assert [view.estimate(t) for t in waiting] == [0, 8, 16]
     assert view.for_new(ctx.get(Service, "pass")) == (3, 24)
-    operations.set_paused(c1, True)
-    paused = operations.QueueView(floor, T0 + timedelta(minutes=20))
+    counter_operations.set_paused(c1, True)
+    paused = waits.QueueView(floor, T0 + timedelta(minutes=20))
     assert paused.estimate(waiting[1]) is None  # nobody serves passports now
 
 
 def test_day_end_closes_open_tickets_and_restarts_numbers(ctx, floor):
     c1 = counter(ctx, "Schalter 1")
-    waiting = operations.draw_ticket(floor, "pass", T0)
-    called = operations.draw_ticket(floor, "melde", T0)
-    operations.call_next(c1, T0)
+    waiting = arrivals.draw_ticket(floor, "pass", T0)
+    called = arrivals.draw_ticket(floor, "melde", T0)
+    counter_operations.call_next(c1, T0)
     ctx.commit()
-    assert operations.close_day(T0 + timedelta(hours=2)) == 0  # same day: nothing closes
+    assert arrivals.close_day(T0 + timedelta(hours=2)) == 0  # same day: nothing closes
     night = datetime(2026, 12, 2, 1, 0, tzinfo=TZ)
-    assert operations.close_day(night) == 2
+    assert arrivals.close_day(night) == 2
     ctx.commit()
     for ticket_id in (waiting.id, called.id):
         ticket = ctx.get(Ticket, ticket_id)
         assert ticket.status == UNSERVED and ticket.counter_id is None
     assert ctx.scalars(select(TicketDay)).all() == []
-    assert operations.draw_ticket(floor, "pass", night.replace(hour=9)).number == "P001"
+    assert arrivals.draw_ticket(floor, "pass", night.replace(hour=9)).number == "P001"
 
 
 # ---------------------------------------------------------------- JSON API
@@ -431,7 +431,7 @@ def test_api_session_writes_need_the_csrf_header(client, ctx, floor):
 
 def test_close_day_cli(app, ctx, floor):
     yesterday = utcnow() - timedelta(days=1)
-    ticket_id = operations.draw_ticket(floor, "pass", yesterday).id
+    ticket_id = arrivals.draw_ticket(floor, "pass", yesterday).id
     ctx.commit()
     result = app.test_cli_runner().invoke(args=["queue", "close-day"])
     assert result.exit_code == 0 and "closed 1 tickets" in result.output
@@ -441,9 +441,9 @@ def test_close_day_cli(app, ctx, floor):
 
 def test_tickets_of_past_days_are_not_called(ctx, floor):
     c1 = counter(ctx, "Schalter 1")
-    operations.draw_ticket(floor, "pass", T0 - timedelta(days=1))
-    assert operations.call_next(c1, T0) is None
-    assert operations.QueueView(floor, T0).entries == []
+    arrivals.draw_ticket(floor, "pass", T0 - timedelta(days=1))
+    assert counter_operations.call_next(c1, T0) is None
+    assert waits.QueueView(floor, T0).entries == []
 
 
 def test_openapi_documents_every_api_route(app, client):

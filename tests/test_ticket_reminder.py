@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from booking.db import utcnow
 from booking.notifications.models import OutboxMessage
-from booking.queueing import errors, operations
+from booking.queueing import arrivals, counter_operations, errors
 from booking.queueing.models import Ticket
+from booking.queueing.reminders import ask_for_reminder
 from tests import smtp
 from tests.factories import BERLIN, T0, counter, csrf_from, drawn_ticket, english
 
@@ -28,42 +29,42 @@ def reminders(ctx) -> list[OutboxMessage]:
 
 
 def queue_of(ctx, floor, n: int, language: str = "de") -> list[Ticket]:
-    return [operations.draw_ticket(floor, "pass", T0 + timedelta(minutes=i), language=language)
+    return [arrivals.draw_ticket(floor, "pass", T0 + timedelta(minutes=i), language=language)
             for i in range(n)]
 
 
 def test_the_email_is_queued_once_when_three_are_ahead(ctx, floor):
     tickets = queue_of(ctx, floor, 7)
     last = tickets[-1]  # six ahead
-    operations.ask_for_reminder(last, "erika@example.org", T0)
+    ask_for_reminder(last, "erika@example.org", T0)
     ctx.commit()
     assert reminders(ctx) == [] and last.notify_email == "erika@example.org"
     desk = counter(ctx, "Schalter 1")  # takes pass and melde
     for _ in range(2):  # five, then four ahead
-        operations.call_next(desk, T0)
-        operations.finish(operations.get_active(desk), T0)
+        counter_operations.call_next(desk, T0)
+        counter_operations.finish(counter_operations.get_active(desk), T0)
     assert reminders(ctx) == []
-    operations.call_next(desk, T0)  # three ahead now
+    counter_operations.call_next(desk, T0)  # three ahead now
     ctx.commit()
     (row,) = reminders(ctx)
     assert row.recipient == "erika@example.org"
     assert row.payload["number"] == last.number and row.payload["ahead"] == 3
     assert last.notify_email is None and last.notified_at is not None  # address dropped
-    operations.finish(operations.get_active(desk), T0)
-    operations.call_next(desk, T0)  # two ahead: no second email
+    counter_operations.finish(counter_operations.get_active(desk), T0)
+    counter_operations.call_next(desk, T0)  # two ahead: no second email
     ctx.commit()
     assert len(reminders(ctx)) == 1
 
 
 def test_asking_when_already_close_sends_at_once_and_only_while_waiting(ctx, floor):
     first, second = queue_of(ctx, floor, 2)
-    operations.ask_for_reminder(second, "max@example.org", T0)
+    ask_for_reminder(second, "max@example.org", T0)
     ctx.commit()
     assert [r.payload["ahead"] for r in reminders(ctx)] == [1]
-    operations.call_next(counter(ctx, "Schalter 1"), T0)
+    counter_operations.call_next(counter(ctx, "Schalter 1"), T0)
     ctx.commit()
     try:
-        operations.ask_for_reminder(first, "max@example.org", T0)  # called already
+        ask_for_reminder(first, "max@example.org", T0)  # called already
     except errors.WrongState:
         pass
     else:
@@ -74,9 +75,9 @@ def test_asking_when_already_close_sends_at_once_and_only_while_waiting(ctx, flo
 
 def test_the_day_end_drops_addresses_that_were_never_used(ctx, floor):
     tickets = queue_of(ctx, floor, 6)
-    operations.ask_for_reminder(tickets[-1], "erika@example.org", T0)
+    ask_for_reminder(tickets[-1], "erika@example.org", T0)
     ctx.commit()
-    operations.close_day(datetime(2026, 12, 2, 1, 0, tzinfo=TZ))
+    arrivals.close_day(datetime(2026, 12, 2, 1, 0, tzinfo=TZ))
     ctx.commit()
     assert ctx.get(Ticket, tickets[-1].id).notify_email is None
     assert reminders(ctx) == []
@@ -135,7 +136,7 @@ def test_status_page_refuses_a_reminder_for_a_called_number(client, ctx, floor):
     english(client)
     ticket_id, _ = drawn_ticket(client)
     page = client.get(f"/tickets/{ticket_id}").get_data(as_text=True)
-    operations.call_next(counter(ctx, "Schalter 1"), utcnow())
+    counter_operations.call_next(counter(ctx, "Schalter 1"), utcnow())
     ctx.commit()
     response = client.post(f"/tickets/{ticket_id}/reminder?lang=en",
                            data={"csrf_token": csrf_from(page), "email": "erika@example.org"})
@@ -149,7 +150,7 @@ def test_status_page_refuses_a_reminder_for_a_called_number(client, ctx, floor):
 def test_the_reminder_reaches_a_real_smtp_server_in_the_ticket_language(app, ctx, floor,
                                                                         mail_to_sink):
     tickets = queue_of(ctx, floor, 2, language="en")
-    operations.ask_for_reminder(tickets[1], "erika@example.org", T0)
+    ask_for_reminder(tickets[1], "erika@example.org", T0)
     ctx.commit()
     assert smtp.deliver(app) == (1, 0)
     (received,) = mail_to_sink.received
@@ -193,7 +194,7 @@ def test_reminder_through_the_json_api(client, ctx, floor):
                        json={"email": "erika@example.org"}).status_code == 404
 
     ctx.rollback()
-    operations.call_next(counter(ctx, "Schalter 1"), utcnow())  # takes the first
+    counter_operations.call_next(counter(ctx, "Schalter 1"), utcnow())  # takes the first
     ctx.commit()
     called = client.post(f"/api/v1/tickets/{first}/reminder", json={"email": "erika@example.org"})
     assert called.status_code == 409 and called.get_json()["error"]

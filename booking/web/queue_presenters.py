@@ -17,7 +17,7 @@ from booking.links import external_url
 from booking.offices.models import Counter, Office
 from booking.queueing import errors
 from booking.queueing.models import WAITING, Ticket
-from booking.queueing.operations import QueueView
+from booking.queueing.waits import QueueView
 from booking.web.auth import can_access_office
 
 

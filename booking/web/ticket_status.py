@@ -20,7 +20,7 @@ from booking.queueing.models import (
     WAITING,
     Ticket,
 )
-from booking.queueing.operations import QueueView, TicketState
+from booking.queueing.waits import QueueView, TicketState
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from booking.db import utcnow
 from booking.offices.models import Counter, Office
-from booking.queueing import operations
+from booking.queueing import arrivals, counter_operations
 from booking.queueing.models import DONE, Ticket
 from tests.browser.support import (
     assert_accessible,
@@ -38,7 +38,7 @@ def fast_hashing(monkeypatch):
 def desk(ctx, floor):  # noqa: F811
     """Two tickets waiting (P001 pass, M002 melde); returns counter 1's id."""
     for service in ("pass", "melde"):
-        operations.draw_ticket(ctx.get(Office, "amt"), service, utcnow())
+        arrivals.draw_ticket(ctx.get(Office, "amt"), service, utcnow())
     ctx.commit()
     counter_id = counter(ctx, "Schalter 1").id
     ctx.rollback()
@@ -116,14 +116,14 @@ def lang(request):
 
 def test_counter_pages_are_accessible(new_page, lang, ctx, desk):
     page = new_page(locale="de-DE" if lang == "de" else "en-GB", bypass_csp=True)
-    operations.draw_ticket(ctx.get(Office, "amt"), "pass", utcnow())  # P003
+    arrivals.draw_ticket(ctx.get(Office, "amt"), "pass", utcnow())  # P003
     ctx.commit()
     log_in(page, add_user(ctx, "clerk", "amt"))
     page.goto("/counter/")
     assert html_lang(page) == lang
     assert_accessible(page, "counter chooser")
 
-    operations.call_next(ctx.get(Counter, desk), utcnow())
+    counter_operations.call_next(ctx.get(Counter, desk), utcnow())
     ctx.commit()
     ctx.rollback()
     page.goto(f"/counter/{desk}")

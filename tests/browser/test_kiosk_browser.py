@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from booking.db import utcnow
 from booking.offices.models import Counter
-from booking.queueing import operations
+from booking.queueing import counter_operations
 from booking.queueing.models import Ticket
 from tests.browser.support import (
     assert_accessible,
@@ -39,7 +39,7 @@ def office(floor, ctx):
 
 def call_next(ctx, counter_name="Schalter 1"):
     ctx.rollback()
-    ticket = operations.call_next(
+    ticket = counter_operations.call_next(
         ctx.scalar(select(Counter).where(Counter.name == counter_name)), utcnow())
     ctx.commit()
     return ticket

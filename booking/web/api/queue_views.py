@@ -9,8 +9,7 @@ from flask_login import current_user
 from booking.db import db, utcnow
 from booking.extensions import csrf
 from booking.offices.models import Office
-from booking.queueing import errors, operations
-from booking.queueing.operations import QueueView
+from booking.queueing import arrivals, counter_operations, errors, reminders, waits
 from booking.scheduling.codes import normalise_code
 from booking.scheduling.operations import get_appointment_by_code
 from booking.web import validation
@@ -63,9 +62,9 @@ def draw_ticket(office_id: str):
         raise ApiError(422, gettext("Please correct the marked fields."),
                        {"service": gettext("Choose a service.")})
     now = utcnow()
-    ticket = operations.draw_ticket(office, service_id, now, language=_lang(),
-                                    always_open=current_app.config["QUEUE_ALWAYS_OPEN"])
-    return jsonify(ticket_json(ticket, QueueView(office, now))), 201
+    ticket = arrivals.draw_ticket(office, service_id, now, language=_lang(),
+                                  always_open=current_app.config["QUEUE_ALWAYS_OPEN"])
+    return jsonify(ticket_json(ticket, waits.QueueView(office, now))), 201
 
 
 @bp.post("/offices/<office_id>/checkins")
@@ -77,8 +76,8 @@ def check_in(office_id: str):
         raise ApiError(422, gettext("Please correct the marked fields."),
                        {"code": gettext("Enter the booking code.")})
     now = utcnow()
-    ticket = operations.check_in(office, get_appointment_by_code(normalise_code(code)), now)
-    return jsonify(ticket_json(ticket, QueueView(office, now))), 201
+    ticket = arrivals.check_in(office, get_appointment_by_code(normalise_code(code)), now)
+    return jsonify(ticket_json(ticket, waits.QueueView(office, now))), 201
 
 
 @bp.get("/tickets/<ticket_id>")
@@ -98,7 +97,7 @@ def ticket_reminder(ticket_id: str):
         raise ApiError(422, gettext("Please correct the marked fields."),
                        {"email": str(exc)}) from None
     now = utcnow()
-    operations.ask_for_reminder(found, email, now)
+    reminders.ask_for_reminder(found, email, now)
     return jsonify({**ticket_json(found, now=now),
                     "reminder": "sent" if found.notified_at is not None else "asked"})
 
@@ -107,8 +106,8 @@ def ticket_reminder(ticket_id: str):
 def display(office_id: str):
     office = _office(office_id)
     now = utcnow()
-    current, recent = operations.get_calls(office, now)
-    return jsonify(display_json(office, current, recent, len(operations.get_waiting(office, now))))
+    current, recent = waits.get_calls(office, now)
+    return jsonify(display_json(office, current, recent, len(waits.get_waiting(office, now))))
 
 
 # -- staff ------------------------------------------------------------------------------
@@ -132,7 +131,7 @@ def counters():
 def call_next(counter_id: int):
     counter = counter_for(staff_user(), counter_id)
     now = utcnow()
-    ticket = operations.call_next(counter, now)
+    ticket = counter_operations.call_next(counter, now)
     if ticket is None:
         return "", 204
     return jsonify(ticket_json(ticket, now=now))
@@ -147,7 +146,7 @@ def pause(counter_id: int):
     if not isinstance(paused, bool):
         raise ApiError(422, gettext("Please correct the marked fields."),
                        {"paused": gettext("true or false.")})
-    operations.set_paused(counter, paused, actor=staff_user(), now=utcnow())
+    counter_operations.set_paused(counter, paused, actor=staff_user(), now=utcnow())
     return jsonify(_counter_json(counter))
 
 
@@ -159,11 +158,11 @@ def _ticket_action(ticket_id: str, action):
 
 
 _ACTIONS = {
-    "recall": operations.recall,
-    "start": operations.start,
-    "finish": operations.finish,
-    "no-show": operations.no_show,
-    "park": operations.park,
+    "recall": counter_operations.recall,
+    "start": counter_operations.start,
+    "finish": counter_operations.finish,
+    "no-show": counter_operations.no_show,
+    "park": counter_operations.park,
 }
 
 
@@ -181,7 +180,7 @@ def transfer(ticket_id: str):
     if not isinstance(service_id, str) or not service_id:
         raise ApiError(422, gettext("Please correct the marked fields."),
                        {"service": gettext("Choose a service.")})
-    return _ticket_action(ticket_id, lambda t, now: operations.transfer(t, service_id, now))
+    return _ticket_action(ticket_id, lambda t, now: counter_operations.transfer(t, service_id, now))
 
 
 @bp.post("/tickets/<ticket_id>/return")
@@ -189,4 +188,4 @@ def transfer(ticket_id: str):
 def return_ticket(ticket_id: str):
     data = _json_object()
     counter = counter_for(staff_user(), data.get("counter"))
-    return _ticket_action(ticket_id, lambda t, now: operations.return_ticket(t, counter, now))
+    return _ticket_action(ticket_id, lambda t, now: counter_operations.return_ticket(t, counter, now))

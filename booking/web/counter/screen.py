@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from flask_babel import gettext, ngettext
 
 from booking.offices.models import Counter, Office
-from booking.queueing import errors, operations
+from booking.queueing import counter_operations, errors, waits
 from booking.queueing.models import APPOINTMENT, CALLED, Ticket
 from booking.web.queue_presenters import queue_error_message
 
@@ -122,8 +122,8 @@ def service_names(counter: Counter, lang: str) -> str:
 
 def build(counter: Counter, now: datetime, lang: str) -> Screen:
     office = counter.office
-    view = operations.QueueView(office, now)
-    active = operations.get_active(counter)
+    view = waits.QueueView(office, now)
+    active = counter_operations.get_active(counter)
     current = _current(active, office, now, lang) if active is not None else None
     waiting = [_row(t, office, now, lang) for t in view.for_counter(counter)]
     if counter.paused:
@@ -138,7 +138,7 @@ def build(counter: Counter, now: datetime, lang: str) -> Screen:
         services=service_names(counter, lang), paused=counter.paused, current=current,
         current_key=f"{active.id}:{active.status}:{active.recalls}" if active else "",
         call_note=call_note, waiting=waiting, waiting_label=waiting_label(len(waiting)),
-        parked=[_row(t, office, now, lang) for t in operations.get_parked(office)],
+        parked=[_row(t, office, now, lang) for t in counter_operations.get_parked(office)],
         transfer_choices=[(s.id, s.text("name", lang)) for s in office.services
                           if s.id != service_id],
     )

@@ -16,7 +16,7 @@ from booking import realtime
 from booking.db import db, utcnow
 from booking.extensions import htmx
 from booking.offices.models import Counter, Service
-from booking.queueing import errors, operations
+from booking.queueing import counter_operations, errors
 from booking.queueing import events as queue_events
 from booking.queueing.models import PARKED, Ticket
 from booking.web.auth import offices_of, require_role, staff_user
@@ -122,7 +122,7 @@ def events(counter_id: int):
 def call_next(counter_id: int):
     counter = counter_for(staff_user(), counter_id)
     try:
-        ticket = operations.call_next(counter, utcnow())
+        ticket = counter_operations.call_next(counter, utcnow())
     except errors.QueueError as exc:
         return _failed(counter, exc, focus="call-next")
     if ticket is None:
@@ -135,7 +135,7 @@ def _set_paused(counter_id: int, paused: bool) -> Response:
     user = staff_user()
     counter = counter_for(user, counter_id)
     try:
-        operations.set_paused(counter, paused, actor=user, now=utcnow())
+        counter_operations.set_paused(counter, paused, actor=user, now=utcnow())
     except errors.QueueError as exc:
         return _failed(counter, exc, focus="pause")
     message = gettext("The counter is paused.") if paused else gettext("The counter is open.")
@@ -170,20 +170,20 @@ def _ticket(counter: Counter, ticket_id: str) -> Ticket:
 
 _ACTIONS = {
     # action: (operation, success message, element to focus afterwards)
-    "recall": (lambda t, c, now: operations.recall(t, now),
+    "recall": (lambda t, c, now: counter_operations.recall(t, now),
                lambda t: gettext("Ticket %(number)s is called again.", number=t.number),
                "recall"),
-    "start": (lambda t, c, now: operations.start(t, now),
+    "start": (lambda t, c, now: counter_operations.start(t, now),
               lambda t: gettext("Serving ticket %(number)s.", number=t.number), "finish"),
-    "finish": (lambda t, c, now: operations.finish(t, now),
+    "finish": (lambda t, c, now: counter_operations.finish(t, now),
                lambda t: gettext("Ticket %(number)s is finished.", number=t.number),
                "call-next"),
-    "no-show": (lambda t, c, now: operations.no_show(t, now),
+    "no-show": (lambda t, c, now: counter_operations.no_show(t, now),
                 lambda t: gettext("Ticket %(number)s is recorded as a no-show.",
                                   number=t.number), "call-next"),
-    "park": (lambda t, c, now: operations.park(t, now),
+    "park": (lambda t, c, now: counter_operations.park(t, now),
              lambda t: gettext("Ticket %(number)s is parked.", number=t.number), "call-next"),
-    "return": (lambda t, c, now: operations.return_ticket(t, c, now),
+    "return": (lambda t, c, now: counter_operations.return_ticket(t, c, now),
                lambda t: gettext("Ticket %(number)s is back at this counter.",
                                  number=t.number), "current-heading"),
 }
@@ -211,7 +211,7 @@ def transfer(counter_id: int, ticket_id: str):
     service_id = request.form.get("service", "")
     try:
         ticket = _ticket(counter, ticket_id)
-        operations.transfer(ticket, service_id, utcnow())
+        counter_operations.transfer(ticket, service_id, utcnow())
     except errors.ServiceNotOffered as exc:
         message = gettext("Please choose one of the services of this office.")
         return _failed(counter, exc, transfer_error=message, focus="transfer-service")

@@ -17,7 +17,7 @@ from flask_babel import get_locale, gettext
 from booking import realtime
 from booking.db import db, utcnow
 from booking.offices.models import Office
-from booking.queueing import events, operations
+from booking.queueing import events, waits
 from booking.queueing.models import Ticket
 from booking.web import live
 from booking.web.display import bp
@@ -57,8 +57,8 @@ def _call(ticket: Ticket) -> Call:
 
 
 def get_board(office: Office, now: datetime, language: str) -> dict:
-    current, recent = operations.get_calls(office, now, limit=6)
-    view = operations.QueueView(office, now)
+    current, recent = waits.get_calls(office, now, limit=6)
+    view = waits.QueueView(office, now)
     lines = []
     for service in office.services:
         waiting = view.waiting_for(service.id)

@@ -13,9 +13,9 @@ from booking import realtime
 from booking.db import db, utcnow
 from booking.i18n import LANGUAGES
 from booking.offices.models import Office
-from booking.queueing import errors, events, operations
+from booking.queueing import errors, events, reminders
 from booking.queueing.models import WAITING, Ticket
-from booking.queueing.operations import QueueView, TicketState
+from booking.queueing.waits import QueueView, TicketState
 from booking.web import live
 from booking.web.display import bp
 from booking.web.display.forms import ReminderForm
@@ -73,7 +73,7 @@ def ticket_reminder(ticket_id: str):
         if not form.validate_on_submit():
             return _status_page(ticket, language, form, 422)
         try:
-            operations.ask_for_reminder(ticket, form.email.data, utcnow())
+            reminders.ask_for_reminder(ticket, form.email.data, utcnow())
         except errors.WrongState:
             return _status_page(ticket, language, status=409, refused=gettext(
                 "Your number is no longer waiting, so no reminder is needed."))

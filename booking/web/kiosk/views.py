@@ -13,9 +13,9 @@ from werkzeug.exceptions import NotFound
 from booking.db import db, utcnow
 from booking.offices.models import Office, Service, office_services
 from booking.qr import qr_svg
-from booking.queueing import errors, operations
+from booking.queueing import arrivals, errors
 from booking.queueing.models import Ticket
-from booking.queueing.operations import QueueView
+from booking.queueing.waits import QueueView
 from booking.scheduling.codes import format_code
 from booking.scheduling.operations import get_appointment_by_code
 from booking.web.kiosk import bp
@@ -75,7 +75,7 @@ def _start_page(office: Office, status: int = 200, error: str | None = None,
     idle = error is not None or lang != current_app.config["BABEL_DEFAULT_LOCALE"]
     return _page("kiosk/start.html", office, status, idle=idle, get_endpoint=get_endpoint,
                  form=DrawForm(), services=services, error=error,
-                 closed=not operations.is_open_for(
+                 closed=not arrivals.is_open_for(
                      office, None, now, always_open=current_app.config["QUEUE_ALWAYS_OPEN"]))
 
 
@@ -88,9 +88,9 @@ def start(office_id: str):
 def draw(office_id: str):
     office = _office(office_id)
     try:  # CSRF: checked by CSRFProtect before the view
-        ticket = operations.draw_ticket(office, request.form.get("service"), utcnow(),
-                                        language=_lang(),
-                                        always_open=current_app.config["QUEUE_ALWAYS_OPEN"])
+        ticket = arrivals.draw_ticket(office, request.form.get("service"), utcnow(),
+                                      language=_lang(),
+                                      always_open=current_app.config["QUEUE_ALWAYS_OPEN"])
     except errors.QueueError as exc:
         return _start_page(office, queue_error_status(exc), queue_error_message(exc),
                            get_endpoint="kiosk.start")
@@ -126,7 +126,7 @@ def check_in(office_id: str):
         return _page("kiosk/checkin.html", office, 422, form=form,
                      get_endpoint="kiosk.check_in")
     try:
-        found = operations.check_in(office, get_appointment_by_code(code), utcnow())
+        found = arrivals.check_in(office, get_appointment_by_code(code), utcnow())
     except errors.QueueError as exc:
         form.code.errors = [queue_error_message(exc)]
         return _page("kiosk/checkin.html", office, queue_error_status(exc), form=form,

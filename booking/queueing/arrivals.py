@@ -1,0 +1,147 @@
+"""Into the queue: walk-in tickets drawn while the office is open, appointments checked in;
+out of it at the day end. Operations only flush; every change publishes an office event.
+
+Ticket numbers come from an atomic upsert on ``ticket_days`` (the row lock serialises
+drawers of one office and day) and ``(office_id, day, seq)`` is unique.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from booking.db import db
+from booking.offices.models import Office, Service, office_services
+from booking.queueing import errors, events, ordering
+from booking.queueing.models import APPOINTMENT, OPEN_STATUSES, UNSERVED, WAITING, WALK_IN, Ticket, TicketDay
+from booking.queueing.waits import due_window
+from booking.scheduling import queries as scheduling_queries
+from booking.scheduling.models import ARRIVED, CANCELLED, Appointment
+
+
+def offered_service(office: Office, service_id: str) -> Service:
+    """The service ``service_id`` if the office offers it; raises ServiceNotOffered."""
+    service = db.session.get(Service, service_id) if isinstance(service_id, str) else None
+    if service is None or not db.session.scalar(
+            select(func.count()).select_from(office_services).where(
+                office_services.c.office_id == office.id,
+                office_services.c.service_id == service.id)):
+        raise errors.ServiceNotOffered()
+    return service
+
+
+def is_open_for(office: Office, service_id: str | None, now: datetime, *,
+                always_open: bool = False) -> bool:
+    """Walk-ins are taken now: within today's opening periods (the availability rules in
+    force), not closed, not a holiday. ``always_open`` (the demo setting QUEUE_ALWAYS_OPEN,
+    never in production) ignores opening hours, closures and holidays."""
+    if always_open:
+        return True
+    day = ordering.local_day(now, office.tz)
+    hours = [ordering.Hours(rule.start, rule.end, rule.service_ids)
+             for rule in scheduling_queries.get_rules(office) if rule.applies(day, None)]
+    closed = scheduling_queries.get_closures(office, day, day)
+    holiday = day in scheduling_queries.get_holidays(office.state, day, day)
+    return ordering.is_open(hours, closed, holiday, service_id, now, office.tz)
+
+
+def _next_seq(office: Office, day, walk_in: bool) -> tuple[int, int]:
+    """Atomically take the next running number of the office's day; returns
+    (seq, walk-ins so far including this one)."""
+    dialect = db.session.get_bind().dialect.name
+    values = {"office_id": office.id, "day": day, "last_seq": 1, "walk_ins": int(walk_in)}
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(TicketDay).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["office_id", "day"],
+        set_={"last_seq": TicketDay.last_seq + 1,
+              "walk_ins": TicketDay.walk_ins + int(walk_in)},
+    ).returning(TicketDay.last_seq, TicketDay.walk_ins)
+    return tuple(db.session.execute(stmt).one())
+
+
+def _new_ticket(office: Office, service: Service, now: datetime, *, kind: str,
+                language: str, appointment: Appointment | None = None,
+                due_at: datetime | None = None) -> Ticket:
+    day = ordering.local_day(now, office.tz)
+    seq, walk_ins = _next_seq(office, day, kind == WALK_IN)
+    if kind == WALK_IN and office.queue_daily_limit is not None \
+            and walk_ins > office.queue_daily_limit:
+        raise errors.ContingentExhausted()
+    ticket = Ticket(
+        id=secrets.token_urlsafe(16), office_id=office.id, service_id=service.id, day=day,
+        seq=seq, number=ordering.format_number(service.queue_prefix, seq), kind=kind,
+        appointment_id=appointment.id if appointment else None,
+        language=language if language in ("de", "en") else "de",
+        status=WAITING, arrived_at=now, due_at=due_at, recalls=0,
+    )
+    db.session.add(ticket)
+    db.session.flush()
+    events.ticket_changed(ticket, "drawn")
+    return ticket
+
+
+def draw_ticket(office: Office, service_id: str, now: datetime, *, language: str = "de",
+                always_open: bool = False) -> Ticket:
+    """A walk-in ticket for ``service_id``. Raises ServiceNotOffered, OfficeClosedNow or
+    ContingentExhausted; on error nothing is written."""
+    service = offered_service(office, service_id)
+    if not is_open_for(office, service.id, now, always_open=always_open):
+        raise errors.OfficeClosedNow()
+    with db.session.begin_nested():
+        return _new_ticket(office, service, now, kind=WALK_IN, language=language)
+
+
+def check_in(office: Office, appointment: Appointment | None, now: datetime) -> Ticket:
+    """Turn today's appointment into a ticket. Appointments checked in within the office's
+    window before their start (or later) are due and go first; beyond the window after
+    the start they join as walk-ins. Raises UnknownAppointment or NotCheckable."""
+    if appointment is None or appointment.office_id != office.id:
+        raise errors.UnknownAppointment()
+    if appointment.status == CANCELLED:
+        raise errors.NotCheckable("cancelled")
+    if appointment.start_at.astimezone(office.tz).date() != ordering.local_day(now, office.tz):
+        raise errors.NotCheckable("other_day")
+    already = db.session.scalar(select(Ticket.id).where(Ticket.appointment_id == appointment.id))
+    if already is not None or appointment.status != "confirmed":
+        raise errors.NotCheckable("checked_in")
+    late = now > appointment.start_at + due_window(office)
+    with db.session.begin_nested():
+        ticket = _new_ticket(
+            office, appointment.service, now, kind=APPOINTMENT, language=appointment.language,
+            appointment=appointment, due_at=None if late else appointment.start_at,
+        )
+        appointment.status = ARRIVED
+        appointment.updated_at = now
+    return ticket
+
+
+def close_day(now: datetime) -> int:
+    """Close every open ticket of a past local day (recorded as not served) and drop the
+    running numbers of past days. Walk-in tickets hold nothing personal; the link to an
+    appointment goes with the appointment's own retention. Returns tickets closed."""
+    closed = 0
+    for office in db.session.scalars(select(Office)):
+        today = ordering.local_day(now, office.tz)
+        tickets = db.session.scalars(
+            select(Ticket).where(Ticket.office_id == office.id, Ticket.day < today,
+                                 Ticket.status.in_(OPEN_STATUSES))
+        ).all()
+        for ticket in tickets:
+            ticket.status, ticket.counter_id = UNSERVED, None
+            ticket.finished_at = ticket.finished_at or now
+            closed += 1
+        db.session.execute(  # addresses of reminders that never went out
+            update(Ticket).where(Ticket.office_id == office.id, Ticket.day < today,
+                                 Ticket.notify_email.is_not(None))
+            .values(notify_email=None).execution_options(synchronize_session="fetch"))
+        db.session.execute(
+            TicketDay.__table__.delete().where(TicketDay.office_id == office.id,
+                                               TicketDay.day < today))
+        if tickets:
+            events.office_changed(office.id, "day_end")
+    db.session.flush()
+    return closed

@@ -1,0 +1,177 @@
+"""At the counter: call next, recall, start, finish, no-show, transfer, park and return,
+pause. Operations only flush; every change publishes an office event that open displays
+and counter screens receive after the commit.
+
+``call_next`` locks the first eligible waiting ticket with ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL (SQLite serialises writers with BEGIN IMMEDIATE) and moves it with a
+conditional update, so two counters never get the same ticket; a counter holds at most
+one active ticket (partial unique index).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, select, update
+
+from booking.audit import log as audit
+from booking.db import db
+from booking.offices.models import Counter, Office
+from booking.queueing import errors, events
+from booking.queueing.arrivals import offered_service
+from booking.queueing.models import CALLED, DONE, NO_SHOW, PARKED, SERVING, WAITING, Ticket
+from booking.queueing.reminders import remind_almost_there
+from booking.queueing.waits import due_window, waiting_today
+from booking.scheduling.models import NO_SHOW as APPT_NO_SHOW
+
+
+def get_active(counter: Counter) -> Ticket | None:
+    """The ticket called to or served at the counter."""
+    return db.session.scalar(
+        select(Ticket).where(Ticket.counter_id == counter.id, Ticket.status.in_((CALLED, SERVING)))
+    )
+
+
+def get_parked(office: Office) -> list[Ticket]:
+    return list(db.session.scalars(
+        select(Ticket).where(Ticket.office_id == office.id, Ticket.status == PARKED)
+        .order_by(Ticket.arrived_at)
+    ))
+
+
+def call_next(counter: Counter, now: datetime) -> Ticket | None:
+    """Call the next eligible ticket to ``counter``; None when nobody waits for it.
+    Raises CounterPaused or CounterBusy. Atomic across workers and servers."""
+    # one call at a time per counter (a double click, two tabs): lock its row first
+    db.session.execute(select(Counter.id).where(Counter.id == counter.id).with_for_update())
+    db.session.refresh(counter, ["paused"])
+    if counter.paused:
+        raise errors.CounterPaused()
+    if get_active(counter) is not None:
+        raise errors.CounterBusy()
+    office = counter.office
+    services = [s.id for s in counter.services]
+    if not services:
+        return None
+    due = case(
+        (Ticket.due_at.is_not(None) & (Ticket.due_at <= now + due_window(office)), 0), else_=1)
+    query = (
+        select(Ticket.id)
+        .where(*waiting_today(office, now), Ticket.service_id.in_(services))
+        .order_by(due, case((due == 0, Ticket.due_at), else_=Ticket.arrived_at),
+                  Ticket.arrived_at, Ticket.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    for _ in range(5):  # a candidate taken between select and update: try the next one
+        ticket_id = db.session.scalar(query)
+        if ticket_id is None:
+            return None
+        moved = db.session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.status == WAITING)
+            .values(status=CALLED, counter_id=counter.id, called_at=now, recalls=0)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if moved == 1:
+            ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
+            events.ticket_changed(ticket, "called")
+            remind_almost_there(office, now)
+            return ticket
+    return None
+
+
+def _require(ticket: Ticket, *states: str) -> None:
+    if ticket.status not in states:
+        raise errors.WrongState()
+
+
+def _changed(ticket: Ticket, kind: str) -> Ticket:
+    db.session.flush()
+    events.ticket_changed(ticket, kind)
+    return ticket
+
+
+def recall(ticket: Ticket, now: datetime) -> Ticket:
+    """Call the ticket again (display and gong). Only after the office's cooldown."""
+    _require(ticket, CALLED)
+    cooldown = timedelta(seconds=ticket.office.queue_recall_cooldown_seconds)
+    last = ticket.called_at
+    if last is not None and now < last + cooldown:
+        raise errors.RecallTooSoon(int((last + cooldown - now).total_seconds()) + 1)
+    ticket.recalls += 1
+    ticket.called_at = now
+    return _changed(ticket, "called")
+
+
+def start(ticket: Ticket, now: datetime) -> Ticket:
+    _require(ticket, CALLED)
+    ticket.status, ticket.started_at = SERVING, now
+    return _changed(ticket, "started")
+
+
+def finish(ticket: Ticket, now: datetime) -> Ticket:
+    _require(ticket, CALLED, SERVING)
+    ticket.status, ticket.finished_at = DONE, now
+    if ticket.started_at is None:
+        ticket.started_at = ticket.called_at or now
+    return _changed(ticket, "finished")
+
+
+def no_show(ticket: Ticket, now: datetime) -> Ticket:
+    """The called person did not come, after the office's number of recalls."""
+    _require(ticket, CALLED)
+    needed = ticket.office.queue_max_recalls
+    if ticket.recalls < needed:
+        raise errors.NoShowTooSoon(needed)
+    ticket.status, ticket.finished_at = NO_SHOW, now
+    if ticket.appointment is not None:
+        ticket.appointment.status = APPT_NO_SHOW
+        ticket.appointment.updated_at = now
+    return _changed(ticket, "no_show")
+
+
+def transfer(ticket: Ticket, service_id: str, now: datetime) -> Ticket:
+    """Back into the queue for another service, keeping the original arrival time."""
+    _require(ticket, CALLED, SERVING, PARKED)
+    ticket.service_id = offered_service(ticket.office, service_id).id
+    ticket.status, ticket.counter_id = WAITING, None
+    ticket.called_at = ticket.started_at = None
+    ticket.recalls = 0
+    return _changed(ticket, "transferred")
+
+
+def park(ticket: Ticket, now: datetime) -> Ticket:
+    """Set aside (the citizen fetches a document); the counter is free for the next."""
+    _require(ticket, CALLED, SERVING)
+    ticket.status, ticket.counter_id = PARKED, None
+    return _changed(ticket, "parked")
+
+
+def return_ticket(ticket: Ticket, counter: Counter, now: datetime) -> Ticket:
+    """A parked ticket comes back: called to ``counter`` again."""
+    _require(ticket, PARKED)
+    if ticket.office_id != counter.office_id:
+        raise errors.WrongState()
+    if get_active(counter) is not None:
+        raise errors.CounterBusy()
+    ticket.status, ticket.counter_id, ticket.called_at, ticket.recalls = CALLED, counter.id, now, 0
+    return _changed(ticket, "called")
+
+
+def set_paused(counter: Counter, paused: bool, *, actor=None,
+               now: datetime | None = None) -> Counter:
+    """Pause or resume; a counter with an active ticket can't pause. With an ``actor``
+    (a staff user) a change is recorded in the audit log: pausing changes waiting-time
+    estimates and who gets called, unlike the high-volume calls themselves."""
+    if paused and get_active(counter) is not None:
+        raise errors.CounterBusy()
+    before = counter.paused
+    counter.paused = paused
+    db.session.flush()
+    if actor is not None and before != paused:
+        audit.record(actor, "counter.paused" if paused else "counter.resumed", "counter",
+                     counter.id, office_id=counter.office_id, before={"paused": before},
+                     after={"paused": paused}, now=now)
+    events.office_changed(counter.office_id, "counter")
+    return counter

@@ -101,11 +101,12 @@ def load_appointments(app, count: int, capacity_factor: int, race_free: int,
         steps_by, candidates, seat_steps = {}, [], 0
         for office in offices:
             first, last = operations.default_range(office, now)
-            everything = queries.get_open_steps(office, None, first, last)
+            rules = queries.get_rules(office)
+            everything = queries.get_open_steps(office, rules, None, first, last)
             seat_steps += sum(r.capacity for s in everything.values() for r in s.rules)
             for service in office.services:
                 steps_by[(office.id, service.id)] = queries.get_open_steps(
-                    office, service.id, first, last)
+                    office, rules, service.id, first, last)
                 candidates += [(office, service, s.start_at)
                                for s in operations.list_free_slots(office, service, now)]
         book = SeatBook(steps_by)

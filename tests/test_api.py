@@ -293,15 +293,10 @@ def test_a_booking_code_in_use_is_retried_by_the_constraint(client, ctx, town, m
     assert count(ctx, OutboxMessage) == 2
 
 
-def test_a_seat_taken_between_looking_and_inserting_is_retried(client, ctx, town, monkeypatch,
-                                                               db_kind):
+def test_a_seat_taken_between_looking_and_inserting_is_retried(client, ctx, town, monkeypatch):
     """What a concurrent booking looks like from inside: the seat numbers read are already
     out of date, the insert hits the unique seat key, and the next attempt looks again."""
     from booking.scheduling import queries
-
-    if db_kind == "postgresql":
-        pytest.skip("PostgreSQL picks and inserts the seats in one statement: there is no "
-                    "read to go stale (tests/test_booking_statement.py races it instead)")
 
     day = next_workday()
     assert book(client, local_iso(day, 9), service="melde").status_code == 201

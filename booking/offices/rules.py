@@ -171,7 +171,7 @@ def preview_slots(office: Office, rules: list[slots.Rule], now: datetime,
     last = first + timedelta(days=days - 1)
     closures, cuts = queries.get_closure_intervals(office, first, last)
     holidays = queries.get_holidays(office.state, first, last)
-    taken = queries.get_taken(office, first, last)
+    taken = queries.get_taken(office, rules, first, last)
     policy = queries.get_policy(office)
     by_day: dict[date, list[tuple[Service, list]]] = {
         first + timedelta(days=i): [] for i in range(days)}

@@ -73,8 +73,7 @@ class AppointmentSeat(db.Model):
     __table_args__ = (
         UniqueConstraint("rule_id", "slot_at", "seat_no", name="uq_appointment_seats_seat"),
         CheckConstraint("seat_no >= 1", name="seat_positive"),
-        # the slot listing counts seats per (step, rule) from this index alone
-        Index("ix_appointment_seats_office_slot", "office_id", "slot_at", "rule_id"),
+        Index("ix_appointment_seats_office_slot", "office_id", "slot_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -96,8 +96,9 @@ def list_free_slots(
     first_day, last_day = _days_in_horizon(office, now, first_day, last_day)
     if first_day > last_day:
         return []
-    steps = queries.get_open_steps(office, service.id, first_day, last_day)
-    taken = queries.get_taken(office, first_day, last_day)
+    rules = queries.get_rules(office)
+    steps = queries.get_open_steps(office, rules, service.id, first_day, last_day)
+    taken = queries.get_taken(office, rules, first_day, last_day)
     return slots.free_slots(steps, taken, service.duration_minutes, _policy(office, by_staff),
                             now)
 
@@ -154,7 +155,7 @@ def _seat_taker(office: Office, service: Service, start_at: datetime, now: datet
     lock_office_schedule(office)
     duration = service.duration_minutes
     day = start_at.astimezone(office.tz).date()
-    steps = queries.get_open_steps(office, service.id, day, day)
+    steps = queries.get_open_steps(office, queries.get_rules(office), service.id, day, day)
     if not slots.offers_start(steps, start_at, duration, _policy(office, by_staff), now):
         raise NotBookable("this start is not offered")
     covered = slots.covered_steps(start_at, duration, office.slot_minutes)

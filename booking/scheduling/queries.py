@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
@@ -95,27 +96,26 @@ def get_closures(office: Office, first_day: date, last_day: date) -> list[tuple[
     return get_closure_intervals(office, first_day, last_day)[0]
 
 
-def get_open_steps(office: Office, service_id: str | None, first_day: date,
-                   last_day: date) -> slots.OpenSteps:
+def get_open_steps(office: Office, rules: Iterable[slots.Rule], service_id: str | None,
+                   first_day: date, last_day: date) -> slots.OpenSteps:
     """The open steps of the office for the service on local dates first_day..last_day,
-    from its rules, closures and public holidays as the database holds them now."""
+    from ``rules`` (:func:`get_rules`) and the closures and public holidays as the
+    database holds them now."""
     closed, cuts = get_closure_intervals(office, first_day, last_day)
-    return slots.open_steps(get_rules(office), closed,
-                            get_holidays(office.state, first_day, last_day), service_id,
-                            get_policy(office), first_day, last_day, cuts)
+    return slots.open_steps(rules, closed, get_holidays(office.state, first_day, last_day),
+                            service_id, get_policy(office), first_day, last_day, cuts)
 
 
-def get_taken(office: Office, first_day: date, last_day: date) -> dict[tuple[int, datetime], int]:
-    """Seats held per (rule id, step) in the local date range."""
+def get_taken(office: Office, rules: Iterable[slots.Rule], first_day: date, last_day: date
+              ) -> dict[tuple[int, datetime], int]:
+    """Seats held per (rule id, step) of ``rules`` in the local date range. Counted from the
+    unique seat index (rule, step, seat number) alone, in its order."""
     start, end = day_bounds(office, first_day, last_day)
     rows = db.session.execute(
         select(AppointmentSeat.rule_id, AppointmentSeat.slot_at, func.count())
-        .where(
-            AppointmentSeat.office_id == office.id,
-            AppointmentSeat.slot_at >= start,
-            AppointmentSeat.slot_at < end,
-        )
-        .group_by(AppointmentSeat.slot_at, AppointmentSeat.rule_id)  # the index's order
+        .where(AppointmentSeat.rule_id.in_([rule.id for rule in rules if rule.id is not None]),
+               AppointmentSeat.slot_at >= start, AppointmentSeat.slot_at < end)
+        .group_by(AppointmentSeat.rule_id, AppointmentSeat.slot_at)
     )
     return {(rule_id, slot_at): count for rule_id, slot_at, count in rows}
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -60,13 +60,13 @@ class FreeSlot:
     available: int
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     """An open step: the rules that offer seats in it (most specific first)."""
 
     at: datetime
     day: date  # local
-    rules: list[Rule] = field(default_factory=list)
+    rules: list[Rule]
 
 
 OpenSteps = dict[datetime, Step]  # what open_steps returns: UTC instant → Step
@@ -149,11 +149,12 @@ def open_steps(
                         continue
                     cut = len(_overlapping(day_cuts, at, at + slot)) if day_cuts else 0
                     if cut < rule.capacity:
+                        offered = replace(rule, capacity=rule.capacity - cut) if cut else rule
                         step = steps.get(at)
                         if step is None:
-                            step = steps[at] = Step(at, day)
-                        step.rules.append(
-                            replace(rule, capacity=rule.capacity - cut) if cut else rule)
+                            steps[at] = Step(at, day, [offered])
+                        else:
+                            step.rules.append(offered)
         day += timedelta(days=1)
     return steps
 
@@ -161,10 +162,6 @@ def open_steps(
 def _overlapping(intervals: list[tuple[datetime, datetime]], start: datetime, end: datetime
                  ) -> list[tuple[datetime, datetime]]:
     return [(a, b) for a, b in intervals if a < end and start < b]
-
-
-def free_seats(step: Step, taken: Mapping[tuple[int, datetime], int]) -> int:
-    return sum(max(0, rule.capacity - taken.get((rule.id, step.at), 0)) for rule in step.rules)
 
 
 def free_slots(

@@ -1,6 +1,5 @@
 """drop booking_config_version and its triggers: bookings read the configuration afresh
-and are ordered against closures and rule changes by a lock on the office's row; the
-seats' office index covers the rule too, so slot listings count seats from it alone
+and are ordered against closures and rule changes by a lock on the office's row
 
 Revision ID: 0008
 Revises: 0007
@@ -20,14 +19,7 @@ TABLES = ("offices", "services", "office_services", "availability_rules", "rule_
           "closures")
 
 
-def _index_seats(*columns):
-    with op.batch_alter_table('appointment_seats', schema=None) as batch_op:
-        batch_op.drop_index('ix_appointment_seats_office_slot')
-        batch_op.create_index('ix_appointment_seats_office_slot', list(columns), unique=False)
-
-
 def upgrade():
-    _index_seats('office_id', 'slot_at', 'rule_id')
     if op.get_bind().dialect.name != "postgresql":
         return
     for table in TABLES:
@@ -37,7 +29,6 @@ def upgrade():
 
 
 def downgrade():
-    _index_seats('office_id', 'slot_at')
     # as revision 0007 made them
     if op.get_bind().dialect.name != "postgresql":
         return

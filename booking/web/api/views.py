@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import abort, jsonify, request
 from flask_babel import get_locale, gettext
+from sqlalchemy import select, true
 
 from booking.db import db, utcnow
 from booking.links import manage_url
@@ -77,16 +78,18 @@ def _json_object() -> dict:
     return data
 
 
-def _office(office_id: str) -> Office:
-    return db.session.get(Office, office_id) or abort(404, gettext("Unknown office."))
+def _lookup(model, key):
+    return db.session.get(model, key) if isinstance(key, str) else None
 
 
-def _service(service_id: str) -> Service:
-    return db.session.get(Service, service_id) or abort(404, gettext("Unknown service."))
-
-
-def _iso(value, office: Office) -> str:
-    return value.astimezone(office.tz).isoformat()
+def _office_and_service(office_id, service_id) -> tuple[Office | None, Service | None]:
+    """Both in one query (two primary-key lookups) when both exist, the usual case."""
+    if isinstance(office_id, str) and isinstance(service_id, str):
+        row = db.session.execute(select(Office, Service).join(Service, true()).where(
+            Office.id == office_id, Service.id == service_id)).first()
+        if row is not None:
+            return row.Office, row.Service
+    return _lookup(Office, office_id), _lookup(Service, service_id)
 
 
 def _appointment_json(appointment, token: str | None = None) -> dict:
@@ -157,15 +160,18 @@ def offices():
 def slots(office_id: str, service_id: str):
     """Public and the same for everybody: nginx may keep it for a second
     (caching.public); the booking itself answers 409 for a start taken meanwhile."""
-    office, service = _office(office_id), _service(service_id)
+    office, service = _office_and_service(office_id, service_id)
+    if office is None or service is None:
+        abort(404, gettext("Unknown office.") if office is None else gettext("Unknown service."))
     first, last = _days_asked()
     try:
         free = operations.list_free_slots(office, service, utcnow(), first, last)
     except ServiceNotOffered:
         abort(404, gettext("This office does not offer this service."))
+    tz = office.tz
     return caching.public(jsonify([
-        {"start": _iso(s.start_at, office), "end": _iso(s.end_at, office),
-         "available": s.available}
+        {"start": s.start_at.astimezone(tz).isoformat(),
+         "end": s.end_at.astimezone(tz).isoformat(), "available": s.available}
         for s in free
     ]))
 
@@ -198,10 +204,6 @@ def _citizen_fields(data: dict) -> tuple[dict, dict]:
     return values, errors
 
 
-def _lookup(model, key):
-    return db.session.get(model, key) if isinstance(key, str) else None
-
-
 def _citizen(values: dict) -> operations.Citizen:
     return operations.Citizen(values["name"], values["email"], values["phone"],
                               values["language"])
@@ -211,7 +213,7 @@ def _citizen(values: dict) -> operations.Citizen:
 def book():
     data = _json_object()
     values, errors = _citizen_fields(data)
-    office, service = _lookup(Office, data.get("office")), _lookup(Service, data.get("service"))
+    office, service = _office_and_service(data.get("office"), data.get("service"))
     not_offered = lambda: gettext("This office does not offer this service.")  # noqa: E731
     if not office:
         errors["office"] = gettext("Unknown office.")

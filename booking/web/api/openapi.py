@@ -48,9 +48,13 @@ def openapi_document() -> dict:
                      "description": "default: today"},
                     {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"},
                      "description": "default: the end of the booking horizon"},
+                    {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
                 ],
                 "responses": {
-                    "200": _json({"type": "array", "items": _ref("Slot")}, "Sorted free starts"),
+                    "200": _json({"type": "array", "items": _ref("Slot")},
+                                 "Sorted free starts; public, cacheable for a second "
+                                 "(Cache-Control, ETag)"),
+                    "304": {"description": "Unchanged since the ETag sent in If-None-Match"},
                     "400": _json(ERROR, "Malformed date"),
                     "404": _json(ERROR, "Unknown office or service, or not offered there"),
                 },

@@ -487,8 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", default="")
     args = parser.parse_args(argv)
     # what bench/run.py's Server reads
-    args.threads, args.max_requests, args.access_log = 1, 0, "/dev/null"
-    args.no_slot_cache, args.no_conf = False, False
+    args.threads, args.max_requests = 1, 0
 
     started = datetime.now(UTC)
     work = tempfile.mkdtemp(prefix="queue-bench-")

@@ -73,7 +73,9 @@ def html_lang(page) -> str:
 def switch_language(page, language: str) -> None:
     """Follow the language switch in the page header (mouse is fine outside keyboard tests)."""
     page.locator(f"#language-switch a[hreflang={language}]").click()
-    page.wait_for_function("(lang) => document.documentElement.lang === lang", arg=language)
+    # (between the two documents there is none: documentElement may be null for a moment)
+    page.wait_for_function("(lang) => document.documentElement?.lang === lang", arg=language)
+    page.wait_for_load_state()
 
 
 def real_console_errors(page) -> list[str]:

@@ -98,6 +98,17 @@ def book_in_thread(domain_app, service_id: str, start: str, name: str, office_id
     return thread, result
 
 
+def book_behind_other(domain_app, other, service_id: str, start: str, name: str, *,
+                      then=None) -> dict:
+    """Book in a thread until it waits for ``other``'s transaction, then end that
+    (commit, or ``then``) and return what the booking did (see book_in_thread)."""
+    thread, result = book_in_thread(domain_app, service_id, start, name)
+    wait_until_blocked(other)
+    (then or other.commit)()
+    thread.join()
+    return result
+
+
 def rule_id(ctx) -> int:
     from booking.offices.models import AvailabilityRule
 
@@ -123,10 +134,7 @@ def utc(iso: str) -> datetime:
 def test_a_seat_inserted_by_a_concurrent_booking_is_skipped(domain_app, ctx, town, other):
     nine = local_iso(next_workday(), 9)
     hold_seats(other, rule_id(ctx), [(utc(nine), 1)])
-    thread, result = book_in_thread(domain_app, "melde", nine, "Erika")
-    wait_until_blocked(other)
-    other.commit()
-    thread.join()
+    result = book_behind_other(domain_app, other, "melde", nine, "Erika")
     assert "error" not in result, result
     assert seats_of(ctx, result["id"]) == [(utc(nine), 2)]
     assert count(ctx, Appointment) == 2 and count(ctx, AppointmentSeat) == 2
@@ -141,10 +149,7 @@ def test_the_last_seat_taken_concurrently_leaves_nothing(domain_app, ctx, town, 
         "email": "first@example.org"})
     assert first.status_code == 201  # seat 1
     hold_seats(other, rule_id(ctx), [(utc(nine), 2)])
-    thread, result = book_in_thread(domain_app, "melde", nine, "Late")
-    wait_until_blocked(other)
-    other.commit()
-    thread.join()
+    result = book_behind_other(domain_app, other, "melde", nine, "Late")
     assert isinstance(result.get("error"), SlotTaken), result
     # the failed attempt's appointment was rolled back, although the caller committed
     ctx.rollback()
@@ -161,10 +166,7 @@ def test_a_longer_service_whose_second_step_was_taken_retries_whole(domain_app, 
     day = next_workday()
     nine, quarter_past = local_iso(day, 9), local_iso(day, 9, 15)
     hold_seats(other, rule_id(ctx), [(utc(quarter_past), 1)])
-    thread, result = book_in_thread(domain_app, "pass", nine, "Paula")
-    wait_until_blocked(other)
-    other.commit()
-    thread.join()
+    result = book_behind_other(domain_app, other, "pass", nine, "Paula")
     assert "error" not in result, result
     assert seats_of(ctx, result["id"]) == [(utc(nine), 1), (utc(quarter_past), 2)]
     assert count(ctx, Appointment) == 2 and count(ctx, AppointmentSeat) == 3
@@ -174,10 +176,7 @@ def test_a_longer_service_whose_second_step_was_taken_retries_whole(domain_app, 
 def test_an_aborted_concurrent_booking_frees_its_seat(domain_app, ctx, town, other):
     nine = local_iso(next_workday(), 9)
     hold_seats(other, rule_id(ctx), [(utc(nine), 1)])
-    thread, result = book_in_thread(domain_app, "melde", nine, "Erika")
-    wait_until_blocked(other)
-    other.rollback()
-    thread.join()
+    result = book_behind_other(domain_app, other, "melde", nine, "Erika", then=other.rollback)
     assert "error" not in result, result
     assert seats_of(ctx, result["id"]) == [(utc(nine), 1)]
     assert count(ctx, Appointment) == 1 and count(ctx, OutboxMessage) == 1
@@ -284,10 +283,7 @@ def test_a_booking_held_back_by_a_closure_finds_the_start_closed(domain_app, ctx
     and closures, so it sees the closure and refuses."""
     nine = local_iso(next_workday(), 9)
     close_in_other(other, nine)
-    thread, result = book_in_thread(domain_app, "melde", nine, "Erika")
-    wait_until_blocked(other)
-    other.commit()
-    thread.join()
+    result = book_behind_other(domain_app, other, "melde", nine, "Erika")
     assert isinstance(result.get("error"), NotBookable), result
     assert count(ctx, Appointment) == 0 and count(ctx, AppointmentSeat) == 0
     assert count(ctx, OutboxMessage) == 0

@@ -195,6 +195,15 @@ def auth(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+def move_then_cancel(client, booked: dict, start: str) -> None:
+    """Move a booking (the API's JSON) to ``start``, then cancel it: two more emails."""
+    token = booked["manage_token"]
+    assert client.post(f"/api/v1/appointments/{booked['code']}/reschedule",
+                       json={"start": start}, headers=auth(token)).status_code == 200
+    assert client.delete(f"/api/v1/appointments/{booked['code']}",
+                         headers=auth(token)).status_code == 200
+
+
 def deliver(app, **kwargs) -> tuple[int, int]:
     """Run the outbox once, as the background sender or ``flask outbox send`` would."""
     from booking.notifications.outbox import deliver_due
@@ -219,3 +228,10 @@ def ics_bytes(msg: EmailMessage) -> bytes:
         # from the string parser (SMTPUTF8) it is text already
         return part.get_payload().encode("utf-8", "surrogateescape")
     return part.get_payload(decode=True)
+
+
+def ics_attachment(msg: EmailMessage) -> bytes:
+    """The calendar object attached as an .ics file (next to the inline part)."""
+    files = [p for p in msg.iter_attachments() if (p.get_filename() or "").endswith(".ics")]
+    assert len(files) == 1, [p.get_content_type() for p in msg.walk()]
+    return files[0].get_content()

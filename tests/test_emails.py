@@ -20,7 +20,7 @@ from icalendar import Calendar
 from booking.scheduling.codes import format_code
 from tests import smtp
 from tests.factories import book_in_domain, local_iso, make_town, next_workday
-from tests.smtp import auth, book, calendar_part, deliver, ics_bytes
+from tests.smtp import auth, book, calendar_part, deliver, ics_bytes, move_then_cancel
 
 # the SMTP sink fixtures
 smtp_server = smtp.smtp_server
@@ -109,10 +109,17 @@ def test_confirmation_arrives_with_text_html_and_request(app, client, town, sink
     assert msg["Message-ID"] and msg["Date"]
     assert msg["Auto-Submitted"] == "auto-generated"
 
-    # structure: multipart/alternative with plain, html (+ the check-in QR code as a related
-    # image), calendar (in that order)
-    assert msg.get_content_type() == "multipart/alternative"
-    parts = list(msg.iter_parts())
+    # structure: multipart/mixed holding the multipart/alternative with plain, html (+ the
+    # check-in QR code as a related image), calendar (in that order), then the same calendar
+    # object once more as an .ics file
+    assert msg.get_content_type() == "multipart/mixed"
+    alternative, attachment = msg.iter_parts()
+    assert alternative.get_content_type() == "multipart/alternative"
+    assert attachment.get_content_type() == "application/ics"
+    assert attachment.get_content_disposition() == "attachment"
+    assert attachment.get_filename() == f"appointment-{format_code(booked['code'])}.ics"
+    assert attachment.get_content() == ics_bytes(msg)
+    parts = list(alternative.iter_parts())
     assert [p.get_content_type() for p in parts] == [
         "text/plain", "multipart/related", "text/calendar"]
     related = [p.get_content_type() for p in parts[1].iter_parts()]
@@ -208,8 +215,11 @@ def test_reschedule_sends_request_with_same_uid_and_cancel_sends_cancel(app, cli
     (attendee,) = attendees(event)
     assert str(attendee).lower() == "mailto:erika@example.org"
     assert event.get("DTSTAMP") is not None
-    assert [p.get_content_type() for p in cancel_msg.iter_parts()] == [
+    alternative, attachment = cancel_msg.iter_parts()
+    assert [p.get_content_type() for p in alternative.iter_parts()] == [
         "text/plain", "text/html", "text/calendar"]
+    assert attachment.get_content_type() == "application/ics"
+    assert attachment.get_content() == ics_bytes(cancel_msg)  # METHOD:CANCEL there too
     text, markup = bodies(cancel_msg)
     assert format_code(booked["code"]) in text and format_code(booked["code"]) in markup
     assert booked["manage_token"] not in text  # the link is dead now; no token in the mail
@@ -285,6 +295,50 @@ def test_language_of_the_booking_decides_the_email_language(app, client, town, s
     assert "Apply for a passport" in str(en_event["SUMMARY"])
     _, de_event = vevent_of(de_msg)
     assert "Biometrisches Foto" in str(de_event["DESCRIPTION"])
+
+
+def _line_after_greeting(text: str) -> str:
+    greeting, following = [line for line in text.splitlines() if line.strip()][:2]
+    assert greeting.endswith(",")
+    return following
+
+
+def test_the_line_after_the_greeting_starts_a_sentence(app, client, town, sink):
+    """ "Hello Erika," then "Your appointment …": English capitalises the second line;
+    German keeps its own rule ("Ihr" is capitalised anyway). All three kinds of email."""
+    day = next_workday()
+    en = book(client, local_iso(day, 9), language="en", email="erik@example.org").get_json()
+    de = book(client, local_iso(day, 10)).get_json()
+    for booked in (en, de):
+        move_then_cancel(client, booked, local_iso(day, 11))
+    assert deliver(app) == (6, 0)
+    by_recipient: dict[str, list] = {}
+    for received in sink.received:
+        by_recipient.setdefault(received.rcpt_tos[0], []).append(received.message)
+    expected = {
+        "erik@example.org": ["Your appointment at the citizen office is booked.",
+                             "Your appointment was moved to a new time.",
+                             "Your appointment has been cancelled."],
+        "erika@example.org": ["Ihr Termin im Bürgerbüro ist gebucht.",
+                              "Ihr Termin wurde auf eine neue Uhrzeit verschoben.",
+                              "Ihr Termin wurde abgesagt."],
+    }
+    for recipient, sentences in expected.items():
+        messages = by_recipient[recipient]
+        assert [_line_after_greeting(bodies(m)[0]) for m in messages] == sentences
+        for msg, sentence in zip(messages, sentences, strict=True):
+            assert f"<p>{sentence}</p>" in bodies(msg)[1]
+
+
+def test_english_email_writes_dates_the_british_way(app, client, town, sink):
+    """English for a German town: "Tuesday, 1 December 2026", not "December 1, 2026"."""
+    day = next_workday()
+    assert book(client, local_iso(day, 9), language="en").status_code == 201
+    msg = only_message(app, sink).message
+    british = f"{day:%A}, {day.day} {day:%B} {day.year}, 09:00"
+    assert british in msg["Subject"]
+    assert f"{british}–09:30" in bodies(msg)[0]
+    assert f"{day:%B} {day.day}, {day.year}" not in bodies(msg)[0]
 
 
 def test_html_body_escapes_what_the_citizen_typed(app, client, town, sink):

@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+from icalendar import Calendar
 
 from booking.calendars.ical import (
     CANCEL,
+    PUBLISH,
     REQUEST,
     FeedSlot,
     Invitation,
@@ -31,7 +35,7 @@ from booking.calendars.ical import (
 )
 from tests import smtp
 from tests.factories import local_iso, make_town, next_workday
-from tests.smtp import auth, book, deliver, ics_bytes
+from tests.smtp import auth, book, deliver, ics_attachment, ics_bytes, move_then_cancel
 
 # the SMTP sink fixtures
 smtp_server = smtp.smtp_server
@@ -149,7 +153,41 @@ def test_appointment_ical_rejects_naive_times_and_unknown_methods():
     with pytest.raises(ValueError):
         appointment_ical(invitation(datetime(2027, 1, 12, 9)), REQUEST, datetime.now(UTC))
     with pytest.raises(ValueError):
-        appointment_ical(invitation(berlin(2027, 1, 12, 9)), "PUBLISH", datetime.now(UTC))
+        appointment_ical(invitation(berlin(2027, 1, 12, 9)), "ADD", datetime.now(UTC))
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_publish_is_the_event_to_import_without_attendee(parser):
+    """The "add to calendar" file: the invitation's UID and SEQUENCE, confirmed, with the
+    reminder, and no ATTENDEE (RFC 5546: PUBLISH has none)."""
+    start = berlin(2027, 7, 6, 9)
+    stamp = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    parsed = PARSERS[parser](appointment_ical(invitation(start, sequence=3), PUBLISH, stamp))
+    assert parsed["method"] == "PUBLISH"
+    assert parsed["uid"] == "5b1f3c9e-0c4f-4c64-9d55-2f0d9f1d7a10"
+    assert parsed["sequence"] == 3 and parsed["status"] == "CONFIRMED"
+    assert instant(parsed["dtstart"]) == start.astimezone(UTC)
+    assert instant(parsed["dtend"]) == start.astimezone(UTC) + timedelta(minutes=30)
+    assert parsed["summary"] == "Reisepass beantragen – Bürgerbüro Teststadt"
+    assert parsed["attendees"] == []
+    assert parsed["organizer"]["email"].lower() == OFFICE_EMAIL
+    assert parsed["has_alarm"] is True
+
+
+def icalendar_parse(data: bytes) -> dict:
+    """The fields the tests compare, read with icalendar (the library that wrote them)."""
+    cal = Calendar.from_ical(data)
+    (event,) = cal.events
+    attendees = event.get("ATTENDEE", [])
+    return {"method": str(cal["METHOD"]), "uid": str(event["UID"]),
+            "sequence": int(event["SEQUENCE"]), "status": str(event["STATUS"]),
+            "dtstart": event["DTSTART"].dt.isoformat(), "dtend": event["DTEND"].dt.isoformat(),
+            "summary": str(event["SUMMARY"]),
+            "attendees": [str(a) for a in (attendees if isinstance(attendees, list)
+                                           else [attendees])]}
+
+
+ALL_PARSERS = {"icalendar": icalendar_parse, **PARSERS}
 
 
 def test_times_are_utc_so_no_vtimezone_is_needed():
@@ -279,6 +317,74 @@ def test_real_update_and_cancel_in_both_parsers(app, client, far_town, mail_to_s
             assert got == (method, sequence, status, start, alarm), parser
             assert parsed["uid"] == booked["uid"], parser
             assert [a["email"] for a in parsed["attendees"]] == ["erika@example.org"], parser
+
+
+def test_every_email_attaches_its_calendar_object_for_all_parsers(app, client, far_town,
+                                                                   mail_to_sink):
+    """Booked, moved, cancelled: each email carries the inline iMIP part and the same
+    object as an .ics file, and icalendar, vobject and ical.js read the file alike."""
+    sink = mail_to_sink
+    day = dst_days()["winter"]
+    booked = book(client, local_iso(day, 9)).get_json()
+    move_then_cancel(client, booked, local_iso(day, 10))
+    assert deliver(app) == (3, 0)
+
+    expected = [("REQUEST", 0, "CONFIRMED", local_iso(day, 9), local_iso(day, 9, 30)),
+                ("REQUEST", 1, "CONFIRMED", local_iso(day, 10), local_iso(day, 10, 30)),
+                ("CANCEL", 2, "CANCELLED", local_iso(day, 10), local_iso(day, 10, 30))]
+    for msg, (method, sequence, status, start, end) in zip(sink.messages, expected,
+                                                           strict=True):
+        raw = ics_attachment(msg)
+        assert raw == ics_bytes(msg)  # the same object as the inline part
+        for parser, parse in ALL_PARSERS.items():
+            parsed = parse(raw)
+            where = (method, sequence, parser)
+            assert (parsed["method"], parsed["sequence"], parsed["status"]) == (
+                method, sequence, status), where
+            assert parsed["uid"] == booked["uid"], where
+            assert instant(parsed["dtstart"]) == utc(start), where
+            assert instant(parsed["dtend"]) == utc(end), where
+            assert parsed["summary"] == "Reisepass beantragen – Bürgerbüro Teststadt", where
+            assert len(parsed["attendees"]) == 1, where
+
+
+def test_manage_page_links_a_calendar_file_only_with_the_token(client, far_town):
+    day = dst_days()["summer"]
+    booked = book(client, local_iso(day, 9)).get_json()
+    manage = urlsplit(booked["manage_url"]).path
+    page = client.get(manage, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    link = re.search(r'<a[^>]*id="calendar-download"[^>]*href="([^"]+)"', page)
+    assert link, "no download link on the manage page"
+    assert link.group(1) == f"{manage}/appointment.ics"
+
+    response = client.get(link.group(1), headers={"Accept-Language": "en"})
+    assert response.status_code == 200
+    assert response.mimetype == "text/calendar"
+    assert response.mimetype_params["charset"] == "utf-8"
+    code = f"{booked['code'][:4]}-{booked['code'][4:]}"
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="appointment-{code}.ics"')
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert "ETag" not in response.headers
+    for parser, parse in ALL_PARSERS.items():
+        parsed = parse(response.data)
+        assert parsed["method"] == "PUBLISH", parser
+        assert parsed["uid"] == booked["uid"] and parsed["sequence"] == 0, parser
+        assert parsed["status"] == "CONFIRMED", parser
+        assert instant(parsed["dtstart"]) == utc(booked["start"]), parser
+        assert instant(parsed["dtend"]) == utc(booked["end"]), parser
+        assert parsed["summary"] == "Apply for a passport – Bürgerbüro Teststadt", parser
+        assert parsed["attendees"] == [], parser
+
+    # the token is the key: a wrong one, or none, finds nothing
+    assert client.get(f"/manage/{booked['code']}/{'x' * 32}/appointment.ics").status_code == 404
+    assert client.get(f"/manage/{booked['code']}/appointment.ics").status_code == 404
+    # a cancelled appointment is not offered for the calendar any more
+    assert client.delete(f"/api/v1/appointments/{booked['code']}",
+                         headers=auth(booked["manage_token"])).status_code == 200
+    assert client.get(link.group(1)).status_code == 404
+    assert "calendar-download" not in client.get(manage).get_data(as_text=True)
 
 
 # ------------------------------------------------------------ the free-slot feed

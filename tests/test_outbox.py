@@ -156,8 +156,10 @@ def test_without_mail_server_messages_are_written_as_eml_files(app, client, ctx,
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert msg["Subject"] == row.subject
     assert msg["To"].addresses[0].addr_spec == booked["email"] == row.recipient
-    assert [p.get_content_type() for p in msg.iter_parts()] == [
+    alternative, attachment = msg.iter_parts()
+    assert [p.get_content_type() for p in alternative.iter_parts()] == [
         "text/plain", "multipart/related", "text/calendar"]
+    assert attachment.get_content_type() == "application/ics"
     assert calendar_part(msg).get_param("method") == "REQUEST"
     assert f"UID:{booked['uid']}" in calendar_part(msg).get_content()
     assert only_row(ctx).status == SENT

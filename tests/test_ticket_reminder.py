@@ -159,7 +159,9 @@ def test_the_reminder_reaches_a_real_smtp_server_in_the_ticket_language(app, ctx
     assert msg["Subject"] == f"Number {tickets[1].number}: your turn is coming soon"
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
-    assert "only 1 person is ahead of you at" in text
+    # the line after the greeting starts a sentence (in English with a capital)
+    assert "Hello,\r\n\r\nOnly 1 person is ahead of you at" in text
+    assert "<strong>Only 1 person is ahead of you at" in html
     assert f"/tickets/{tickets[1].id}?lang=en" in text and f"/tickets/{tickets[1].id}?lang=en" in html
     assert '<html lang="en">' in html
     # the ticket kept no address; the outbox row goes with the outbox's own retention

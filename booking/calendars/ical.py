@@ -15,6 +15,7 @@ PRODID = "-//Buergerbuero Terminbuchung//booking//DE"
 
 REQUEST = "REQUEST"
 CANCEL = "CANCEL"
+PUBLISH = "PUBLISH"
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,15 @@ def _utc(value: datetime) -> datetime:
 
 
 def appointment_ical(invite: Invitation, method: str, stamp_at: datetime) -> bytes:
-    """The iMIP object for ``method`` REQUEST (booked or moved) or CANCEL.
+    """The iMIP object for ``method`` REQUEST (booked or moved) or CANCEL, or the same
+    event as a PUBLISH file to import (the "add to calendar" download).
 
     A REQUEST carries STATUS:CONFIRMED and a reminder alarm; a CANCEL carries
-    STATUS:CANCELLED and no alarm. The caller raises ``sequence`` on every change.
+    STATUS:CANCELLED and no alarm. A PUBLISH is a confirmed event with its alarm and no
+    ATTENDEE (RFC 5546); its UID and SEQUENCE are the emails', so importing it after an
+    invitation updates the same entry. The caller raises ``sequence`` on every change.
     """
-    if method not in (REQUEST, CANCEL):
+    if method not in (REQUEST, CANCEL, PUBLISH):
         raise ValueError(f"unsupported method {method!r}")
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -64,7 +68,7 @@ def appointment_ical(invite: Invitation, method: str, stamp_at: datetime) -> byt
     event.add("summary", invite.summary)
     event.add("location", invite.location)
     event.add("description", invite.description)
-    event.add("status", "CONFIRMED" if method == REQUEST else "CANCELLED")
+    event.add("status", "CANCELLED" if method == CANCEL else "CONFIRMED")
     event.add("transp", "OPAQUE")
     if invite.url:
         event.add("url", invite.url)
@@ -72,14 +76,15 @@ def appointment_ical(invite: Invitation, method: str, stamp_at: datetime) -> byt
     organizer = vCalAddress(f"mailto:{invite.organizer_email}")
     organizer.params["cn"] = vText(invite.organizer_name)
     event.add("organizer", organizer)
-    attendee = vCalAddress(f"mailto:{invite.attendee_email}")
-    attendee.params["cn"] = vText(invite.attendee_name)
-    attendee.params["role"] = vText("REQ-PARTICIPANT")
-    attendee.params["partstat"] = vText("ACCEPTED")
-    attendee.params["rsvp"] = vText("FALSE")
-    event.add("attendee", attendee)
+    if method != PUBLISH:
+        attendee = vCalAddress(f"mailto:{invite.attendee_email}")
+        attendee.params["cn"] = vText(invite.attendee_name)
+        attendee.params["role"] = vText("REQ-PARTICIPANT")
+        attendee.params["partstat"] = vText("ACCEPTED")
+        attendee.params["rsvp"] = vText("FALSE")
+        event.add("attendee", attendee)
 
-    if method == REQUEST:
+    if method != CANCEL:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("description", invite.alarm_text or invite.summary)

@@ -20,6 +20,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 
 from booking import i18n
+from booking.calendars.appointment_entry import appointment_entry, ics_filename
 from booking.calendars.ical import CANCEL, REQUEST, Invitation, appointment_ical
 from booking.db import db
 from booking.links import external_url, manage_url
@@ -126,33 +127,11 @@ def _context(snap: dict, office: Office, service: Service) -> dict:
     }
 
 
-def _description(ctx: dict) -> str:
-    lines = [gettext("Booking code: %(code)s", code=ctx["code"])]
-    if ctx["bring"]:
-        lines += ["", gettext("Please bring:"), ctx["bring"]]
-    if ctx["manage_url"]:
-        lines += ["", gettext("Cancel or move your appointment:"), ctx["manage_url"]]
-    return "\n".join(lines)
-
-
-def _invitation(snap: dict, office: Office, ctx: dict) -> Invitation:
-    return Invitation(
-        uid=snap["ical_uid"],
-        sequence=snap["sequence"],
-        start_at=ctx["start_at"],
-        end_at=ctx["end_at"],
-        summary=gettext("%(service)s – %(office)s", service=ctx["service_name"],
-                        office=office.name),
-        location=office.address,
-        description=_description(ctx),
-        organizer_email=mail_address(office.email),
-        organizer_name=office.name,
-        # the same address as in To: clients match ATTENDEE against the recipient
-        attendee_email=mail_address(snap["email"]),
-        attendee_name=snap["name"],
-        language=snap["language"],
-        url=ctx["manage_url"],
-        alarm_text=gettext("Appointment at %(office)s", office=office.name),
+def _invitation(snap: dict, office: Office, service: Service, ctx: dict) -> Invitation:
+    return appointment_entry(
+        uid=snap["ical_uid"], sequence=snap["sequence"], start_at=ctx["start_at"],
+        end_at=ctx["end_at"], office=office, service=service, language=snap["language"],
+        code=snap["code"], name=snap["name"], email=snap["email"], manage_url=ctx["manage_url"],
     )
 
 
@@ -172,7 +151,7 @@ def render(snap: dict) -> EmailMessage:
     with force_locale(snap["language"]):
         ctx = _context(snap, office, service)
         subject = SUBJECTS[snap["kind"]](service=ctx["service_name"], when=ctx["when"])
-        invitation = _invitation(snap, office, ctx)
+        invitation = _invitation(snap, office, service, ctx)
         ctx["subject"] = subject
         qr = None
         if snap["kind"] != "cancelled":  # the booking code for the kiosk's scanner
@@ -188,5 +167,6 @@ def render(snap: dict) -> EmailMessage:
             html=render_template("email/appointment.html", **ctx),
             ical=appointment_ical(invitation, snap["method"], datetime.fromisoformat(snap["now"])),
             method=snap["method"],
+            ical_filename=ics_filename(snap["code"]),
             inline_png=qr,
         )

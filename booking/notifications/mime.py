@@ -67,10 +67,16 @@ def build_email(
     html: str,
     ical: bytes | None = None,
     method: str | None = None,
+    ical_filename: str | None = None,
     reply_to: str | None = None,
     inline_png: tuple[bytes, str] | None = None,
 ) -> EmailMessage:
     """multipart/alternative: text/plain, text/html and (optional) text/calendar;method=…
+
+    With ``ical_filename`` the calendar object is attached once more as a file
+    (``application/ics``, as Gmail sends its invitations) for the mail programs that
+    offer no import of the inline part; the message is then multipart/mixed holding the
+    alternative part and the attachment.
 
     ``inline_png`` (image bytes, Content-ID without brackets) turns the HTML part into
     multipart/related holding the image, which the HTML shows with ``cid:``.
@@ -104,6 +110,9 @@ def build_email(
         msg.add_alternative(
             ical.decode("utf-8"), subtype="calendar", params={"method": method}
         )
+        if ical_filename:
+            msg.add_attachment(ical, maintype="application", subtype="ics",
+                               filename=ical_filename, params={"name": ical_filename})
     return msg
 
 

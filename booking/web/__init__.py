@@ -60,8 +60,10 @@ def _security_headers(response):
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if getattr(g, "private_page", False) or getattr(g, "staff_page", False):
-        # pages reached with a manage token: no caching, no token in Referer
-        headers["Cache-Control"] = "no-store"
+        # pages reached with a manage token: no caching, no token in Referer (a view
+        # may add that the response is personal: the appointment's calendar file)
+        headers["Cache-Control"] = ("private, no-store" if response.cache_control.private
+                                    else "no-store")
         headers["Referrer-Policy"] = "no-referrer"
     return response
 

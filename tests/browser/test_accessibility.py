@@ -10,6 +10,7 @@ import re
 from urllib.parse import quote
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.support import (
     CALENDAR,
@@ -248,3 +249,47 @@ def test_no_horizontal_scrolling_at_320_css_pixels(new_page, town, client, path)
     page.goto(path)
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{path} is {overflow}px wider than the viewport"
+
+
+# ---------------------------------------------------------------- loading indicator
+
+
+def test_a_slow_day_shows_and_announces_that_it_is_loading(page, town):
+    held = []  # the htmx requests, answered only when the test says so (a slow network)
+
+    def hold_htmx(route):
+        if route.request.headers.get("hx-request"):
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/offices/amt/services/pass/**", hold_htmx)
+    day = next_workday()
+    page.goto(f"{CALENDAR}?month={day:%Y-%m}")
+    status = page.locator("#calendar-loading")
+    expect(status).to_have_attribute("role", "status")
+    expect(status.locator(".loading-text")).to_be_hidden()
+    expect(status).to_have_text("", use_inner_text=True)  # nothing to announce yet
+
+    page.locator(f"#booking-calendar a[hx-get$='day={day.isoformat()}']").click()
+    expect(status.locator(".loading-text")).to_be_visible()
+    expect(status).to_match_aria_snapshot("- status: Freie Termine werden geladen …")
+    expect(page.locator("#booking-calendar")).to_have_attribute("aria-busy", "true")
+    assert len(held) == 1
+
+    held[0].continue_()
+    expect(page.locator("#times-heading")).to_be_focused()
+    expect(status.locator(".loading-text")).to_be_hidden()
+    expect(page.locator("#booking-calendar")).not_to_have_attribute("aria-busy", "true")
+    assert page.console_errors == []
+
+
+def test_without_javascript_the_indicator_stays_out_of_the_way(new_page, town):
+    page = new_page(java_script_enabled=False)
+    day = next_workday()
+    page.goto(f"{CALENDAR}?month={day:%Y-%m}")
+    expect(page.locator("#calendar-loading .loading-text")).to_be_hidden()
+    page.locator(f"#booking-calendar a[href*='day={day.isoformat()}']").click()
+    page.wait_for_url(f"**day={day.isoformat()}#times-heading")
+    expect(page.locator("#calendar-loading .loading-text")).to_be_hidden()
+    expect(page.locator(".time-list a").first).to_be_visible()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from sqlalchemy import select, text
 
-from booking.calendars.ical import FeedSlot, slots_feed
+from booking.calendars.appointment_entry import appointment_entry, ics_filename
+from booking.calendars.ical import PUBLISH, FeedSlot, appointment_ical, slots_feed
 from booking.db import db, utcnow
 from booking.extensions import htmx
+from booking.links import manage_url
 from booking.offices.models import Office, Service
 from booking.qr import qr_svg
 from booking.scheduling import operations
@@ -85,6 +87,7 @@ def _calendar_context(office: Office, service: Service, now: datetime, time_endp
         "nav_endpoint": nav_endpoint,
         "url_values": url_values,
         "has_any": bool(free_days),
+        "last_bookable": last_bookable,
     }
 
 
@@ -153,7 +156,12 @@ def book(office_id: str, service_id: str):
     if form.errors:
         status = 422
     return render_template("citizen/book.html", form=form, office=office, service=service,
-                           start_at=start_at, lang=_lang()), status
+                           start_at=start_at, end_at=_end_at(service, start_at),
+                           lang=_lang()), status
+
+
+def _end_at(service: Service, start_at: datetime) -> datetime:
+    return start_at + timedelta(minutes=service.duration_minutes)
 
 
 def _appointment_or_404(code: str, token: str):
@@ -181,6 +189,27 @@ def _checkin_qr(appointment):
     label = gettext("QR code for checking in at the office with booking code %(code)s",
                     code=format_code(appointment.code))
     return qr_svg(appointment.code, label)
+
+
+@bp.get("/manage/<code>/<token>/appointment.ics")
+def appointment_ics(code: str, token: str):
+    """The appointment as a calendar file to import ("add to calendar"). Personal, and
+    reached only with the manage token: never stored by any cache."""
+    appointment = _appointment_or_404(code, token)
+    if appointment.is_cancelled:
+        abort(404)
+    entry = appointment_entry(
+        uid=appointment.ical_uid, sequence=appointment.sequence,
+        start_at=appointment.start_at, end_at=appointment.end_at, office=appointment.office,
+        service=appointment.service, language=_lang(), code=appointment.code,
+        name=appointment.name or "", email=appointment.email or "",
+        manage_url=manage_url(appointment.code, token),
+    )
+    response = Response(appointment_ical(entry, PUBLISH, utcnow()), mimetype="text/calendar")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{ics_filename(appointment.code)}"')
+    response.cache_control.private = True  # and no-store, as every page with the token
+    return response
 
 
 @bp.post("/manage/<code>/<token>/cancel")
@@ -232,7 +261,8 @@ def move_confirm(code: str, token: str):
               "success")
         return redirect(url_for("citizen.manage", code=code, token=token), 303)
     return render_template("citizen/move_confirm.html", appointment=appointment, token=token,
-                           form=form, start_at=start_at, lang=_lang())
+                           form=form, start_at=start_at,
+                           end_at=_end_at(appointment.service, start_at), lang=_lang())
 
 
 @bp.get("/offices/<office_id>/services/<service_id>/slots.ics")

@@ -47,8 +47,8 @@ def run_pytest(tmp_path, source: str, *args: str) -> subprocess.CompletedProcess
         [sys.executable, "-m", "pytest", "-p", "tests.no_skips", "-p", "no:cacheprovider",
          "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path), "-rA",
          str(tmp_path / "test_sample.py"), *args],
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": ROOT}, capture_output=True, text=True,
-        timeout=120)
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": ROOT, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
 
 
 def summary(result: subprocess.CompletedProcess) -> str:

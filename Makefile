@@ -4,17 +4,30 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: setup assets translations db run test test-fast test-sqlite test-postgres lint bench clean
+.PHONY: setup setup-run prerequisites assets translations db run test test-fast test-sqlite \
+	test-postgres lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# Running needs only the app's dependencies; the test tools come on top for the tests.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.installed-run
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-setup: $(VENV)/.installed assets translations
+setup-run: $(VENV)/.installed-run assets translations
+
+setup: setup-run $(VENV)/.installed
+
+# Debian's chromium and nginx-light (and PostgreSQL running) for the tests: installed
+# when possible, or one message saying which command to run.
+prerequisites:
+	bash scripts/test-prerequisites
 
 # Front-end assets come from the npm registry (pinned in package-lock.json) at set-up.
 assets: package-lock.json
@@ -23,29 +36,34 @@ assets: package-lock.json
 	cp node_modules/htmx.org/dist/htmx.min.js booking/static/vendor/htmx.min.js
 	cp node_modules/htmx-ext-sse/dist/sse.min.js booking/static/vendor/htmx-ext-sse.min.js
 
-translations: $(VENV)/.installed
+translations: $(VENV)/.installed-run
 	$(BIN)/pybabel compile -d booking/translations
 
-db: setup
+# seed-demo prints the URL of every screen and, in development, the demo staff logins.
+db: setup-run
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 
 run: db
 	QUEUE_ALWAYS_OPEN=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
 
+# --no-skips: a skipped test fails the run (a missing Chromium or nginx cannot hide tests);
+# tests for the other database are deselected, not skipped.
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider --no-skips
+
 # The quick round while working: SQLite, without real gunicorn servers and Chromium.
-test-fast: setup
-	$(BIN)/pytest -q -p no:cacheprovider --db sqlite -m "not server and not browser"
+test-fast: prerequisites setup
+	$(PYTEST) --db sqlite -m "not server and not browser"
 
-test-sqlite: setup
-	$(BIN)/pytest -q -p no:cacheprovider --db sqlite
+test-sqlite: prerequisites setup
+	$(PYTEST) --db sqlite
 
-test-postgres: setup
-	$(BIN)/pytest -q -p no:cacheprovider --db postgresql
+test-postgres: prerequisites setup
+	$(PYTEST) --db postgresql
 
-test: setup lint
-	$(BIN)/pytest -q -p no:cacheprovider --db sqlite
-	$(BIN)/pytest -q -p no:cacheprovider --db postgresql
+test: prerequisites setup lint
+	$(PYTEST) --db sqlite
+	$(PYTEST) --db postgresql
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check booking tests bench wsgi.py

@@ -26,12 +26,32 @@ def outbox_send() -> None:
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo() -> None:
-    """Load (or refresh) the demo town Musterstadt. Safe to run repeatedly."""
-    from booking.demo import seed
+    """Load (or refresh) the demo town Musterstadt, and in development its demo staff
+    accounts; print the URL of every screen and the staff logins. Safe to run repeatedly."""
+    from flask import current_app, url_for
+
+    from booking.demo import SCREENS, DemoStaffRefused, seed, seed_staff
 
     with unit_of_work():
         summary = seed(utcnow())
     click.echo(summary)
+    try:
+        with unit_of_work():
+            staff = seed_staff(utcnow())
+    except DemoStaffRefused as exc:
+        staff = []
+        click.echo(f"no demo staff accounts: {exc}")
+    base = current_app.config["BOOKING_BASE_URL"]
+    with current_app.test_request_context(base_url=base):
+        screens = [(label, url_for(endpoint, _external=True, **values))
+                   for label, endpoint, values in SCREENS]
+    click.echo("\nScreens:")
+    for label, url in screens:
+        click.echo(f"  {label:<36} {url}")
+    if staff:
+        click.echo("\nDemo staff logins (development only):")
+        for account in staff:
+            click.echo(f"  {account['role']:<8} {account['email']:<32} {account['password']}")
 
 
 @click.command("purge")

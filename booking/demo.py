@@ -1,10 +1,12 @@
 """The demo town Musterstadt (Hessen): two offices, seven services, counters, opening
-hours with a late evening and a Saturday morning, and closure days. Idempotent."""
+hours with a late evening and a Saturday morning, and closure days. Idempotent.
+In development also three staff accounts with known passwords (never in production)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from booking.db import db
@@ -147,3 +149,62 @@ def seed(now: datetime) -> str:
         _closure(offices["nord"], meeting, meeting, "Personalversammlung")
     db.session.flush()
     return f"demo town loaded: {len(offices)} offices, {len(services)} services"
+
+
+# Known logins for trying the staff screens on a development machine; seed_staff refuses
+# to create them anywhere else.
+STAFF = [
+    dict(email="schalter@musterstadt.example", password="demo-schalter-mitte", role="clerk",
+         offices=["mitte"]),
+    dict(email="leitung@musterstadt.example", password="demo-leitung-mitte", role="manager",
+         offices=["mitte"]),
+    dict(email="admin@musterstadt.example", password="demo-admin-musterstadt", role="admin",
+         offices=[]),
+]
+
+
+class DemoStaffRefused(RuntimeError):
+    """Demo staff accounts (published passwords) outside development."""
+
+
+def seed_staff(now: datetime) -> list[dict]:
+    """Create (or reset) the demo staff accounts of STAFF; only when the app runs in
+    development (BOOKING_ENV), otherwise DemoStaffRefused and nothing is written."""
+    from booking.accounts.operations import (
+        change_password,
+        create_user,
+        get_user_by_email,
+        verify_password,
+    )
+
+    environment = current_app.config["BOOKING_ENV"]
+    if environment != "development":
+        raise DemoStaffRefused(
+            f"demo staff accounts have published passwords: created in development only, "
+            f"not with BOOKING_ENV={environment}")
+    for account in STAFF:
+        user = get_user_by_email(account["email"])
+        if user is None:
+            create_user(account["email"], account["password"], account["role"],
+                        account["offices"], now)
+            continue
+        if not verify_password(user, account["password"]):
+            change_password(user, account["password"])
+        user.role, user.active = account["role"], True
+        user.offices = [db.session.get(Office, office_id) for office_id in account["offices"]]
+    db.session.flush()
+    return STAFF
+
+
+# (label, endpoint, arguments) of every screen, for the URLs seed-demo prints
+SCREENS = [
+    ("citizens: services and booking", "citizen.catalogue", {}),
+    ("kiosk Rathaus Mitte", "kiosk.start", {"office_id": "mitte"}),
+    ("kiosk Nord", "kiosk.start", {"office_id": "nord"}),
+    ("waiting-room display Rathaus Mitte", "display.board", {"office_id": "mitte"}),
+    ("waiting-room display Nord", "display.board", {"office_id": "nord"}),
+    ("staff login", "staff.login", {}),
+    ("counter screen (clerks)", "counter.index", {}),
+    ("staff start page: day schedules", "staff.dashboard", {}),
+    ("back office (managers, admins)", "admin.index", {}),
+]

@@ -26,10 +26,22 @@ from tests.factories import (
     state_without_holiday,
 )
 
+pytest_plugins = ["tests.no_skips"]  # --no-skips: a skipped test fails the run
+
 
 def pytest_addoption(parser):
     parser.addoption("--db", choices=["sqlite", "postgresql"], default="sqlite",
                      help="database the suite runs against")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``postgresql`` are deselected on SQLite: not run, and not skipped."""
+    if config.getoption("--db") == "postgresql":
+        return
+    other = [item for item in items if item.get_closest_marker("postgresql") is not None]
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = [item for item in items if item.get_closest_marker("postgresql") is None]
 
 
 @pytest.fixture(scope="session")

@@ -25,8 +25,9 @@ from tests.factories import local_iso, make_town, next_workday
 
 @pytest.fixture
 def town(ctx, db_kind):
-    if db_kind != "postgresql":
-        pytest.skip("SQLite runs one writing transaction at a time: no race to hold open")
+    """SQLite runs one writing transaction at a time: there is no race to hold open, so
+    the tests using this are marked ``postgresql`` (deselected on SQLite)."""
+    assert db_kind == "postgresql", "mark the test @pytest.mark.postgresql"
     return make_town(ctx, capacity=2)
 
 
@@ -131,6 +132,7 @@ def utc(iso: str) -> datetime:
     return datetime.fromisoformat(iso).astimezone(UTC)
 
 
+@pytest.mark.postgresql
 def test_a_seat_inserted_by_a_concurrent_booking_is_skipped(domain_app, ctx, town, other):
     nine = local_iso(next_workday(), 9)
     hold_seats(other, rule_id(ctx), [(utc(nine), 1)])
@@ -142,6 +144,7 @@ def test_a_seat_inserted_by_a_concurrent_booking_is_skipped(domain_app, ctx, tow
     assert count(ctx, OutboxMessage) == 1
 
 
+@pytest.mark.postgresql
 def test_the_last_seat_taken_concurrently_leaves_nothing(domain_app, ctx, town, other, client):
     nine = local_iso(next_workday(), 9)
     first = client.post("/api/v1/appointments", json={
@@ -158,6 +161,7 @@ def test_the_last_seat_taken_concurrently_leaves_nothing(domain_app, ctx, town, 
     assert count(ctx, OutboxMessage) == 1  # the first booking's
 
 
+@pytest.mark.postgresql
 def test_a_longer_service_whose_second_step_was_taken_retries_whole(domain_app, ctx, town,
                                                                     other):
     """The first attempt inserts its appointment and its 09:00 seat, then finds 09:15
@@ -173,6 +177,7 @@ def test_a_longer_service_whose_second_step_was_taken_retries_whole(domain_app, 
     assert count(ctx, OutboxMessage) == 1
 
 
+@pytest.mark.postgresql
 def test_an_aborted_concurrent_booking_frees_its_seat(domain_app, ctx, town, other):
     nine = local_iso(next_workday(), 9)
     hold_seats(other, rule_id(ctx), [(utc(nine), 1)])
@@ -241,6 +246,7 @@ def change_behind_booking(domain_app, ctx, other, change) -> dict:
     return result
 
 
+@pytest.mark.postgresql
 def test_a_booking_in_flight_makes_a_closure_ask_again(domain_app, ctx, town, other):
     """A closure waits for a booking that is being made and then sees it: the list the
     manager confirmed is no longer complete, so nothing happens (DecisionNeeded)."""
@@ -254,6 +260,7 @@ def test_a_booking_in_flight_makes_a_closure_ask_again(domain_app, ctx, town, ot
     assert count(ctx, Closure) == 0
 
 
+@pytest.mark.postgresql
 def test_a_booking_in_flight_makes_a_rule_deletion_ask_again(domain_app, ctx, town, other):
     """Deleting a rule plans what happens to its appointments; it waits for a booking
     being made on the rule and then sees it, so the confirmed plan no longer fits."""
@@ -277,6 +284,7 @@ def close_in_other(other, start: str, office_id: str = "amt") -> None:
                   (office_id, utc(start), utc(start) + timedelta(hours=3)))
 
 
+@pytest.mark.postgresql
 def test_a_booking_held_back_by_a_closure_finds_the_start_closed(domain_app, ctx, town,
                                                                  other):
     """The booking waits for the closure's lock on the office before it reads the rules
@@ -289,6 +297,7 @@ def test_a_booking_held_back_by_a_closure_finds_the_start_closed(domain_app, ctx
     assert count(ctx, OutboxMessage) == 0
 
 
+@pytest.mark.postgresql
 def test_an_api_booking_held_back_by_a_closure_is_refused(client, ctx, town, other):
     day = next_workday()
     assert client.post("/api/v1/appointments", json={
@@ -308,6 +317,7 @@ def test_an_api_booking_held_back_by_a_closure_is_refused(client, ctx, town, oth
     assert count(ctx, Appointment) == 1  # the first one only
 
 
+@pytest.mark.postgresql
 def test_a_move_held_back_by_a_closure_finds_the_start_closed(domain_app, ctx, town, other):
     """Moving waits for a closure being made at its office before it reads the rules, and
     so it sees the closure and changes nothing."""
@@ -346,6 +356,7 @@ def test_a_move_held_back_by_a_closure_finds_the_start_closed(domain_app, ctx, t
     assert ctx.get(Appointment, appointment_id).start_at == utc(local_iso(later, 10))
 
 
+@pytest.mark.postgresql
 def test_a_closure_at_another_office_does_not_hold_bookings_back(domain_app, ctx, town,
                                                                  other):
     """The lock is the office's own: a closure being made at 'nord' lets a booking at

@@ -77,13 +77,9 @@ def _terminate(pid: int) -> None:
         conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
 
 
-@pytest.fixture
-def postgresql_only(db_kind):
-    if db_kind != "postgresql":
-        pytest.skip("a server process to terminate exists on PostgreSQL only")
-
-
-def test_a_dropped_idle_connection_is_replaced_before_use(make_app, postgresql_only):
+# a server process to terminate exists on PostgreSQL only
+@pytest.mark.postgresql
+def test_a_dropped_idle_connection_is_replaced_before_use(make_app):
     app = make_app(ping_after=0)
     first = _request(app)
     _terminate(first)
@@ -91,7 +87,8 @@ def test_a_dropped_idle_connection_is_replaced_before_use(make_app, postgresql_o
     assert second != first
 
 
-def test_a_dropped_busy_connection_fails_once_then_is_replaced(make_app, postgresql_only):
+@pytest.mark.postgresql
+def test_a_dropped_busy_connection_fails_once_then_is_replaced(make_app):
     """The documented price of not pinging busy connections: one failed use."""
     app = make_app(ping_after=3600)
     first = _request(app)

@@ -30,8 +30,6 @@ from booking.offices.models import Counter
 from tests.factories import local_iso, next_workday
 from tests.server import ROOT, free_port, gunicorn
 
-pytestmark = pytest.mark.server
-
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 HOST = "termine.example-stadt.de"
 
@@ -176,6 +174,7 @@ def test_the_shipped_site_passes_nginx_t(tmp_path):
     assert "syntax is ok" in result.stderr and "test is successful" in result.stderr
 
 
+@pytest.mark.server
 def test_http_redirects_to_https(proxied):
     server, _ = proxied
     conn = http.client.HTTPConnection("127.0.0.1", server.http_port, timeout=10)
@@ -186,6 +185,7 @@ def test_http_redirects_to_https(proxied):
     conn.close()
 
 
+@pytest.mark.server
 def test_a_call_reaches_an_open_display_stream_through_nginx(proxied, ctx):
     """With buffering on, nginx would hold the small event chunks back until the stream
     ends (two minutes here); the call must arrive while the stream is open."""
@@ -218,6 +218,7 @@ def test_a_call_reaches_an_open_display_stream_through_nginx(proxied, ctx):
         stream.close()
 
 
+@pytest.mark.server
 def test_writes_are_rate_limited_per_client(proxied):
     server, _ = proxied
     statuses = [server.request("POST", "/api/v1/appointments", b"[]",
@@ -229,6 +230,7 @@ def test_writes_are_rate_limited_per_client(proxied):
     assert [server.request("GET", "/api/v1/services")[0] for _ in range(9)] == [200] * 9
 
 
+@pytest.mark.server
 def test_manage_tokens_stay_out_of_the_access_log(proxied):
     server, _ = proxied
     server.request("GET", "/manage/ABCD2345/s3cr3t-token-value/cancel")
@@ -260,6 +262,7 @@ def app_requests(server, method: str, path: str) -> int:
     return lines.count(f"{method} {path.split('?')[0]}")
 
 
+@pytest.mark.server
 def test_public_listings_are_served_from_the_microcache(proxied):
     server, _ = proxied
     calendar = f"/offices/amt/services/pass/?month={DAY:%Y-%m}&day={DAY}"
@@ -284,6 +287,7 @@ def test_public_listings_are_served_from_the_microcache(proxied):
     assert app_requests(server, "GET", listing()) == 1
 
 
+@pytest.mark.server
 def test_a_new_booking_shows_after_the_second_has_passed(proxied):
     server, _ = proxied
     start = local_iso(DAY, 9)
@@ -300,6 +304,7 @@ def test_a_new_booking_shows_after_the_second_has_passed(proxied):
     assert after.get(start, 0) == before[start] - 1
 
 
+@pytest.mark.server
 def test_concurrent_requests_for_a_cold_listing_reach_the_app_once(proxied):
     server, _ = proxied
     server.request("GET", listing(service="melde"))  # the app is warm, this listing is cold
@@ -318,6 +323,7 @@ def test_concurrent_requests_for_a_cold_listing_reach_the_app_once(proxied):
     assert app_requests(server, "GET", path) == 1  # proxy_cache_lock: the others waited
 
 
+@pytest.mark.server
 def test_no_cache_for_a_session_or_a_token(proxied):
     server, staff = proxied
     calendar = f"/offices/amt/services/pass/?month={DAY:%Y-%m}&day={DAY}"
@@ -339,6 +345,7 @@ def test_no_cache_for_a_session_or_a_token(proxied):
     assert app_requests(server, "GET", listing()) == 3
 
 
+@pytest.mark.server
 def test_posts_and_other_pages_are_never_cached(proxied):
     server, _ = proxied
     booking = json.dumps({"office": "amt", "service": "pass", "start": local_iso(DAY, 10),

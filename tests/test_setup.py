@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from sqlalchemy import func, select
 
+from booking import demo
 from booking.config import ConfigError, load_config
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
 from tests.factories import POSTGRES_ADMIN_URL
@@ -31,10 +32,12 @@ def empty_database_url(db_kind, tmp_path):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def flask_cli(database_url: str, tmp_path, *args: str) -> subprocess.CompletedProcess:
+def flask_cli(database_url: str, tmp_path, *args: str, **env_extra: str
+              ) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": database_url, "BOOKING_INSTANCE_PATH": str(tmp_path),
            "OUTBOX_BACKGROUND": "0"}
     env.pop("BOOKING_ENV", None)
+    env.update(env_extra)
     return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120)
 
@@ -47,6 +50,19 @@ def test_db_upgrade_on_an_empty_database_matches_the_models(empty_database_url, 
     assert "No new upgrade operations detected" in check.stdout + check.stderr
     seeded = flask_cli(empty_database_url, tmp_path, "seed-demo")
     assert seeded.returncode == 0 and "2 offices" in seeded.stdout, seeded.stderr
+
+
+def test_a_production_install_seeds_the_town_without_staff(empty_database_url, tmp_path):
+    """The demo staff accounts (published passwords): BOOKING_ENV decides, through the
+    app's configuration (tests/test_demo.py has the rest)."""
+    env = {"BOOKING_ENV": "production", "SECRET_KEY": "x" * 32}
+    assert flask_cli(empty_database_url, tmp_path, "db", "upgrade", **env).returncode == 0
+    seeded = flask_cli(empty_database_url, tmp_path, "seed-demo", **env)
+    assert seeded.returncode == 0, seeded.stderr
+    assert "2 offices" in seeded.stdout and "no demo staff accounts" in seeded.stdout
+    assert not any(account["email"] in seeded.stdout for account in demo.STAFF)
+    developed = flask_cli(empty_database_url, tmp_path, "seed-demo")
+    assert all(account["email"] in developed.stdout for account in demo.STAFF), developed.stderr
 
 
 def test_seed_demo_is_idempotent_and_realistic(app, ctx):

@@ -88,8 +88,9 @@ RULES = [
     ("nord", "2", time(13, 0), time(18, 0), 1, ()),
 ]
 
-COUNTERS = {"mitte": ["Schalter 1", "Schalter 2", "Schalter 3", "Schalter 4"],
-            "nord": ["Schalter 1", "Schalter 2"]}
+# counter labels: the screens show them as "Schalter 1" (German) or "Counter 1" (English)
+COUNTERS = {"mitte": ["1", "2", "3", "4"],
+            "nord": ["1", "2"]}
 
 
 def _upsert(model, values: dict):

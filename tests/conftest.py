@@ -169,8 +169,8 @@ def client(app):
 @pytest.fixture
 def floor(ctx):
     """Office 'amt' open every day all day (drawing a ticket uses the real clock), with two
-    counters: 'Schalter 1' handles pass + melde, 'Schalter 2' melde only; and office 'nord'
-    (pass, counter 'Nord 1'). Ticket prefixes: P (pass), M (melde)."""
+    counters labelled '1' (pass + melde; shown as "Schalter 1") and '2' (melde only);
+    and office 'nord' (pass, counter 'N1'). Ticket prefixes: P (pass), M (melde)."""
     from zoneinfo import ZoneInfo
 
     from booking.db import utcnow
@@ -181,15 +181,15 @@ def floor(ctx):
     office.services[0].queue_prefix = "P"
     office.services[1].queue_prefix = "M"
     passport, melde = ctx.get(Service, "pass"), ctx.get(Service, "melde")
-    ctx.add_all([Counter(office=office, name="Schalter 1", services=[passport, melde]),
-                 Counter(office=office, name="Schalter 2", services=[melde])])
+    ctx.add_all([Counter(office=office, name="1", services=[passport, melde]),
+                 Counter(office=office, name="2", services=[melde])])
     nord = Office(id="nord", name="Bürgerbüro Nord", address="Nordring 2", email="n@x.example",
                   timezone=BERLIN, state=office.state)
     nord.services = [passport]
     ctx.add(nord)
     ctx.add(AvailabilityRule(office=nord, weekdays="1234567", start_time=time(0),
                              end_time=time(23, 59), valid_from=date(2020, 1, 1), capacity=1))
-    ctx.add(Counter(office=nord, name="Nord 1", services=[passport]))
+    ctx.add(Counter(office=nord, name="N1", services=[passport]))
     ctx.commit()
     return office
 

@@ -243,7 +243,7 @@ def test_counter_closure_reduces_capacity_but_keeps_the_office_open(client, ctx,
     from booking.offices.models import Closure, Counter
 
     day = next_workday()
-    counter = Counter(office_id="amt", name="Schalter 1")
+    counter = Counter(office_id="amt", name="1")
     ctx.add(counter)
     ctx.flush()
     ctx.add(Closure(office_id="amt", counter_id=counter.id, reason="Krank",

@@ -15,7 +15,7 @@ from tests.factories import passport_appointment
 
 def test_board_shows_calls_waiting_and_no_names(client, ctx, floor):  # noqa: F811
     now = utcnow()
-    c1 = ctx.scalar(select(Counter).where(Counter.name == "Schalter 1"))
+    c1 = ctx.scalar(select(Counter).where(Counter.name == "1"))
     appt = passport_appointment(ctx, floor, now + timedelta(minutes=5))
     appt.name = "Erika Geheimname"
     first = arrivals.check_in(floor, appt, now)

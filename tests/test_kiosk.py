@@ -243,7 +243,7 @@ def test_check_in_with_the_booking_code(client, ctx, floor, typed):
 @pytest.mark.parametrize("case, status, message", [
     ("unknown", 404, "No appointment with this booking code at this office."),
     ("other_office", 404, "No appointment with this booking code at this office."),
-    ("other_day", 409, "This appointment is not today."),
+    ("other_day", 409, ", not today."),
     ("cancelled", 409, "This appointment was cancelled."),
     ("checked_in", 409, "This appointment is already checked in."),
     ("empty", 422, "Enter your booking code."),
@@ -319,15 +319,15 @@ def test_status_page_once_called(client, ctx, floor):
     ticket_id, _ = drawn_ticket(client)
     ctx.rollback()
     counter_operations.call_next(
-        ctx.scalar(select(Counter).where(Counter.name == "Schalter 1")), utcnow())
+        ctx.scalar(select(Counter).where(Counter.name == "1")), utcnow())
     ctx.commit()
     html = client.get(f"/tickets/{ticket_id}").get_data(as_text=True)
     assert re.search(r'aria-live="assertive"[^>]*>\s*<p class="call-banner" id="ticket-counter">'
-                     r'Please go to counter Schalter 1.</p>', html)
-    assert '<dd id="ticket-state">Called to counter Schalter 1</dd>' in html
+                     r'Please go to Counter 1.</p>', html)
+    assert '<dd id="ticket-state">Called to Counter 1</dd>' in html
     assert 'id="ticket-ahead"' not in html
     kiosk = client.get(f"/kiosk/amt/tickets/{ticket_id}").get_data(as_text=True)
-    assert "Called to counter Schalter 1" in kiosk
+    assert "Called to Counter 1" in kiosk
 
 
 def test_status_page_language_follows_the_ticket_unless_switched(app, ctx, floor):
@@ -383,7 +383,7 @@ def test_open_status_pages_follow_a_call(app, client, ctx, floor, monkeypatch):
     english(client)
     first, _ = drawn_ticket(client)
     second, _ = drawn_ticket(client)
-    desk = ctx.scalar(select(Counter).where(Counter.name == "Schalter 1"))  # handles pass
+    desk = ctx.scalar(select(Counter).where(Counter.name == "1"))  # handles pass
     streams = {t: iter(client.get(f"/tickets/{t}/events", buffered=False).response)
                for t in (first, second)}
     initial = {t: next(chunks).decode() for t, chunks in streams.items()}
@@ -394,7 +394,10 @@ def test_open_status_pages_follow_a_call(app, client, ctx, floor, monkeypatch):
     after = {t: b"".join(chunks).decode() for t, chunks in streams.items()}
     first_events = dict(re.findall(r"event: (\w+)\n((?:data: .*\n)+)\n", after[first]))
     second_events = dict(re.findall(r"event: (\w+)\n((?:data: .*\n)+)\n", after[second]))
-    assert "Schalter 1" in first_events["call"]
+    assert "Please go to Counter 1." in first_events["call"]
     assert 'data-status="called"' in first_events["status"]
+    # the called number's page drops its reminder form; the waiting one keeps it
+    assert "reminder" in first_events and "<form" not in first_events["reminder"]
     assert "You are next." in second_events["status"]
     assert "call" not in second_events  # unchanged parts are not sent again
+    assert "reminder" not in second_events

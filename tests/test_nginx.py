@@ -190,7 +190,7 @@ def test_a_call_reaches_an_open_display_stream_through_nginx(proxied, ctx):
     """With buffering on, nginx would hold the small event chunks back until the stream
     ends (two minutes here); the call must arrive while the stream is open."""
     server, staff = proxied
-    counter_id = ctx.query(Counter.id).filter(Counter.name == "Schalter 1").scalar()
+    counter_id = ctx.query(Counter.id).filter(Counter.name == "1").scalar()
     ctx.rollback()
     stream = server.connection(timeout=20)
     try:

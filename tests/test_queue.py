@@ -194,7 +194,7 @@ def test_check_in_rules(ctx, floor):
 
 
 def test_call_next_order_busy_pause_and_empty(ctx, floor):
-    c1, c2 = counter(ctx, "Schalter 1"), counter(ctx, "Schalter 2")
+    c1, c2 = counter(ctx, "1"), counter(ctx, "2")
     p1 = arrivals.draw_ticket(floor, "pass", T0)
     m1 = arrivals.draw_ticket(floor, "melde", T0 + timedelta(minutes=1))
     appt = passport_appointment(ctx, floor, T0 + timedelta(minutes=12))
@@ -218,7 +218,7 @@ def test_call_next_order_busy_pause_and_empty(ctx, floor):
 
 
 def test_recall_cooldown_no_show_after_recalls(ctx, floor):
-    c1 = counter(ctx, "Schalter 1")
+    c1 = counter(ctx, "1")
     floor.queue_recall_cooldown_seconds, floor.queue_max_recalls = 30, 2
     appt = passport_appointment(ctx, floor, T0)
     ticket = arrivals.check_in(floor, appt, T0)
@@ -239,7 +239,7 @@ def test_recall_cooldown_no_show_after_recalls(ctx, floor):
 
 
 def test_start_finish_transfer_park_return(ctx, floor):
-    c1, c2 = counter(ctx, "Schalter 1"), counter(ctx, "Schalter 2")
+    c1, c2 = counter(ctx, "1"), counter(ctx, "2")
     early = arrivals.draw_ticket(floor, "pass", T0)
     later = arrivals.draw_ticket(floor, "melde", T0 + timedelta(minutes=5))
     now = T0 + timedelta(minutes=10)
@@ -266,7 +266,7 @@ def test_start_finish_transfer_park_return(ctx, floor):
 
 
 def test_estimates_follow_measured_service_times(ctx, floor):
-    c1 = counter(ctx, "Schalter 1")
+    c1 = counter(ctx, "1")
     # two served passports took 6 and 10 minutes
     for minutes in (6, 10):
         t = arrivals.draw_ticket(floor, "pass", T0)
@@ -285,7 +285,7 @@ def test_estimates_follow_measured_service_times(ctx, floor):
 
 
 def test_day_end_closes_open_tickets_and_restarts_numbers(ctx, floor):
-    c1 = counter(ctx, "Schalter 1")
+    c1 = counter(ctx, "1")
     waiting = arrivals.draw_ticket(floor, "pass", T0)
     called = arrivals.draw_ticket(floor, "melde", T0)
     counter_operations.call_next(c1, T0)
@@ -372,12 +372,12 @@ def _bearer(ctx, role, *offices):
 def test_api_counter_flow_and_access(client, ctx, floor):
     clerk = _bearer(ctx, "clerk", "amt")
     other = _bearer(ctx, "clerk", "nord")
-    c1 = counter(ctx, "Schalter 1").id
-    nord_counter = counter(ctx, "Nord 1").id
+    c1 = counter(ctx, "1").id
+    nord_counter = counter(ctx, "N1").id
     ctx.rollback()
     assert client.get("/api/v1/counters").status_code == 401
     listed = client.get("/api/v1/counters", headers=clerk).get_json()
-    assert {c["name"] for c in listed} == {"Schalter 1", "Schalter 2"}
+    assert {c["name"] for c in listed} == {"1", "2"}
     assert {"id", "name", "office", "services"} <= set(listed[0])
     assert client.post(f"/api/v1/counters/{c1}/call-next").status_code == 401
     assert client.post(f"/api/v1/counters/{c1}/call-next", headers=other).status_code == 403
@@ -388,7 +388,7 @@ def test_api_counter_flow_and_access(client, ctx, floor):
     drawn = client.post("/api/v1/offices/amt/tickets", json={"service": "pass"}).get_json()
     called = client.post(f"/api/v1/counters/{c1}/call-next", headers=clerk)
     assert called.status_code == 200
-    assert called.get_json()["id"] == drawn["id"] and called.get_json()["counter"] == "Schalter 1"
+    assert called.get_json()["id"] == drawn["id"] and called.get_json()["counter"] == "1"
     ticket_url = f"/api/v1/tickets/{drawn['id']}"
     assert client.post(ticket_url + "/start", headers=other).status_code == 403
     assert client.post(ticket_url + "/start").status_code == 401
@@ -405,14 +405,14 @@ def test_api_counter_flow_and_access(client, ctx, floor):
     assert client.post(ticket_url + "/finish", headers=clerk).status_code == 409
     display = client.get("/api/v1/offices/amt/display").get_json()
     assert display == {"current": [], "recent": [
-        {"number": "P001", "counter": "Schalter 1", "called_at": display["recent"][0]["called_at"]}],
+        {"number": "P001", "counter": "1", "called_at": display["recent"][0]["called_at"]}],
         "waiting": 0}
     assert "Erika" not in str(display)
 
 
 def test_api_session_writes_need_the_csrf_header(client, ctx, floor):
     _, session_id = make_user(ctx, "clerk", "amt")
-    c1 = counter(ctx, "Schalter 1").id
+    c1 = counter(ctx, "1").id
     ctx.rollback()
     log_in(client, session_id)
     assert client.get("/api/v1/counters").status_code == 200  # reading needs no token
@@ -440,7 +440,7 @@ def test_close_day_cli(app, ctx, floor):
 
 
 def test_tickets_of_past_days_are_not_called(ctx, floor):
-    c1 = counter(ctx, "Schalter 1")
+    c1 = counter(ctx, "1")
     arrivals.draw_ticket(floor, "pass", T0 - timedelta(days=1))
     assert counter_operations.call_next(c1, T0) is None
     assert waits.QueueView(floor, T0).entries == []

@@ -251,7 +251,7 @@ def schedule_day(ctx, town):
     operations.cancel_appointment(ctx.get(Appointment, gone.id), utcnow())
     today = utcnow().astimezone(ZoneInfo(BERLIN)).date()
     later = book(ctx, next_workday((day - today).days + 1), 11, 30, name="Hans Meier")
-    ctx.add(Counter(office_id="amt", name="Schalter 1", services=[ctx.get(Service, "melde")]))
+    ctx.add(Counter(office_id="amt", name="1", services=[ctx.get(Service, "melde")]))
     ctx.commit()
     result = {"day": day, "erika": erika, "max": max_, "gone": gone, "later": later,
               "counter": ctx.scalar(select(Counter.id))}
@@ -283,7 +283,7 @@ def test_day_schedule_shows_the_day(client, ctx, schedule_day):
     by_counter = client.get("/staff/offices/amt/schedule",
                             query_string={"date": str(day), "counter": schedule_day["counter"]})
     html = by_counter.get_data(as_text=True)
-    assert by_counter.status_code == 200 and "Schalter 1" in html
+    assert by_counter.status_code == 200 and "Counter 1" in html
     assert fmt(schedule_day["max"]) in html and fmt(schedule_day["erika"]) not in html
 
 

@@ -39,7 +39,7 @@ def test_the_email_is_queued_once_when_three_are_ahead(ctx, floor):
     ask_for_reminder(last, "erika@example.org", T0)
     ctx.commit()
     assert reminders(ctx) == [] and last.notify_email == "erika@example.org"
-    desk = counter(ctx, "Schalter 1")  # takes pass and melde
+    desk = counter(ctx, "1")  # takes pass and melde
     for _ in range(2):  # five, then four ahead
         counter_operations.call_next(desk, T0)
         counter_operations.finish(counter_operations.get_active(desk), T0)
@@ -61,7 +61,7 @@ def test_asking_when_already_close_sends_at_once_and_only_while_waiting(ctx, flo
     ask_for_reminder(second, "max@example.org", T0)
     ctx.commit()
     assert [r.payload["ahead"] for r in reminders(ctx)] == [1]
-    counter_operations.call_next(counter(ctx, "Schalter 1"), T0)
+    counter_operations.call_next(counter(ctx, "1"), T0)
     ctx.commit()
     try:
         ask_for_reminder(first, "max@example.org", T0)  # called already
@@ -136,7 +136,7 @@ def test_status_page_refuses_a_reminder_for_a_called_number(client, ctx, floor):
     english(client)
     ticket_id, _ = drawn_ticket(client)
     page = client.get(f"/tickets/{ticket_id}").get_data(as_text=True)
-    counter_operations.call_next(counter(ctx, "Schalter 1"), utcnow())
+    counter_operations.call_next(counter(ctx, "1"), utcnow())
     ctx.commit()
     response = client.post(f"/tickets/{ticket_id}/reminder?lang=en",
                            data={"csrf_token": csrf_from(page), "email": "erika@example.org"})
@@ -196,7 +196,7 @@ def test_reminder_through_the_json_api(client, ctx, floor):
                        json={"email": "erika@example.org"}).status_code == 404
 
     ctx.rollback()
-    counter_operations.call_next(counter(ctx, "Schalter 1"), utcnow())  # takes the first
+    counter_operations.call_next(counter(ctx, "1"), utcnow())  # takes the first
     ctx.commit()
     called = client.post(f"/api/v1/tickets/{first}/reminder", json={"email": "erika@example.org"})
     assert called.status_code == 409 and called.get_json()["error"]

@@ -103,8 +103,9 @@ def check_in(office: Office, appointment: Appointment | None, now: datetime) -> 
         raise errors.UnknownAppointment()
     if appointment.status == CANCELLED:
         raise errors.NotCheckable("cancelled")
-    if appointment.start_at.astimezone(office.tz).date() != ordering.local_day(now, office.tz):
-        raise errors.NotCheckable("other_day")
+    day = appointment.start_at.astimezone(office.tz).date()
+    if day != ordering.local_day(now, office.tz):
+        raise errors.NotCheckable("other_day", day)
     already = db.session.scalar(select(Ticket.id).where(Ticket.appointment_id == appointment.id))
     if already is not None or appointment.status != "confirmed":
         raise errors.NotCheckable("checked_in")

@@ -1,5 +1,9 @@
 """Domain errors of the walk-in queue; the web layer maps them to status codes and messages."""
 
+from __future__ import annotations
+
+from datetime import date
+
 
 class QueueError(Exception):
     """Base class."""
@@ -24,9 +28,10 @@ class UnknownAppointment(QueueError):
 class NotCheckable(QueueError):
     """The appointment can't be checked in: another day, cancelled, or already checked in."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, day: date | None = None):
         super().__init__(reason)
         self.reason = reason  # "other_day", "cancelled", "checked_in"
+        self.day = day  # the appointment's local day (for "other_day")
 
 
 class CounterBusy(QueueError):

@@ -17,14 +17,19 @@
     return calls ? calls.getAttribute("data-newest") : "";
   }
 
+  // The office's wall clock, whatever time zone the screen's computer is set to.
+  var clockFormat = new Intl.DateTimeFormat("en-GB", {
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: clock.getAttribute("data-tz") || undefined
+  });
+
   function tick() {
     var now = new Date();
-    var hh = String(now.getHours()).padStart(2, "0");
-    var mm = String(now.getMinutes()).padStart(2, "0");
-    clock.textContent = hh + ":" + mm;
+    var parts = {};
+    clockFormat.formatToParts(now).forEach(function (part) { parts[part.type] = part.value; });
+    clock.textContent = parts.hour + ":" + parts.minute;
     clock.setAttribute("datetime", now.toISOString());
-    // A screen left open for weeks: reload once a night for new assets and a clean page.
-    if (now.getHours() === 3 && Date.now() - openedAt > 3600 * 1000) { window.location.reload(); }
+    // A screen left open for weeks: reload once a night (the office's) for new assets and a clean page.
+    if (parts.hour === "03" && Date.now() - openedAt > 3600 * 1000) { window.location.reload(); }
   }
 
   function ensureAudio() {

@@ -7,6 +7,7 @@ from flask_babel import get_locale
 
 from booking import i18n
 from booking.scheduling.codes import format_code
+from booking.web.queue_presenters import counter_title
 
 
 def _language() -> str:
@@ -34,6 +35,7 @@ def register(app: Flask) -> None:
         }
 
     app.add_template_filter(format_code, "booking_code")
+    app.add_template_filter(counter_title, "counter_title")
     app.add_template_filter(
         lambda value, tz: i18n.local_datetime(value, tz, _language()), "local_datetime"
     )

@@ -9,16 +9,23 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import abort
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 
 from booking.accounts.models import User
 from booking.db import db
+from booking.i18n import local_date
 from booking.links import external_url
 from booking.offices.models import Counter, Office
 from booking.queueing import errors
 from booking.queueing.models import WAITING, Ticket
 from booking.queueing.waits import QueueView
 from booking.web.auth import can_access_office
+
+
+def counter_title(name: str | None) -> str | None:
+    """How every screen, page and list names a counter: its label (a number or a short
+    name, e.g. "3") in the one translated format, "Schalter 3" / "Counter 3"."""
+    return gettext("Counter %(name)s", name=name) if name else None
 
 
 def status_url(ticket: Ticket) -> str:
@@ -94,10 +101,12 @@ def queue_error_message(exc: errors.QueueError) -> str:
     if isinstance(exc, errors.UnknownAppointment):
         return gettext("No appointment with this booking code at this office.")
     if isinstance(exc, errors.NotCheckable):
-        return {
-            "cancelled": gettext("This appointment was cancelled."),
-            "other_day": gettext("This appointment is not today."),
-        }.get(exc.reason, gettext("This appointment is already checked in."))
+        if exc.reason == "cancelled":
+            return gettext("This appointment was cancelled.")
+        if exc.reason == "other_day" and exc.day is not None:
+            return gettext("This appointment is on %(date)s, not today.",
+                           date=local_date(exc.day, str(get_locale() or "de"), "long"))
+        return gettext("This appointment is already checked in.")
     if isinstance(exc, errors.CounterBusy):
         return gettext("Finish or park the current ticket first.")
     if isinstance(exc, errors.CounterPaused):

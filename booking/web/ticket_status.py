@@ -21,6 +21,7 @@ from booking.queueing.models import (
     Ticket,
 )
 from booking.queueing.waits import QueueView, TicketState
+from booking.web.queue_presenters import counter_title
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,9 @@ class TicketFacts:
 
 def _status_text(status: str, counter: str | None) -> str:
     if status == CALLED:
-        return gettext("Called to counter %(counter)s", counter=counter or "?")
+        return gettext("Called to %(counter)s", counter=counter or "?")
     if status == SERVING:
-        return gettext("You are being served at counter %(counter)s.", counter=counter or "?")
+        return gettext("You are being served at %(counter)s.", counter=counter or "?")
     return {
         WAITING: gettext("Waiting"),
         PARKED: gettext("On hold. When you are ready, please tell the staff at the counter."),
@@ -78,16 +79,17 @@ def _wait_text(ahead: int | None, minutes: int | None) -> str | None:
 def facts_from(state: TicketState, office: str, service: str) -> TicketFacts:
     """The facts of a ticket's plain state, in the current locale; ``office`` and
     ``service`` are names in the page's language."""
+    counter = counter_title(state.counter)
     return TicketFacts(
         number=state.number,
         office=office,
         service=service,
         status=state.status,
-        status_text=_status_text(state.status, state.counter),
+        status_text=_status_text(state.status, counter),
         ahead=state.ahead,
         ahead_text=_ahead_text(state.ahead),
         wait_text=_wait_text(state.ahead, state.estimate),
-        counter=state.counter,
+        counter=counter,
     )
 
 

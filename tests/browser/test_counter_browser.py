@@ -40,7 +40,7 @@ def desk(ctx, floor):  # noqa: F811
     for service in ("pass", "melde"):
         arrivals.draw_ticket(ctx.get(Office, "amt"), service, utcnow())
     ctx.commit()
-    counter_id = counter(ctx, "Schalter 1").id
+    counter_id = counter(ctx, "1").id
     ctx.rollback()
     return counter_id
 

@@ -37,7 +37,7 @@ def office(floor, ctx):
     return floor
 
 
-def call_next(ctx, counter_name="Schalter 1"):
+def call_next(ctx, counter_name="1"):
     ctx.rollback()
     ticket = counter_operations.call_next(
         ctx.scalar(select(Counter).where(Counter.name == counter_name)), utcnow())
@@ -86,7 +86,7 @@ def test_status_page_is_accessible_waiting_and_called(new_page, office, ctx):
     assert_accessible(page, "waiting")
     call_next(ctx)
     page.goto(f"/tickets/{ticket_id}?lang=en")
-    expect(page.locator("#ticket-counter")).to_have_text("Please go to counter Schalter 1.")
+    expect(page.locator("#ticket-counter")).to_have_text("Please go to Counter 1.")
     assert_accessible(page, "called")
 
 
@@ -106,7 +106,7 @@ def test_status_page_updates_live(new_page, office, ctx):
     expect(page.locator("#ticket-state")).to_have_text("Waiting")
     assert page.locator("#ticket-counter").count() == 0
     call_next(ctx)
-    expect(page.locator("#ticket-counter")).to_have_text("Please go to counter Schalter 1.",
+    expect(page.locator("#ticket-counter")).to_have_text("Please go to Counter 1.",
                                                          timeout=30_000)
     expect(page.locator("#ticket-call")).to_have_attribute("aria-live", "assertive")
     # htmx-ext-sse logs the EventSource's "error" event whenever a stream ends (the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -34,6 +35,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from booking.i18n import LANGUAGES
 from booking.offices.operations import CANCEL, KEEP
 from booking.web.validation import MAX_YEAR, MIN_YEAR, PHONE
 
@@ -180,9 +182,27 @@ class NewServiceForm(ServiceForm):
 
 
 class CounterForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(_l("Please enter a name.")),
-                                               Length(max=60)])
+    name = StringField(_l("Number or label"), validators=[
+        DataRequired(_l("Please enter a number or label.")), Length(max=60)])
     services = MultiCheckboxField(_l("Services handled at this counter"))
+
+    def validate_name(self, field):
+        """Only the label: every screen adds the word itself ("Schalter 3" / "Counter 3"),
+        so a name starting with that word (in any language) would show it twice."""
+        words = (field.data or "").split()
+        if words and words[0].casefold() in counter_words():
+            raise ValidationError(gettext(
+                "Enter the number or label only, for example 3: every screen adds the word "
+                "“%(word)s” itself.", word=gettext("Counter")))
+
+
+def counter_words() -> set[str]:
+    """The word for "counter" in every language of the app, in lower case."""
+    words = set()
+    for language in LANGUAGES:
+        with force_locale(language):
+            words.add(gettext("Counter").casefold())
+    return words
 
 
 class DecisionMixin:

@@ -14,7 +14,8 @@ from flask_babel import gettext, ngettext
 from booking.offices.models import Counter, Office
 from booking.queueing import counter_operations, errors, waits
 from booking.queueing.models import APPOINTMENT, CALLED, Ticket
-from booking.web.queue_presenters import queue_error_message
+from booking.scheduling.codes import format_code
+from booking.web.queue_presenters import counter_title, queue_error_message
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Current:
     recall_note: str  # why not yet, or ""
     can_no_show: bool
     no_show_note: str  # why not yet, or ""
+    citizen: str | None  # an appointment's name (the clerk greets and checks the person)
+    code: str | None  # an appointment's booking code, formatted
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Screen:
     current: Current | None
     current_key: str  # which ticket in which state: live updates compare it
     call_note: str | None  # why "Call next" is not possible now; None: it is
+    pause_note: str | None  # why "Pause" is not possible now; None: it is
     waiting: list[TicketRow]
     waiting_label: str
     parked: list[TicketRow]
@@ -106,12 +110,15 @@ def _current(ticket: Ticket, office: Office, now: datetime, lang: str) -> Curren
     no_show_note = "" if can_no_show or not is_called else " ".join((
         queue_error_message(errors.NoShowTooSoon(needed)),
         gettext("Recalls so far: %(count)s.", count=ticket.recalls)))
+    appointment = ticket.appointment if ticket.kind == APPOINTMENT else None
     return Current(
         ticket=_row(ticket, office, now, lang), status_key=ticket.status,
         status=gettext("Called") if is_called else gettext("Being served"),
         is_called=is_called, called=called_at.astimezone(office.tz).strftime("%H:%M"),
         recalls=ticket.recalls, recall_seconds_left=left, recall_note=recall_note,
         can_no_show=can_no_show, no_show_note=no_show_note,
+        citizen=appointment.name if appointment is not None else None,
+        code=format_code(appointment.code) if appointment is not None else None,
     )
 
 
@@ -134,10 +141,13 @@ def build(counter: Counter, now: datetime, lang: str) -> Screen:
         call_note = None
     service_id = active.service_id if active is not None else None
     return Screen(
-        counter_id=counter.id, name=counter.name, office_id=office.id, office_name=office.name,
+        counter_id=counter.id, name=counter_title(counter.name), office_id=office.id, office_name=office.name,
         services=service_names(counter, lang), paused=counter.paused, current=current,
         current_key=f"{active.id}:{active.status}:{active.recalls}" if active else "",
-        call_note=call_note, waiting=waiting, waiting_label=waiting_label(len(waiting)),
+        call_note=call_note,
+        pause_note=(queue_error_message(errors.CounterBusy())
+                    if active is not None and not counter.paused else None),
+        waiting=waiting, waiting_label=waiting_label(len(waiting)),
         parked=[_row(t, office, now, lang) for t in counter_operations.get_parked(office)],
         transfer_choices=[(s.id, s.text("name", lang)) for s in office.services
                           if s.id != service_id],
@@ -152,5 +162,5 @@ def waiting_label(count: int) -> str:
 
 def chooser(offices: list[Office], lang: str) -> list[OfficeCounters]:
     return [OfficeCounters(o.id, o.name, [
-        CounterRow(c.id, c.name, service_names(c, lang), c.paused) for c in o.counters])
+        CounterRow(c.id, counter_title(c.name), service_names(c, lang), c.paused) for c in o.counters])
         for o in offices]

@@ -21,6 +21,7 @@ from booking.queueing import events, waits
 from booking.queueing.models import Ticket
 from booking.web import live
 from booking.web.display import bp
+from booking.web.queue_presenters import counter_title
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,8 @@ def _office(office_id: str) -> Office:
 
 
 def _call(ticket: Ticket) -> Call:
-    return Call(ticket.number, ticket.counter.name if ticket.counter else "", ticket.called_at,
-                ticket.recalls)
+    return Call(ticket.number, counter_title(ticket.counter.name if ticket.counter else None) or "",
+                ticket.called_at, ticket.recalls)
 
 
 def get_board(office: Office, now: datetime, language: str) -> dict:

@@ -37,12 +37,15 @@ def _facts(ticket: Ticket, language: str) -> TicketFacts:
 
 
 def _reminder(ticket: Ticket) -> str | None:
-    """The reminder part of the status page: ``form``, ``asked``, ``sent`` or None."""
+    """The reminder part of the status page: ``form``, ``asked``, ``sent`` or None (the
+    number no longer waits: called, served or gone, a reminder is moot)."""
+    if ticket.status != WAITING:
+        return None
     if ticket.notify_email is not None:
         return "asked"
     if ticket.notified_at is not None:
         return "sent"
-    return "form" if ticket.status == WAITING else None
+    return "form"
 
 
 def _status_page(ticket: Ticket, language: str, form: ReminderForm | None = None,
@@ -147,6 +150,9 @@ def ticket_events(ticket_id: str):
             last[0] = facts
             parts = {"status": render_template("display/_ticket_status.html", facts=facts),
                      "call": render_template("display/_ticket_call.html", facts=facts)}
+            if facts.status != WAITING:  # the open page drops its reminder form
+                parts["reminder"] = render_template("display/_ticket_reminder.html",
+                                                    reminder=None)
         if event is None or getattr(event, "resync", False):
             sent.clear()  # a (re)connection: the page may be stale, send everything
         changed = [(name, html) for name, html in parts.items() if sent.get(name) != html]

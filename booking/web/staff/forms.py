@@ -24,6 +24,7 @@ from wtforms.widgets import DateInput
 from booking.offices.models import Office
 from booking.scheduling import staff_operations as staff_ops
 from booking.web import validation
+from booking.web.queue_presenters import counter_title
 from booking.web.staff.presenters import language
 
 
@@ -100,7 +101,7 @@ class ScheduleFilter(FlaskForm):
         self.office = office
         self.counter_obj = None
         self.counter.choices = [SelectChoice("", gettext("All counters"))] + [
-            SelectChoice(str(c.id), c.name) for c in office.counters]
+            SelectChoice(str(c.id), counter_title(c.name)) for c in office.counters]
 
     def validate_q(self, field):
         if field.data and any(unicodedata.category(ch).startswith("C") for ch in field.data):

@@ -286,7 +286,7 @@ def test_new_rule_shows_in_preview_and_citizen_api(ctx, manager):
     assert preview.status_code == 200
     fragment = preview.get_data(as_text=True)
     assert "<html" not in fragment and "No confirmed appointment is affected" in fragment
-    added = "Register your address: + added: 14:00–15:00 (4 slots)"
+    added = "Register your address: added: 14:00–15:00 (4 slots)"
     assert added in plain_text(fragment)
     assert count_rows(ctx, AvailabilityRule) == 1  # a preview changes nothing
     # without JavaScript: the form's "Preview" button shows the same on the whole page

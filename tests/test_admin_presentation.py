@@ -91,8 +91,8 @@ def test_preview_of_a_typical_change_is_one_short_line_per_changed_day(ctx, mana
     lines = [plain_text(dd).replace(" ;", ";") for dd in re.findall(r"<dd>(.*?)</dd>", fragment, re.S)]
     assert len(days) == len(lines) >= 40  # the whole 60-day horizon, not two weeks
     assert not any(d.startswith("Sonntag") for d in days)
-    typical = "08:00–12:00: 2 → 3 Plätze; + hinzu: 12:00–13:00 (4 Zeitfenster)"
-    closed = "10:00–12:00: 2 → 3 Plätze; + hinzu: 12:00–13:00 (4 Zeitfenster)"
+    typical = "08:00–12:00: 2 → 3 Plätze; hinzu: 12:00–13:00 (4 Zeitfenster)"
+    closed = "10:00–12:00: 2 → 3 Plätze; hinzu: 12:00–13:00 (4 Zeitfenster)"
     assert lines.count(closed) == 1 and lines.count(typical) >= len(lines) - 3
     # at most the four times of one line per day (the old preview listed every free start)
     assert len(re.findall(r"\d\d:\d\d", fragment)) <= 4 * len(days)
@@ -113,8 +113,8 @@ def test_preview_names_services_only_when_they_differ_and_lists_stranded(ctx, ma
         "csrf_token": session_csrf(manager)}).get_data(as_text=True)
     text = plain_text(fragment)
     # 'pass' loses the whole morning, 'melde' only 08:00–10:00
-    assert "Apply for a passport: − removed: 08:00–12:00 (16 slots)" in text
-    assert "Register your address: − removed: 08:00–10:00 (8 slots)" in text
+    assert "Apply for a passport: removed: 08:00–12:00 (16 slots)" in text
+    assert "Register your address: removed: 08:00–10:00 (8 slots)" in text
     # the stranded appointment is still listed, with its decision
     assert f'data-code="{early.code}"' in fragment and "Frühe Kundin" in fragment
     assert seen_from(fragment) == str(early.id)

@@ -583,7 +583,7 @@ def test_clerk_moves_and_cancels_with_emails(client, ctx, town):
     message = ctx.scalars(select(OutboxMessage.message).order_by(OutboxMessage.id)).all()[-1]
     ctx.rollback()
     mail = email.message_from_bytes(message, policy=email.policy.default)
-    assert reason in mail.get_body(("plain",)).get_content()
+    assert f"Grund: {reason}" in mail.get_body(("plain",)).get_content()  # labelled
 
     entries = audit_entries(ctx)
     assert [e.action for e in entries] == ["appointment.moved", "appointment.cancelled"]
@@ -592,7 +592,7 @@ def test_clerk_moves_and_cancels_with_emails(client, ctx, town):
     assert entries[0].after["start_at"] == datetime.fromisoformat(new_start).astimezone(
         UTC).isoformat()
     assert entries[1].before == {"status": CONFIRMED, "cancel_reason": None}
-    assert entries[1].after == {"status": CANCELLED, "cancel_reason": reason}
+    assert entries[1].after == {"status": CANCELLED, "cancel_reason": f"Grund: {reason}"}
     assert {e.user_id for e in entries} == {user_id}
 
 

@@ -22,12 +22,13 @@ from flask_babel import force_locale, gettext
 from booking import i18n
 from booking.calendars.appointment_entry import appointment_entry, ics_filename
 from booking.calendars.ical import CANCEL, REQUEST, Invitation, appointment_ical
-from booking.db import db
+from booking.db import db, utcnow
 from booking.links import external_url, manage_url
 from booking.notifications import outbox
 from booking.notifications.mime import build_email, format_address, mail_address
 from booking.offices.models import Office, Service
 from booking.qr import qr_png
+from booking.scheduling import operations as scheduling
 from booking.scheduling.codes import format_code
 
 RENDERER = "appointment"
@@ -103,6 +104,17 @@ def notify_cancelled(appointment, now: datetime, reason: str | None = None) -> N
 # ---------------------------------------------------------------- in the sender
 
 
+def _rebook_url(office: Office, service: Service, lang: str) -> str:
+    """The booking calendar of the same service and office, at the first day with free
+    times as they are when the email goes out (the office's services page if the office
+    no longer offers the service)."""
+    if not any(s.id == service.id for s in office.services):
+        return external_url("citizen.service", service_id=service.id, lang=lang)
+    day = scheduling.first_free_day(office, service, utcnow())
+    return external_url("citizen.calendar", office_id=office.id, service_id=service.id,
+                        lang=lang, **({"day": day.isoformat()} if day else {}))
+
+
 def _context(snap: dict, office: Office, service: Service) -> dict:
     lang = snap["language"]
     start_at = datetime.fromisoformat(snap["start_at"])
@@ -119,7 +131,7 @@ def _context(snap: dict, office: Office, service: Service) -> dict:
         "until": i18n.local_time(end_at, office.tz, lang),
         "code": format_code(snap["code"]),
         "manage_url": manage_url(snap["code"], token) if token else None,
-        "rebook_url": external_url("citizen.service", service_id=service.id, lang=lang),
+        "rebook_url": _rebook_url(office, service, lang) if snap["kind"] == "cancelled" else None,
         "reason": snap.get("reason"),
         "kind": snap["kind"],
         "start_at": start_at,

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
+from booking import i18n
 from booking.audit import log as audit
 from booking.db import db
 from booking.offices import operations as ops
@@ -22,11 +23,13 @@ from booking.scheduling import operations, queries
 from booking.scheduling.models import CONFIRMED, Appointment, AppointmentSeat
 
 
-def _apology_closure(appointment: Appointment, detail: str) -> str:
-    with force_locale(appointment.language):
-        text = gettext("We are very sorry: the office has to close at the time of your "
-                       "appointment, so we had to cancel it.")
-    return ops.with_detail(text, detail)
+def _apology_closure(appointment: Appointment, draft: ClosureDraft, office: Office) -> str:
+    language = appointment.language
+    with force_locale(language):
+        text = gettext("We are very sorry: the office has to close (%(period)s), so we had "
+                       "to cancel your appointment.",
+                       period=i18n.period(draft.starts_at, draft.ends_at, office.tz, language))
+    return operations.cancellation_text(language, draft.reason, text)
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ def close(office: Office, draft: ClosureDraft, seen_ids: frozenset[int], actor,
                       counter_id=draft.counter_id, reason=draft.reason)
     db.session.add(closure)
     db.session.flush()
-    ops.cancel_all(affected, lambda a: _apology_closure(a, draft.reason), actor, now)
+    ops.cancel_all(affected, lambda a: _apology_closure(a, draft, office), actor, now)
     after = {**closure_state(closure), "cancelled": sorted(a.code for a in affected)}
     ops.record(actor, "closure.created", "closure", closure.id, office.id, None, after, now)
     return closure, affected

@@ -29,7 +29,6 @@ OFFICE_FIELDS = ("name", "address", "email", "phone", "state", "slot_minutes",
 SERVICE_FIELDS = ("position", "name_de", "name_en", "description_de", "description_en",
                   "bring_de", "bring_en", "fee_cents", "duration_minutes", "queue_prefix")
 KEEP, CANCEL = "keep", "cancel"
-REASON_LENGTH = 300  # Appointment.cancel_reason
 
 
 class ConfigError(ValueError):
@@ -198,13 +197,6 @@ def delete_counter(counter: Counter, actor, now: datetime) -> None:
 
 
 # ---------------------------------------------------------------- decisions (rules, closures)
-
-def with_detail(text: str, detail: str) -> str:
-    detail = " ".join((detail or "").split())
-    if detail:
-        text = f"{text} {detail}"
-    return text if len(text) <= REASON_LENGTH else text[:REASON_LENGTH - 1] + "…"
-
 
 def decide(appointments: list[Appointment], decision: str | None,
             seen_ids: frozenset[int] | None, *, keep_allowed: bool = True) -> None:

@@ -8,7 +8,7 @@ appointments the manager was shown; others whose seat the change takes away are 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from flask_babel import force_locale, gettext
 from sqlalchemy import delete, select
@@ -16,12 +16,10 @@ from sqlalchemy import delete, select
 from booking.audit import log as audit
 from booking.db import db
 from booking.offices import operations as ops
-from booking.offices.models import AvailabilityRule, Office, Service
+from booking.offices.models import AvailabilityRule, Office
 from booking.offices.operations import CANCEL
-from booking.scheduling import operations, queries, slots
+from booking.scheduling import operations, queries, slots, step_changes
 from booking.scheduling.models import CONFIRMED, Appointment, AppointmentSeat
-
-PREVIEW_DAYS = 14
 
 
 def rule_state(rule: AvailabilityRule) -> dict:
@@ -105,7 +103,7 @@ def _apology_rules(appointment: Appointment, detail: str) -> str:
     with force_locale(appointment.language):
         text = gettext("We are very sorry: the opening hours of the office have changed "
                        "and your appointment can no longer take place.")
-    return ops.with_detail(text, detail)
+    return operations.cancellation_text(appointment.language, detail, text)
 
 
 def _apply_plan(plan: RulePlan, decision: str | None, detail: str, actor,
@@ -163,25 +161,24 @@ def delete_rule(office: Office, rule: AvailabilityRule, decision: str | None,
     return plan
 
 
-def preview_slots(office: Office, rules: list[slots.Rule], now: datetime,
-                  days: int = PREVIEW_DAYS) -> list[tuple[date, list[tuple[Service, list]]]]:
-    """Free slots per local day and offered service for the next ``days`` days, as the
-    office would offer them with ``rules`` (closures, holidays and bookings as now)."""
+def preview_changes(office: Office, rule_id: int | None, proposed: slots.Rule | None,
+                    now: datetime) -> tuple[step_changes.StepChanges, date]:
+    """What replacing rule ``rule_id`` by ``proposed`` (None: deleting it; ``rule_id`` None:
+    a new rule) adds to and removes from the office's open steps, per local day and
+    offered service, from ``now`` to the end of the booking horizon (closures and holidays
+    as now); and that last day."""
+    policy = queries.get_policy(office)
     first = now.astimezone(office.tz).date()
-    last = first + timedelta(days=days - 1)
+    last = slots.bookable_window(policy, now)[1]
     closures, cuts = queries.get_closure_intervals(office, first, last)
     holidays = queries.get_holidays(office.state, first, last)
-    taken = queries.get_taken(office, rules, first, last)
-    policy = queries.get_policy(office)
-    by_day: dict[date, list[tuple[Service, list]]] = {
-        first + timedelta(days=i): [] for i in range(days)}
+    current = queries.get_rules(office)
+    changed = proposed_rules(office, rule_id, proposed)
+    per_service = {}
     for service in office.services:
-        steps = slots.open_steps(rules, closures, holidays, service.id, policy, first, last,
-                                 cuts)
-        free = slots.free_slots(steps, taken, service.duration_minutes, policy, now)
-        per_day: dict[date, list] = {}
-        for slot in free:
-            per_day.setdefault(slot.start_at.astimezone(office.tz).date(), []).append(slot)
-        for day, found in per_day.items():
-            by_day[day].append((service, found))
-    return list(by_day.items())
+        before, after = (
+            step_changes.places(slots.open_steps(rules, closures, holidays, service.id, policy,
+                                                 first, last, cuts), since=now)
+            for rules in (current, changed))
+        per_service[service.id] = (before, after)
+    return step_changes.diff_services(per_service, policy.slot, office.tz), last

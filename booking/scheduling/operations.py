@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
+from flask_babel import force_locale, gettext
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -34,6 +35,7 @@ from booking.scheduling.errors import (
 from booking.scheduling.models import CANCELLED, ONLINE, PHONE, Appointment, AppointmentSeat
 
 SEAT_ATTEMPTS = 5
+REASON_LENGTH = 300  # Appointment.cancel_reason
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,12 @@ def list_free_slots(
     taken = queries.get_taken(office, rules, first_day, last_day)
     return slots.free_slots(steps, taken, service.duration_minutes, _policy(office, by_staff),
                             now)
+
+
+def first_free_day(office: Office, service: Service, now: datetime) -> date | None:
+    """The first local date with a free start for ``service`` within the horizon."""
+    free = list_free_slots(office, service, now)
+    return free[0].start_at.astimezone(office.tz).date() if free else None
 
 
 def is_offered(office: Office, service: Service, start_at: datetime, now: datetime) -> bool:
@@ -255,13 +263,28 @@ def _release_seats(appointment: Appointment) -> None:
     db.session.expire(appointment, ["seats"])
 
 
+def cancellation_text(language: str, reason: str | None, apology: str | None = None
+                      ) -> str | None:
+    """What the cancellation email says about why, in the citizen's ``language``: the
+    office's ``apology`` (already in that language), then the manager's or clerk's
+    ``reason`` labelled ("Grund: …"); at most 300 characters (``cancel_reason``)."""
+    reason = " ".join((reason or "").split())
+    parts = [apology] if apology else []
+    if reason:
+        with force_locale(language):
+            parts.append(gettext("Reason: %(reason)s", reason=reason))
+    text = " ".join(parts)
+    if not text:
+        return None
+    return text if len(text) <= REASON_LENGTH else text[:REASON_LENGTH - 1] + "…"
+
+
 def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadline=True,
                        reason: str | None = None) -> bool:
     """Cancel and queue the cancellation email. Returns False if it was already cancelled
     (no second email). Raises DeadlinePassed after the cancellation deadline.
 
-    ``reason`` (at most 300 characters: the office's explanation, in the citizen's
-    language) is stored in ``cancel_reason`` and shown in the email."""
+    ``reason`` (see :func:`cancellation_text`) is stored in ``cancel_reason`` and shown in the email."""
     if appointment.is_cancelled:
         return False
     if enforce_deadline and not is_changeable(appointment, now):

@@ -92,7 +92,8 @@ def cancel_by_staff(appointment: Appointment, actor, now: datetime,
     _require_confirmed(appointment)
     fields = ["status", "cancel_reason"]
     before = audit.snapshot(appointment, fields)
-    operations.cancel_appointment(appointment, now, enforce_deadline=False, reason=reason or None)
+    operations.cancel_appointment(appointment, now, enforce_deadline=False,
+                                  reason=operations.cancellation_text(appointment.language, reason))
     _record(actor, "appointment.cancelled", appointment, before,
             audit.snapshot(appointment, fields), now)
 

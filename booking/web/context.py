@@ -43,3 +43,6 @@ def register(app: Flask) -> None:
     app.add_template_filter(lambda value, fmt="full": i18n.local_date(value, _language(), fmt),
                             "local_date")
     app.add_template_filter(lambda cents: i18n.fee(cents, _language()), "fee")
+    app.add_template_filter(
+        lambda closure, tz: i18n.period(closure.starts_at, closure.ends_at, tz, _language()),
+        "closure_period")

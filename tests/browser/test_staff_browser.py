@@ -150,11 +150,11 @@ def test_new_rule_with_live_preview_opens_times_for_citizens(page, ctx, town, cl
     page.fill("#capacity", "1")
     page.locator("#services input[value='melde']").check()
     expect(status).to_have_text("No confirmed appointment is affected.")
-    # the day's free times, under its heading: 'melde' only, as the rule is for 'melde'
-    heading = preview.locator("h3").filter(has_text=format_date(sunday, "full", locale="en"))
-    offers = heading.locator("xpath=following-sibling::*[1]")
-    expect(offers).to_have_text(re.compile(r"^\s*Register your address\s+"
-                                           r"14:00, 14:15, 14:30, 14:45\s*$"))
+    # what the change adds on the day: 'melde' only, as the rule is for 'melde'
+    heading = preview.locator("dt").filter(has_text=format_date(sunday, "full", locale="en"))
+    change = heading.locator("xpath=following-sibling::dd[1]")
+    expect(change).to_have_text(re.compile(r"^\s*Register your address:\s+added:\s+"
+                                           r"14:00–15:00 \(4 slots\)\s*$"))
     assert page.evaluate("() => window.samePage === true")  # swapped in, not reloaded
     assert client.get(f"/api/v1/offices/amt/services/melde/slots?from={sunday}&to={sunday}"
                       ).get_json() == []  # a preview changes nothing
@@ -241,6 +241,13 @@ def test_unplanned_closure_cancels_and_emails_the_citizen_with_an_address(
     assert ics.get_param("method") == "CANCEL"
     body = ics.get_payload(decode=True).decode("utf-8")
     assert "METHOD:CANCEL" in body and "STATUS:CANCELLED" in body
+    # the reason labelled in the citizen's language, and the way to a new appointment
+    text = " ".join(msg.get_body(("plain",)).get_content().split())
+    assert "Grund: Wasserschaden im Wartebereich." in text
+    rebook = re.search(r"https?://[^/\s]+(/offices/amt/services/melde/\?\S+)", text)
+    assert rebook, text
+    page.goto(rebook[1])
+    expect(page.locator("#booking-calendar .time-list a").first).to_be_visible()
     assert deliver(app) == (0, 0)  # nothing for the caller without an address
     assert real_console_errors(page) == []
 

@@ -8,12 +8,13 @@ from datetime import time
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 
+from booking import i18n
 from booking.db import utcnow
 from booking.extensions import htmx
 from booking.offices import operations as ops
 from booking.offices import rules as office_rules
 from booking.offices.models import AvailabilityRule, Office
-from booking.scheduling import slots
+from booking.scheduling import slots, step_changes
 from booking.web.admin import bp
 from booking.web.admin.forms import (
     WEEKDAYS,
@@ -73,12 +74,44 @@ def _proposed(form: RuleForm, rule: AvailabilityRule | None) -> slots.Rule:
     )
 
 
+def _range_text(r: step_changes.TimeRange, tz) -> str:
+    span = f"{i18n.local_time(r.start_at, tz, language())}–{i18n.local_time(r.end_at, tz, language())}"
+    if r.kind == step_changes.CHANGED:
+        return ngettext("%(span)s: %(before)d → %(num)d place", "%(span)s: %(before)d → %(num)d places",
+                        r.after, span=span, before=r.before)
+    return ngettext("%(span)s (%(num)d slot)", "%(span)s (%(num)d slots)", r.steps, span=span)
+
+
+def _summary(changes: step_changes.StepChanges) -> list[str]:
+    parts = [ngettext("%(num)d slot added", "%(num)d slots added", changes.added),
+             ngettext("%(num)d slot removed", "%(num)d slots removed", changes.removed)]
+    if changes.changed:
+        parts.append(ngettext("%(num)d slot with another number of places",
+                              "%(num)d slots with another number of places", changes.changed))
+    return parts
+
+
+def changes_view(changes: step_changes.StepChanges, office: Office) -> dict:
+    """The rule preview's changes as the template shows them: a summary, and per changed
+    day one line per group of services with the same changes."""
+    names = {s.id: s.text("name", language()) for s in office.services}
+    days = [{"day": d.day, "lines": [
+        # the services are only named when the change is not the same for all of them
+        {"services": None if len(line.service_ids) == len(names)
+         else ", ".join(names[i] for i in line.service_ids),
+         "ranges": [(r.kind, _range_text(r, office.tz)) for r in line.ranges]}
+        for line in d.lines]} for d in changes.days]
+    return {"days": days, "summary": _summary(changes),
+            "day_count": len(days)}
+
+
 def _preview(office: Office, rule_id: int | None, proposed: slots.Rule | None) -> dict:
     now = utcnow()
     plan = office_rules.plan_rule_change(office, rule_id, proposed, now)
+    changes, last_day = office_rules.preview_changes(office, rule_id, proposed, now)
     return {
-        "days": office_rules.preview_slots(
-            office, office_rules.proposed_rules(office, rule_id, proposed), now),
+        "changes": changes_view(changes, office),
+        "last_day": last_day,
         "stranded": plan.stranded,
         "seen": format_ids(plan.stranded),
         "moves": len(plan.moves),

@@ -1,4 +1,4 @@
-"""Back office: overview, office settings, service definitions, counters, audit log.
+"""Back office: overview, office settings, service definitions, counters.
 
 Every view declares its least role and checks the office it touches with ``office_for``:
 managers reach their own offices, administrators all. Service definitions are shared by
@@ -7,16 +7,12 @@ offices, so only administrators create or edit them (and create offices).
 
 from __future__ import annotations
 
-import json
-from zoneinfo import ZoneInfo
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
-from booking.audit.models import AuditEntry
 from booking.db import db, utcnow
 from booking.offices import operations as ops
 from booking.offices.models import Counter, Office, Service
@@ -29,10 +25,6 @@ from booking.web.admin.forms import (
     ServiceForm,
 )
 from booking.web.auth import office_for, offices_of, require_role, staff_user
-
-AUDIT_PAGE_SIZE = 50
-DEFAULT_TZ = ZoneInfo("Europe/Berlin")
-
 
 # ---------------------------------------------------------------- shared by the admin views
 
@@ -227,63 +219,3 @@ def counter_delete(office_id: str, counter_id: int):
     else:
         flash(gettext("The counter was deleted."), "success")
     return redirect(url_for("admin.counters", office_id=office.id), 303)
-
-
-# ---------------------------------------------------------------- audit log
-
-def _show(value) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "–"
-    if isinstance(value, bool | int | float | str):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-def _audit_rows(entries) -> list[dict]:
-    rows = []
-    for entry in entries:
-        before, after = entry.before or {}, entry.after or {}
-        changes = [(key, _show(before.get(key)) if entry.before is not None else None,
-                    _show(after.get(key)) if entry.after is not None else None)
-                   for key in sorted(set(before) | set(after))]
-        rows.append({"entry": entry, "changes": changes})
-    return rows
-
-
-def _audit_page(office: Office | None):
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
-        page = 1
-    page = page if 0 < page < 100000 else 1
-    query = select(AuditEntry)
-    if office is not None:
-        query = query.where(AuditEntry.office_id == office.id)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    entries = db.session.scalars(
-        query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-        .limit(AUDIT_PAGE_SIZE).offset((page - 1) * AUDIT_PAGE_SIZE)
-    ).all()
-    pages = max(1, -(-total // AUDIT_PAGE_SIZE))
-    values = {"office_id": office.id} if office else {}
-    endpoint = "admin.audit" if office else "admin.audit_all"
-    return render_template(
-        "admin/audit.html", office=office, rows=_audit_rows(entries), page=page, pages=pages,
-        tz=office.tz if office else DEFAULT_TZ,
-        prev_url=url_for(endpoint, page=page - 1, **values) if page > 1 else None,
-        next_url=url_for(endpoint, page=page + 1, **values) if page < pages else None,
-    )
-
-
-@bp.get("/offices/<office_id>/audit")
-@require_role("manager")
-def audit(office_id: str):
-    return _audit_page(office_for(staff_user(), office_id))
-
-
-@bp.get("/audit")
-@require_role("admin")
-def audit_all():
-    return _audit_page(None)

@@ -1,0 +1,135 @@
+"""Readable names for what the audit log stores as keys: actions ("closure.created"),
+entities ("rule"), and the fields of its before/after values ("cancel_reason").
+
+Every key the application records has a translated label here (tests check the actions
+recorded in the code and the columns of the audited models); a key without one, e.g.
+from an older version, is shown readably rather than raw ("feed_token.renewed" →
+"Feed token renewed").
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+ACTIONS = {
+    "office.created": _l("Office created"),
+    "office.updated": _l("Office settings changed"),
+    "service.created": _l("Service created"),
+    "service.updated": _l("Service changed"),
+    "counter.created": _l("Counter created"),
+    "counter.updated": _l("Counter changed"),
+    "counter.deleted": _l("Counter deleted"),
+    "counter.paused": _l("Counter paused"),
+    "counter.resumed": _l("Counter resumed"),
+    "rule.created": _l("Opening-hours rule created"),
+    "rule.updated": _l("Opening-hours rule changed"),
+    "rule.deleted": _l("Opening-hours rule deleted"),
+    "closure.created": _l("Closure created"),
+    "closure.deleted": _l("Closure deleted"),
+    "appointment.booked": _l("Appointment booked by staff"),
+    "appointment.cancelled": _l("Appointment cancelled"),
+    "appointment.moved": _l("Appointment moved"),
+    "appointment.arrived": _l("Arrival recorded"),
+    "appointment.no_show": _l("Marked as no-show"),
+    "feed_token.created": _l("Calendar feed created"),
+    "feed_token.renewed": _l("Calendar feed renewed"),
+    "feed_token.revoked": _l("Calendar feed revoked"),
+}
+
+ENTITIES = {
+    "office": _l("Office"),
+    "service": _l("Service"),
+    "counter": _l("Counter"),
+    "rule": _l("Opening-hours rule"),
+    "closure": _l("Closure"),
+    "appointment": _l("Appointment"),
+    "user": _l("Staff account"),
+}
+
+FIELDS = {
+    # shared
+    "id": _l("Identifier"),
+    "office_id": _l("Office"),
+    "services": _l("Services"),
+    "name": _l("Name"),
+    # offices
+    "address": _l("Address"),
+    "email": _l("Email address"),
+    "phone": _l("Phone"),
+    "timezone": _l("Time zone"),
+    "state": _l("Federal state (for public holidays)"),
+    "slot_minutes": _l("Slot length (minutes)"),
+    "lead_time_minutes": _l("Lead time: earliest booking before the start (minutes)"),
+    "horizon_days": _l("Booking horizon (days ahead)"),
+    "cancel_deadline_minutes": _l("Cancellation deadline before the start (minutes)"),
+    "feed_shows_names": _l("Staff calendar feeds show citizens' names"),
+    "queue_window_minutes": _l("Punctuality window (minutes)"),
+    "queue_recall_cooldown_seconds": _l("Seconds before a ticket can be called again"),
+    "queue_max_recalls": _l("Maximum recalls"),
+    "queue_daily_limit": _l("Walk-in tickets per day (empty: no limit)"),
+    # services
+    "position": _l("Position in lists"),
+    "name_de": _l("Name (German)"),
+    "name_en": _l("Name (English)"),
+    "description_de": _l("Description (German)"),
+    "description_en": _l("Description (English)"),
+    "bring_de": _l("Please bring (German)"),
+    "bring_en": _l("Please bring (English)"),
+    "fee_cents": _l("Fee"),
+    "duration_minutes": _l("Duration (minutes)"),
+    "queue_prefix": _l("Queue prefix"),
+    # counters
+    "paused": _l("Paused"),
+    # rules
+    "weekdays": _l("Weekdays"),
+    "start_time": _l("Start time"),
+    "end_time": _l("End time"),
+    "valid_from": _l("Valid from"),
+    "valid_until": _l("Valid until"),
+    "capacity": _l("Capacity (appointments at the same time)"),
+    # closures
+    "period": _l("When"),
+    "starts_at": _l("Start"),
+    "ends_at": _l("End"),
+    "reason": _l("Reason"),
+    "counter_id": _l("Counter"),
+    "cancelled": _l("Cancelled appointments"),
+    # appointments
+    "status": _l("Status"),
+    "cancel_reason": _l("Reason for the cancellation"),
+    "channel": _l("Booked via"),
+    "service_id": _l("Service"),
+    "start_at": _l("Start"),
+    "end_at": _l("End"),
+}
+
+VALUES = {
+    ("status", "confirmed"): _l("Confirmed"),
+    ("status", "cancelled"): _l("Cancelled"),
+    ("status", "arrived"): _l("Arrived"),
+    ("status", "no_show"): _l("No-show"),
+    ("channel", "online"): _l("Online"),
+    ("channel", "phone"): _l("Phone"),
+}
+
+
+def readable(key: str) -> str:
+    """A key without a label, made readable: 'feed_token.renewed' → 'Feed token renewed'."""
+    return " ".join(key.replace(".", " ").replace("_", " ").split()).capitalize() or "–"
+
+
+def action_label(action: str) -> str:
+    return str(ACTIONS.get(action) or readable(action))
+
+
+def entity_label(entity: str) -> str:
+    return str(ENTITIES.get(entity) or readable(entity))
+
+
+def field_label(key: str) -> str:
+    return str(FIELDS.get(key) or readable(key))
+
+
+def value_label(key: str, value: str) -> str | None:
+    label = VALUES.get((key, value))
+    return str(label) if label is not None else None

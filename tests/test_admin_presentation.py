@@ -48,24 +48,24 @@ def at_midnight(year: int, month: int, day: int) -> datetime:
 PERIODS = [
     # (start, end, German, English)
     (at_midnight(2026, 12, 24), at_midnight(2026, 12, 25),
-     "24. Dezember 2026, ganztägig", "December 24, 2026, all day"),
+     "24. Dezember 2026, ganztägig", "24 December 2026, all day"),
     (at_midnight(2026, 12, 24), at_midnight(2026, 12, 27),
-     "24.–26. Dezember 2026, ganztägig", "December 24 – 26, 2026, all day"),
+     "24.–26. Dezember 2026, ganztägig", "24 – 26 December 2026, all day"),
     (at_midnight(2026, 11, 30), at_midnight(2026, 12, 3),
-     "30. November – 2. Dezember 2026, ganztägig", "November 30 – December 2, 2026, all day"),
+     "30. November – 2. Dezember 2026, ganztägig", "30 November – 2 December 2026, all day"),
     (at_midnight(2026, 12, 31), at_midnight(2027, 1, 3),
      "31. Dezember 2026 – 2. Januar 2027, ganztägig",
-     "December 31, 2026 – January 2, 2027, all day"),
+     "31 December 2026 – 2 January 2027, all day"),
     (tz_at(date(2026, 12, 23), 8), tz_at(date(2026, 12, 23), 12, 30),
-     "23. Dezember 2026, 08:00–12:30", "December 23, 2026, 08:00–12:30"),
+     "23. Dezember 2026, 08:00–12:30", "23 December 2026, 08:00–12:30"),
     (tz_at(date(2026, 12, 23), 14), at_midnight(2026, 12, 24),
-     "23. Dezember 2026, 14:00–24:00", "December 23, 2026, 14:00–24:00"),
+     "23. Dezember 2026, 14:00–24:00", "23 December 2026, 14:00–24:00"),
     (tz_at(date(2026, 12, 23), 14), tz_at(date(2026, 12, 24), 10),
      "23. Dezember 2026, 14:00 – 24. Dezember 2026, 10:00",
-     "December 23, 2026, 14:00 – December 24, 2026, 10:00"),
+     "23 December 2026, 14:00 – 24 December 2026, 10:00"),
     # whole days across the change to winter time (25 October 2026) stay whole days
     (at_midnight(2026, 10, 24), at_midnight(2026, 10, 26),
-     "24.–25. Oktober 2026, ganztägig", "October 24 – 25, 2026, all day"),
+     "24.–25. Oktober 2026, ganztägig", "24 – 25 October 2026, all day"),
 ]
 
 

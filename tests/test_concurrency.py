@@ -122,3 +122,25 @@ def test_emails_leave_from_gunicorn_without_any_other_process(ctx, database_url,
         assert time.monotonic() - started < 10
         assert message["To"].addresses[0].addr_spec == "erika@example.org"
         assert body["code"][:4] in message.get_body(("plain",)).get_content()
+
+
+def test_twins_with_the_same_idempotency_key_book_once(server, ctx):
+    """A client retrying at once (or a proxy resending) with the same key: one booking,
+    one set of seats, one email; every twin gets the first booking's answer."""
+    from booking.notifications.models import OutboxMessage
+
+    body = {"office": "amt", "service": "pass", "start": local_iso(next_workday(), 9),
+            "name": "Erika Mustermann", "email": "erika@example.org"}
+    calls = [
+        lambda: post_json(server + "/api/v1/appointments", body,
+                          {"Idempotency-Key": "2b1e5a0c-twin"})
+        for _ in range(8)
+    ]
+    results = race(calls)
+    assert [status for status, _ in results] == [201] * 8
+    assert len({json.dumps(answer, sort_keys=True) for _, answer in results}) == 1
+    ctx.rollback()
+    assert ctx.scalar(select(func.count()).select_from(Appointment)) == 1
+    assert ctx.scalar(select(func.count()).select_from(AppointmentSeat)) == 2  # 30 min
+    assert ctx.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+    ctx.rollback()

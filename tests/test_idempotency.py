@@ -9,12 +9,21 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from booking.audit.models import AuditEntry
 from booking.db import utcnow
 from booking.notifications.models import OutboxMessage
 from booking.scheduling import idempotency
 from booking.scheduling.models import Appointment, AppointmentSeat, IdempotencyKey
 from booking.scheduling.retention import purge_personal_data
-from tests.factories import count_rows, csrf_from, local_iso, make_town, next_workday
+from tests.factories import (
+    count_rows,
+    csrf_from,
+    local_iso,
+    log_in,
+    make_town,
+    make_user,
+    next_workday,
+)
 
 
 @pytest.fixture
@@ -27,12 +36,17 @@ def _counts(ctx) -> tuple[int, int, int]:
             count_rows(ctx, OutboxMessage))
 
 
+def key_from(html: str) -> str:
+    """The submission key of the booking form in ``html``."""
+    return re.search(r'<input[^>]*name="key"[^>]*value="([^"]+)"', html).group(1)
+
+
 # ---------------------------------------------------------------- the citizen form
 
 def _form(client, start: str) -> dict:
     page = client.get("/offices/amt/services/melde/book", query_string={"start": start})
     html = page.get_data(as_text=True)
-    key = re.search(r'<input[^>]*name="key"[^>]*value="([^"]+)"', html).group(1)
+    key = key_from(html)
     return {"csrf_token": csrf_from(html), "key": key, "start": start, "name": "Max Müller",
             "email": "max@example.org", "phone": "", "privacy": "y"}
 
@@ -61,7 +75,7 @@ def test_a_changed_form_sent_with_a_used_key_books_only_when_sent_again(client, 
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422
     assert "bereits für eine Buchung mit anderen Angaben verwendet" in html
-    new_key = re.search(r'<input[^>]*name="key"[^>]*value="([^"]+)"', html).group(1)
+    new_key = key_from(html)
     assert new_key != data["key"]
     assert _counts(ctx) == (1, 1, 1)
     booked = client.post("/offices/amt/services/melde/book", data={**changed, "key": new_key})
@@ -73,6 +87,28 @@ def test_a_changed_form_sent_with_a_used_key_books_only_when_sent_again(client, 
 def test_a_missing_or_malformed_form_key_is_replaced(client, ctx, town, key):
     data = {**_form(client, local_iso(next_workday(), 9)), "key": key}
     assert client.post("/offices/amt/services/melde/book", data=data).status_code == 303
+    assert _counts(ctx) == (1, 1, 1)
+
+
+def test_a_phone_booking_sent_twice_books_once(client, ctx, town):
+    log_in(client, make_user(ctx, "clerk", "amt")[1])
+    day = next_workday()
+    html = client.get("/staff/offices/amt/book",
+                      query_string={"service": "melde", "day": str(day)}).get_data(as_text=True)
+    key = key_from(html)
+    data = {"csrf_token": csrf_from(html), "key": key, "service": "melde", "day": str(day),
+            "slot": local_iso(day, 9), "name": "Anna Anruferin", "email": "anna@example.org",
+            "phone": "", "language": "de"}
+    first = client.post("/staff/offices/amt/book", data=data)
+    again = client.post("/staff/offices/amt/book", data=data)
+    assert first.status_code == again.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    assert _counts(ctx) == (1, 1, 1)
+    assert count_rows(ctx, AuditEntry) == 1
+    changed = client.post("/staff/offices/amt/book", data={**data, "slot": local_iso(day, 10)})
+    assert changed.status_code == 422
+    assert "bereits für eine Buchung mit anderen Angaben verwendet" in changed.get_data(
+        as_text=True)
     assert _counts(ctx) == (1, 1, 1)
 
 

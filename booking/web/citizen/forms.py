@@ -7,7 +7,6 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
 from wtforms.validators import ValidationError
 
-from booking.scheduling import idempotency
 from booking.web import validation
 
 _using = validation.form_check
@@ -18,16 +17,9 @@ def _consent(form, field):
         raise ValidationError(_l("Please confirm that you have read the privacy notice."))
 
 
-def _valid_key(value: str | None) -> str:
-    """The posted submission key, or a fresh one if it is missing or malformed."""
-    return value if idempotency.is_valid_key(value) else idempotency.new_key()
-
-
 class BookingForm(FlaskForm):
     start = HiddenField()
-    # Rendered with the form: sending the form again (a double click, a reload) repeats
-    # the same key and gets the first booking (booking.scheduling.idempotency).
-    key = HiddenField(default=idempotency.new_key, filters=[_valid_key])
+    key = validation.submission_key_field()
     name = StringField(_l("Full name"), validators=[_using(validation.clean_name)],
                        render_kw={"autocomplete": "name", "maxlength": 200})
     email = EmailField(_l("Email address"), validators=[_using(validation.clean_email)],

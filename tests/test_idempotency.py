@@ -124,10 +124,8 @@ def test_an_api_retry_with_the_same_key_gets_the_first_response(client, ctx, tow
     headers = {"Idempotency-Key": "5f0c2f4e-7a5b-4c38-9d2e-4f1f8a0b6c11"}
     first = client.post("/api/v1/appointments", json=body, headers=headers)
     again = client.post("/api/v1/appointments", json=body, headers=headers)
-    quoted = client.post("/api/v1/appointments", json=body,  # RFC 8941 string form
-                         headers={"Idempotency-Key": f'"{headers["Idempotency-Key"]}"'})
-    assert first.status_code == again.status_code == quoted.status_code == 201
-    assert again.get_json() == first.get_json() == quoted.get_json()
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json()
     token = first.get_json()["manage_token"]
     code = first.get_json()["code"]
     assert client.get(f"/api/v1/appointments/{code}",
@@ -154,13 +152,13 @@ def test_the_same_key_with_another_body_is_422(client, ctx, town):
 def test_without_a_key_or_with_different_keys_each_request_books(client, ctx, town):
     day = next_workday()
     for minute, headers in ((0, {}), (15, {}), (30, {"Idempotency-Key": "a"}),
-                            (45, {"Idempotency-Key": "b"})):
+                            (45, {"Idempotency-Key": '"a b"'})):
         assert client.post("/api/v1/appointments", json=_body(local_iso(day, 9, minute)),
                            headers=headers).status_code == 201
     assert _counts(ctx) == (4, 4, 4)
 
 
-@pytest.mark.parametrize("key", ["", "   ", '""', "x" * 256, "schlüssel"])
+@pytest.mark.parametrize("key", ["", " lead", "trail ", "x" * 256, "schlüssel", "a\tb"])
 def test_a_malformed_key_is_400(client, ctx, town, key):
     response = client.post("/api/v1/appointments", json=_body(local_iso(next_workday(), 9)),
                            headers={"Idempotency-Key": key.encode("utf-8").decode("latin-1")})

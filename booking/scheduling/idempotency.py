@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -34,6 +35,8 @@ from booking.scheduling.models import Appointment, IdempotencyKey
 
 KEEP = timedelta(days=1)
 MAX_KEY_LENGTH = 255
+KEY_PATTERN = f"^[!-~]([ -~]{{0,{MAX_KEY_LENGTH - 2}}}[!-~])?$"
+_KEY = re.compile(KEY_PATTERN)
 
 
 def new_key() -> str:
@@ -42,9 +45,9 @@ def new_key() -> str:
 
 
 def is_valid_key(key: str | None) -> bool:
-    """1 to MAX_KEY_LENGTH printable ASCII characters (a UUID, say)."""
-    return (isinstance(key, str) and 0 < len(key) <= MAX_KEY_LENGTH and key.isascii()
-            and key.isprintable())
+    """1 to MAX_KEY_LENGTH printable ASCII characters, no space at either end (a UUID, say;
+    as the OpenAPI document says, ``KEY_PATTERN``)."""
+    return isinstance(key, str) and _KEY.fullmatch(key) is not None
 
 
 def key_hash(key: str) -> str:

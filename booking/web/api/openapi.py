@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from booking.scheduling import idempotency
 from booking.web.api import openapi_queue
 
 
@@ -18,10 +19,11 @@ CODE_PARAM = {"name": "code", "in": "path", "required": True, "schema": {"type":
 BEARER = [{"manageToken": []}]
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH,
+               "pattern": idempotency.KEY_PATTERN},
     "description": "A random value (a UUID, say) chosen by the client for this booking. "
     "The same key with the same body within a day gets the first booking again; with a "
-    "different body it is refused (422). A bare value or a quoted string.",
+    "different body it is refused (422).",
 }
 
 

@@ -211,14 +211,9 @@ def _citizen(values: dict) -> operations.Citizen:
 
 
 def _idempotency_key() -> str | None:
-    """The ``Idempotency-Key`` header: a bare value or a quoted string (RFC 8941)."""
-    raw = request.headers.get("Idempotency-Key")
-    if raw is None:
-        return None
-    key = raw.strip()
-    if len(key) >= 2 and key[0] == key[-1] == '"':
-        key = key[1:-1]
-    if not idempotency.is_valid_key(key):
+    """The ``Idempotency-Key`` header, taken as it is (a quoted string stays quoted)."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not idempotency.is_valid_key(key):
         raise ApiError(400, gettext("The Idempotency-Key header must be 1 to 255 printable "
                                     "ASCII characters."))
     return key

@@ -13,7 +13,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Application factory. ``config`` overrides settings (tests pass a mapping)."""
     from booking import cli, extensions, i18n, models, realtime, web  # noqa: F401  (models: register tables)
     from booking.config import load_config
-    from booking.db import commit_request, configure_sqlite, ping_idle_connections
+    from booking.db import commit_request, configure_sqlite
 
     app = Flask(
         __name__,
@@ -33,7 +33,6 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():  # engines exist now; nothing connects yet
         for engine in extensions.db.engines.values():
             configure_sqlite(engine, app.config["SQLITE_BEGIN_IMMEDIATE"])
-            ping_idle_connections(engine, app.config["DATABASE_PING_AFTER_SECONDS"])
     extensions.migrate.init_app(
         app, extensions.db, directory=os.path.join(ROOT, "booking", "migrations"),
         render_as_batch=True, compare_type=True, include_object=_modelled,

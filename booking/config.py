@@ -15,11 +15,11 @@ Environment variables (all optional in development):
 ``RETENTION_DAYS``     Days personal data of an appointment is kept after it (default 1).
 ``QUEUE_ALWAYS_OPEN``  ``1``: the kiosk ignores opening hours (demo; ignored in production).
 ``OUTBOX_POLL_SECONDS`` How often each app process looks for due emails (default 5).
-``DATABASE_POOL_SIZE``, ``DATABASE_MAX_OVERFLOW``, ``DATABASE_POOL_TIMEOUT``,
-``DATABASE_PING_AFTER_SECONDS``
-                       SQLAlchemy connection pool per process (PostgreSQL; defaults 5, 10, 30 s);
-                       a connection unused for 10 s is pinged before use (0: always).
-                       Connections are held only while a request or a stream's render runs.
+``DATABASE_POOL_SIZE``, ``DATABASE_MAX_OVERFLOW``, ``DATABASE_POOL_TIMEOUT``
+                       SQLAlchemy connection pool per process (PostgreSQL; defaults 5, 10, 30 s).
+                       Every connection is pinged before use, so a dropped one is replaced
+                       before a request gets it. Connections are held only while a request
+                       or a stream's render runs.
 ``REALTIME_BACKEND``   ``auto`` (default), ``postgres`` or ``memory``; see booking.realtime.
 ``REALTIME_HEARTBEAT_SECONDS``, ``REALTIME_STREAM_MAX_SECONDS``
                        Ping interval (default 15) and lifetime (default 300) of event streams.
@@ -64,9 +64,10 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         instance_path, "booking.db"
     )
     mail_server = env.get("MAIL_SERVER") or None
-    # No pre-ping on every checkout: booking.db.ping_idle_connections pings only those
-    # that lay unused for DATABASE_PING_AFTER_SECONDS (0: ping every checkout).
-    engine_options: dict = {"pool_pre_ping": False}
+    # Every checkout pings its connection (one round trip): a connection the database
+    # dropped (a restart, pg_terminate_backend, a firewall's idle timeout) is replaced,
+    # with every older one of the pool, before a request gets it instead of failing it.
+    engine_options: dict = {"pool_pre_ping": True}
     if database_url.startswith(("postgres://", "postgresql")):
         engine_options.update(
             pool_size=int(env.get("DATABASE_POOL_SIZE") or 5),
@@ -79,13 +80,6 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "SECRET_KEY": secret or secrets.token_hex(32),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
-        # A connection that lay unused in the pool for this long is pinged (one round trip)
-        # before a request gets it, so one the server or a firewall dropped while idle is
-        # replaced first. A connection in steady use is not: under load that saves a round
-        # trip per request. The price: when the database restarts, requests
-        # running on connections used in the last seconds fail once (SQLAlchemy then
-        # discards every older connection of the pool). 0 pings on every checkout.
-        "DATABASE_PING_AFTER_SECONDS": float(env.get("DATABASE_PING_AFTER_SECONDS") or 10),
         "SQLITE_BEGIN_IMMEDIATE": True,
         "MAIL_SERVER": mail_server,
         "MAIL_PORT": int(env.get("MAIL_PORT") or 25),

@@ -7,14 +7,13 @@ Operations and models only ``flush()``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask import g
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, MetaData, event, exc
+from sqlalchemy import DateTime, Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -88,31 +87,6 @@ def configure_sqlite(engine: Engine, begin_immediate: bool = True) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if begin_immediate else "BEGIN")
-
-
-def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
-    """Ping a pooled connection before use only if it lay unused for ``idle_seconds``.
-
-    SQLAlchemy's ``pool_pre_ping`` costs a round trip on every checkout. Connections are
-    dropped while idle (a firewall's timeout, a database restart at night), so this pings
-    those; a connection used a moment ago is handed out as it is. A failed ping makes the
-    pool discard it and every older connection, and connect afresh (up to twice).
-    """
-    clock = time.monotonic
-
-    @event.listens_for(engine, "checkin")
-    def _checked_in(_dbapi_connection, record) -> None:
-        record.info["idle_since"] = clock()
-
-    @event.listens_for(engine, "checkout")
-    def _checked_out(dbapi_connection, record, _proxy) -> None:
-        idle_since = record.info.pop("idle_since", None)
-        if idle_since is None or clock() - idle_since < idle_seconds:
-            return  # a new connection, or one in steady use
-        try:
-            engine.dialect.do_ping(dbapi_connection)
-        except engine.dialect.loaded_dbapi.Error as error:
-            raise exc.InvalidatePoolError(f"idle connection is gone: {error}") from error
 
 
 def commit_request(response):

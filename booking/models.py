@@ -5,7 +5,7 @@ from booking.audit.models import AuditEntry
 from booking.notifications.models import OutboxMessage
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
 from booking.queueing.models import Ticket, TicketDay
-from booking.scheduling.models import Appointment, AppointmentSeat
+from booking.scheduling.models import Appointment, AppointmentSeat, IdempotencyKey
 
 __all__ = [
     "ApiToken",
@@ -17,6 +17,7 @@ __all__ = [
     "AvailabilityRule",
     "Closure",
     "Counter",
+    "IdempotencyKey",
     "Office",
     "OutboxMessage",
     "Service",

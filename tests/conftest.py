@@ -258,3 +258,16 @@ def _audit(event: str, args: tuple) -> None:
 
 
 sys.addaudithook(_audit)  # for the rest of the process: audit hooks cannot be removed
+
+
+@pytest.fixture
+def empty_database_url(db_kind, tmp_path):
+    if db_kind == "sqlite":
+        yield "sqlite:///" + str(tmp_path / "fresh.db")
+        return
+    name = f"booking_fresh_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -6,11 +6,14 @@ only from support modules like this one, never from one another.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from html import unescape
 
 import pytest
 
@@ -345,3 +348,41 @@ def race(calls) -> list[tuple[int, dict]]:
     for t in threads:
         t.join()
     return results
+
+
+HX = {"HX-Request": "true"}
+
+
+def plain_text(html: str) -> str:
+    """The text of a page or fragment, tags dropped, white space collapsed."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def seen_from(html: str) -> str:
+    match = re.search(r'<input type="hidden" name="seen" value="([^"]*)">', html)
+    assert match, "no list of affected appointments in the page"
+    return match.group(1)
+
+
+def cancellation_message(ctx, appointment_id: int):
+    """The one cancellation email of an appointment: (message, plain text, calendar part)."""
+    from sqlalchemy import select
+
+    from booking.notifications.models import OutboxMessage
+    from booking.notifications.outbox import deliver_due
+
+    ctx.rollback()
+    deliver_due()  # the sender renders the queued snapshot; the row keeps what was sent
+    rows = ctx.scalars(select(OutboxMessage).where(
+        OutboxMessage.appointment_id == appointment_id, OutboxMessage.kind == "cancelled")).all()
+    assert len(rows) == 1
+    msg = email.message_from_bytes(rows[0].message, policy=email.policy.default)
+    ctx.rollback()
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    ics = next(p for p in msg.walk() if p.get_content_type() == "text/calendar")
+    return msg, text, ics.get_content()
+
+
+def key_from(html: str) -> str:
+    """The submission key of the booking form in ``html``."""
+    return re.search(r'<input[^>]*name="key"[^>]*value="([^"]+)"', html).group(1)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from contextlib import contextmanager
 
@@ -66,3 +68,26 @@ def gunicorn(database_url: str, instance_dir: str, workers: int = 4, app: str = 
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def post_json(url: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
+    """POST JSON to a running server and read the JSON answer (an empty body, e.g. 204: {})."""
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else {}
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def flask_cli(database_url: str, tmp_path, *args: str, **env_extra: str
+              ) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url, "BOOKING_INSTANCE_PATH": str(tmp_path),
+           "OUTBOX_BACKGROUND": "0"}
+    env.pop("BOOKING_ENV", None)
+    env.update(env_extra)
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)

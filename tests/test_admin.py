@@ -3,11 +3,8 @@ rules with the live preview and the stranding decision, unplanned closures, audi
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,22 +12,24 @@ from sqlalchemy import select
 
 from booking.audit.models import AuditEntry
 from booking.notifications.models import OutboxMessage
-from booking.notifications.outbox import deliver_due
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
 from booking.scheduling.models import CANCELLED, CONFIRMED, Appointment, AppointmentSeat
 from tests.factories import (
+    HX,
     OFFICE_DATA,
     add_user,
     book,
+    cancellation_message,
     cheap_hashing,
     count_rows,
     log_in_with_password,
     next_workday,
+    plain_text,
+    seen_from,
     session_csrf,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
-HX = {"HX-Request": "true"}
 
 
 @pytest.fixture(autouse=True)
@@ -54,17 +53,6 @@ def status_of(ctx, appointment_id: int) -> str:
     value = ctx.get(Appointment, appointment_id).status
     ctx.rollback()
     return value
-
-
-def plain_text(html: str) -> str:
-    """The text of a page or fragment, tags dropped, white space collapsed."""
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
-
-
-def seen_from(html: str) -> str:
-    match = re.search(r'<input type="hidden" name="seen" value="([^"]*)">', html)
-    assert match, "no list of affected appointments in the page"
-    return match.group(1)
 
 
 # ---------------------------------------------------------------- access matrix
@@ -363,19 +351,6 @@ def test_keep_leaves_stranded_appointments_booked(ctx, manager, town, full_nine)
     free = {s["start"][11:16]: s["available"] for s in manager.get(
         f"/api/v1/offices/amt/services/melde/slots?from={day}&to={day}").get_json()}
     assert "09:00" not in free and free["09:15"] == 1
-
-
-def cancellation_message(ctx, appointment_id: int):
-    ctx.rollback()
-    deliver_due()  # the sender renders the queued snapshot; the row keeps what was sent
-    rows = ctx.scalars(select(OutboxMessage).where(
-        OutboxMessage.appointment_id == appointment_id, OutboxMessage.kind == "cancelled")).all()
-    assert len(rows) == 1
-    msg = email.message_from_bytes(rows[0].message, policy=email.policy.default)
-    ctx.rollback()
-    text = msg.get_body(preferencelist=("plain",)).get_content()
-    ics = next(p for p in msg.walk() if p.get_content_type() == "text/calendar")
-    return msg, text, ics.get_content()
 
 
 def test_cancel_decision_cancels_and_notifies(ctx, manager, town, full_nine):

@@ -17,8 +17,17 @@ from booking import i18n
 from booking.audit.models import AuditEntry
 from booking.offices.models import Office
 from booking.scheduling.models import Appointment
-from tests.factories import add_user, book, cheap_hashing, next_workday, session_csrf
-from tests.test_admin import HX, cancellation_message, plain_text, seen_from
+from tests.factories import (
+    HX,
+    add_user,
+    book,
+    cancellation_message,
+    cheap_hashing,
+    next_workday,
+    plain_text,
+    seen_from,
+    session_csrf,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -6,27 +6,20 @@ import json
 import urllib.error
 import urllib.request
 from collections import Counter
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import func, select
 
+from booking.notifications.models import OutboxMessage
 from booking.offices.models import AvailabilityRule
 from booking.scheduling.models import Appointment, AppointmentSeat
-from tests.factories import local_iso, make_town, next_workday, race
-from tests.server import gunicorn
+from tests.factories import csrf_from, key_from, local_iso, make_town, next_workday, race
+from tests.server import gunicorn, post_json
 
 pytestmark = pytest.mark.server
 
 
-def post_json(url: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
 
 
 @pytest.fixture
@@ -122,3 +115,58 @@ def test_emails_leave_from_gunicorn_without_any_other_process(ctx, database_url,
         assert time.monotonic() - started < 10
         assert message["To"].addresses[0].addr_spec == "erika@example.org"
         assert body["code"][:4] in message.get_body(("plain",)).get_content()
+
+
+def test_twins_with_the_same_idempotency_key_book_once(server, ctx):
+    """A client retrying at once (or a proxy resending) with the same key: one booking,
+    one set of seats, one email; every twin gets the first booking's answer."""
+    body = {"office": "amt", "service": "pass", "start": local_iso(next_workday(), 9),
+            "name": "Erika Mustermann", "email": "erika@example.org"}
+    calls = [
+        lambda: post_json(server + "/api/v1/appointments", body,
+                          {"Idempotency-Key": "2b1e5a0c-twin"})
+        for _ in range(8)
+    ]
+    results = race(calls)
+    assert [status for status, _ in results] == [201] * 8
+    assert len({json.dumps(answer, sort_keys=True) for _, answer in results}) == 1
+    ctx.rollback()
+    assert ctx.scalar(select(func.count()).select_from(Appointment)) == 1
+    assert ctx.scalar(select(func.count()).select_from(AppointmentSeat)) == 2  # 30 min
+    assert ctx.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+    ctx.rollback()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the 303 itself is the answer
+
+
+def test_a_booking_form_sent_several_times_at_once_books_once(server, ctx):
+    """A double (or triple) click on the citizens' booking form, each click a request."""
+    start = local_iso(next_workday(), 9)
+    url = server + "/offices/amt/services/melde/book"
+    with urllib.request.urlopen(f"{url}?{urlencode({'start': start})}", timeout=60) as page:
+        html = page.read().decode()
+        cookie = page.headers["Set-Cookie"].split(";")[0]
+    form = urlencode({"csrf_token": csrf_from(html), "key": key_from(html), "start": start,
+                      "name": "Max Müller", "email": "max@example.org", "phone": "",
+                      "privacy": "y"}).encode()
+    opener = urllib.request.build_opener(_NoRedirect)
+
+    def click() -> tuple[int, str]:
+        request = urllib.request.Request(url, data=form, headers={"Cookie": cookie})
+        try:
+            with opener.open(request, timeout=60) as response:
+                return response.status, ""
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers["Location"]
+
+    results = race([click] * 6)
+    assert {status for status, _ in results} == {303}
+    assert len({location for _, location in results}) == 1
+    ctx.rollback()
+    assert ctx.scalar(select(func.count()).select_from(Appointment)) == 1
+    assert ctx.scalar(select(func.count()).select_from(AppointmentSeat)) == 1
+    assert ctx.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+    ctx.rollback()

@@ -1,98 +1,97 @@
-"""The connection pool pings only connections that lay unused (booking.db.ping_idle_connections)."""
+"""A connection the database dropped never fails a request: the pool pings every
+connection before handing it out and replaces a dead one (``pool_pre_ping``)."""
 
 from __future__ import annotations
+
+import urllib.error
+import urllib.request
 
 import psycopg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 
 from booking import create_app
+from booking.config import load_config
 from booking.db import db
-from tests.factories import POSTGRES_ADMIN_URL
+from tests.factories import POSTGRES_ADMIN_URL, local_iso, make_town, next_workday
+from tests.server import gunicorn, post_json
 
 
 @pytest.fixture
-def make_app(app, app_config):
-    """An app on the test database with its own pool of one connection."""
-    made = []
-
-    def make(ping_after: float):
-        engine_options = {"pool_pre_ping": False}
-        if app_config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-            engine_options.update(pool_size=1, max_overflow=0)
-        other = create_app({**app_config, "DATABASE_PING_AFTER_SECONDS": ping_after,
-                            "SQLALCHEMY_ENGINE_OPTIONS": engine_options})
-        made.append(other)
-        return other
-
-    yield make
-    for other in made:
-        other.extensions["realtime"].stop()
-        with other.app_context():
-            db.engine.dispose()
-
-
-def _count_pings(monkeypatch, app) -> list:
-    pings = []
-    with app.app_context():
-        dialect = db.engine.dialect
-    real = dialect.do_ping
-    monkeypatch.setattr(dialect, "do_ping", lambda conn: pings.append(1) or real(conn))
-    return pings
+def small_pool_app(app, app_config, tmp_path):
+    """An app on the test database with the shipped engine options and a pool of one."""
+    options = {**load_config(str(tmp_path), {})["SQLALCHEMY_ENGINE_OPTIONS"],
+               "pool_size": 1, "max_overflow": 0}
+    other = create_app({**app_config, "SQLALCHEMY_ENGINE_OPTIONS": options})
+    yield other
+    other.extensions["realtime"].stop()
+    with other.app_context():
+        db.engine.dispose()
 
 
 def _request(app) -> int:
-    """One unit of work as a request has it: check out, query, return the connection.
-    Returns the server process of the connection (PostgreSQL) or 1 (SQLite)."""
+    """One unit of work as a request has it; returns the server process it ran on."""
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
-        else:
-            pid = db.session.execute(text("SELECT 1")).scalar_one()
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
         db.session.commit()
         db.session.remove()
     return pid
 
 
-def test_a_connection_in_steady_use_is_not_pinged(make_app, monkeypatch):
-    app = make_app(ping_after=3600)
-    pings = _count_pings(monkeypatch, app)
-    for _ in range(5):
-        _request(app)
-    assert pings == []
-
-
-def test_a_connection_unused_for_the_set_time_is_pinged_first(make_app, monkeypatch):
-    app = make_app(ping_after=0)  # every connection counts as idle
-    pings = _count_pings(monkeypatch, app)
-    for _ in range(3):
-        _request(app)
-    assert len(pings) == 2  # not the new connection's first checkout, then every one
-
-
-def _terminate(pid: int) -> None:
-    """End a server process as a database restart or a firewall would."""
+def _terminate(*pids: int) -> None:
+    """End server processes as a database restart, a failover or an admin would."""
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        for pid in pids:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
 
 
-# a server process to terminate exists on PostgreSQL only
-@pytest.mark.postgresql
-def test_a_dropped_idle_connection_is_replaced_before_use(make_app):
-    app = make_app(ping_after=0)
-    first = _request(app)
-    _terminate(first)
-    second = _request(app)  # the ping notices, the pool connects afresh
+@pytest.mark.postgresql  # a server process to terminate exists on PostgreSQL only
+def test_a_connection_dropped_right_after_use_is_replaced_before_the_next(small_pool_app):
+    first = _request(small_pool_app)
+    _terminate(first)  # no idle time at all: the next checkout follows at once
+    second = _request(small_pool_app)
     assert second != first
 
 
+def _terminate_all_but(database_url: str, keep: int) -> int:
+    """Terminate every server process of the test database except ``keep``."""
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> %s", (name, keep)).fetchone()[0]
+
+
+def _get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.mark.server
 @pytest.mark.postgresql
-def test_a_dropped_busy_connection_fails_once_then_is_replaced(make_app):
-    """The documented price of not pinging busy connections: one failed use."""
-    app = make_app(ping_after=3600)
-    first = _request(app)
-    _terminate(first)
-    with pytest.raises(OperationalError):
-        _request(app)
-    assert _request(app) != first
+def test_gunicorn_serves_on_after_its_connections_were_terminated(
+        ctx, database_url, instance_dir):
+    make_town(ctx, capacity=30)
+    ctx.commit()
+    keep = ctx.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    day = next_workday()
+    reads = ["/healthz", "/api/v1/offices", "/api/v1/offices/amt/services/melde/slots"]
+
+    def book(i: int) -> int:
+        return post_json(base + "/api/v1/appointments", {
+            "office": "amt", "service": "melde", "start": local_iso(day, 9),
+            "name": f"Person {i}", "email": f"p{i}@example.org"})[0]
+
+    with gunicorn(database_url, instance_dir, workers=2) as base:
+        # every worker's pool holds connections that were in use a moment ago
+        before = [_get(base + path) for _ in range(10) for path in reads]
+        before += [book(i) for i in range(4)]
+        assert set(before) <= {200, 201}
+        assert _terminate_all_but(database_url, keep) >= 2
+        after = [_get(base + path) for _ in range(10) for path in reads]
+        after += [book(i) for i in range(4, 8)]
+    assert after == [200] * 30 + [201] * 4

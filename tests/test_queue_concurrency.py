@@ -3,9 +3,6 @@ ticket numbers are never given twice and no ticket is ever called to two counter
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from collections import Counter as Tally
 
 import pytest
@@ -17,24 +14,13 @@ from booking.db import utcnow
 from booking.offices.models import Counter, Service
 from booking.queueing.models import CALLED, Ticket
 from tests.factories import race
-from tests.server import gunicorn
+from tests.server import gunicorn, post_json
 
 pytestmark = pytest.mark.server
 
 COUNTERS = 12
 
 
-def post_json(url: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
-    """POST and read the JSON answer; 204 (nobody waiting) has an empty body."""
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else {}
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
 
 
 @pytest.fixture

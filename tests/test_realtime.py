@@ -223,6 +223,84 @@ def test_a_subscriber_that_joins_while_the_database_is_away_gets_a_resync(pg_app
             assert sub.get(timeout=WAIT) == Event("office:amt", {"n": 1})
 
 
+def test_reconnect_delays_double_up_to_a_cap():
+    from booking.realtime.postgres import BACKOFF_MAX, BACKOFF_START, reconnect_delay
+
+    delays = [reconnect_delay(n) for n in range(1, 12)]
+    assert delays[:4] == [BACKOFF_START, 2 * BACKOFF_START, 4 * BACKOFF_START, 8 * BACKOFF_START]
+    assert delays == sorted(delays) and delays[-1] == BACKOFF_MAX
+    assert reconnect_delay(10**6) == BACKOFF_MAX  # no overflow in a long outage
+
+    def attempts_within(seconds: float) -> int:
+        attempts, waited = 0, 0.0
+        while waited <= seconds:
+            attempts += 1
+            waited += reconnect_delay(attempts)
+        return attempts
+
+    # a ten-minute outage: 25 reconnects (and re-renders at most), not 1,200
+    assert attempts_within(600) == 25
+
+
+@pytest.fixture
+def lone_listener():
+    """Make a PostgresListener of its own (fast back-off) with one subscriber."""
+    from booking.realtime.bus import Subscription
+    from booking.realtime.postgres import PostgresListener
+
+    made = []
+
+    def make(conninfo: str, **backoff) -> tuple[PostgresListener, Subscription]:
+        listener = PostgresListener(conninfo, **backoff)
+        made.append(listener)
+        hub = listener.hub
+        sub = Subscription(hub, ["office:amt"], 16)
+        hub.add(sub)
+        hub.mark_ready(sub)
+        return listener, sub
+
+    yield make
+    for listener in made:
+        listener.stop()
+
+
+def _terminate_each_connection(listener, pg_url: str, times: int) -> list[int]:
+    """Terminate the listener's connection as soon as it is back, ``times`` times;
+    returns its failure count after each."""
+    seen, counts = set(), []
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        for n in range(1, times + 1):
+            wait_until(lambda: listener.backend_pid not in (None, *seen), "a new LISTEN")
+            seen.add(listener.backend_pid)
+            admin.execute("select pg_terminate_backend(%s)", [listener.backend_pid])
+            wait_until(lambda n=n: listener.failures >= n or listener.backend_pid not in seen,
+                       "the listener to notice")
+            counts.append(listener.failures)
+    return counts
+
+
+def test_a_connection_dropped_right_after_connecting_backs_off_further(pg_url, lone_listener):
+    """Backends terminated again and again (a database restarting): each reconnect makes
+    every stream re-render, so they must thin out instead of coming every 0.5 s."""
+    listener, sub = lone_listener(pg_url, backoff_start=0.01, stable_seconds=3600)
+    assert _terminate_each_connection(listener, pg_url, 5) == [1, 2, 3, 4, 5]
+
+
+def test_a_connection_that_held_resets_the_back_off(pg_url, lone_listener):
+    listener, sub = lone_listener(pg_url, backoff_start=0.01, stable_seconds=0)
+    assert _terminate_each_connection(listener, pg_url, 3) == [1, 1, 1]
+
+
+def test_failed_connection_attempts_do_not_make_streams_re_render(lone_listener):
+    from tests.server import free_port
+
+    listener, sub = lone_listener(f"postgresql://postgres@127.0.0.1:{free_port()}/none",
+                                  backoff_start=0.01, backoff_max=0.02)
+    wait_until(lambda: listener.failures >= 10, "ten failed attempts")
+    assert not listener.hub.listening
+    assert sub.get(timeout=0) is None  # no resync: nothing was re-rendered
+
+
 # ---------------------------------------------------------------- SSE through the test client
 
 def test_sse_stream_format_through_the_test_client(sse_app, ctx):

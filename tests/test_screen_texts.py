@@ -26,7 +26,7 @@ from tests.factories import (
     log_in_with_password,
     make_appointment,
 )
-from tests.test_setup import empty_database_url, flask_cli  # noqa: F401
+from tests.server import flask_cli
 
 
 @pytest.fixture(autouse=True)

@@ -5,41 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from datetime import time
 
-import psycopg
 import pytest
 from sqlalchemy import func, select
 
 from booking import demo
 from booking.config import ConfigError, load_config
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
-from tests.factories import POSTGRES_ADMIN_URL
-from tests.server import ROOT
-
-
-@pytest.fixture
-def empty_database_url(db_kind, tmp_path):
-    if db_kind == "sqlite":
-        yield "sqlite:///" + str(tmp_path / "fresh.db")
-        return
-    name = f"booking_fresh_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def flask_cli(database_url: str, tmp_path, *args: str, **env_extra: str
-              ) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database_url, "BOOKING_INSTANCE_PATH": str(tmp_path),
-           "OUTBOX_BACKGROUND": "0"}
-    env.pop("BOOKING_ENV", None)
-    env.update(env_extra)
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+from tests.server import ROOT, flask_cli
 
 
 def test_db_upgrade_on_an_empty_database_matches_the_models(empty_database_url, tmp_path):

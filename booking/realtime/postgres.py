@@ -27,7 +27,12 @@ MAX_PAYLOAD_BYTES = 8000
 
 POLL_SECONDS = 1.0  # how often the listening loop looks at its stop flag
 HEALTH_CHECK_SECONDS = 30.0  # a quiet connection is checked with SELECT 1
+# Reconnecting: wait BACKOFF_START, then twice as long after every further failure, up
+# to BACKOFF_MAX. Only a connection that held for STABLE_SECONDS resets that: one that is
+# dropped right after connecting (a database restarting, backends being terminated) must
+# not make every subscriber re-read its state at the pace of BACKOFF_START.
 BACKOFF_START, BACKOFF_MAX = 0.5, 30.0
+STABLE_SECONDS = 30.0
 # libpq options: a name to find the connection in pg_stat_activity, and TCP keepalives
 # so that a database host that vanished silently is noticed within about a minute.
 CONNECT_OPTIONS = {
@@ -41,6 +46,13 @@ CONNECT_OPTIONS = {
 }
 
 
+def reconnect_delay(failures: int, start: float = BACKOFF_START,
+                    cap: float = BACKOFF_MAX) -> float:
+    """Seconds to wait before the next attempt after ``failures`` (>= 1) connections in a
+    row failed or did not hold: start, 2 × start, 4 × start … at most ``cap``."""
+    return min(start * 2.0 ** min(max(failures - 1, 0), 64), cap)
+
+
 class PostgresListener:
     """A daemon thread (a greenlet under gevent) holding ``LISTEN booking_events``.
 
@@ -48,14 +60,20 @@ class PostgresListener:
     workers fork from the master), like the outbox's BackgroundSender.
     """
 
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, *, backoff_start: float = BACKOFF_START,
+                 backoff_max: float = BACKOFF_MAX, stable_seconds: float = STABLE_SECONDS
+                 ) -> None:
         self._conninfo = conninfo
+        self._backoff = (backoff_start, backoff_max)
+        self._stable_seconds = stable_seconds
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
         self._hub = Hub(listening=False)
         self.backend_pid: int | None = None  # of the listening connection (tests, monitoring)
+        # connections in a row that failed or were lost before they held (tests, monitoring)
+        self.failures = 0
 
     @property
     def hub(self) -> Hub:
@@ -91,8 +109,9 @@ class PostgresListener:
             thread.join(timeout)
 
     def _run(self, stop: threading.Event) -> None:
-        delay = BACKOFF_START
+        self.failures = 0
         while not stop.is_set():
+            listening_since = None
             try:
                 with psycopg.connect(self._conninfo, autocommit=True, **CONNECT_OPTIONS) as conn:
                     conn.execute(f"LISTEN {PG_CHANNEL}")
@@ -100,8 +119,8 @@ class PostgresListener:
                         if stop.is_set():
                             return
                         self.backend_pid = conn.info.backend_pid
-                    delay = BACKOFF_START
-                    self._hub.set_listening()
+                    listening_since = monotonic()
+                    self._hub.set_listening()  # every subscriber re-reads its state
                     self._listen(conn, stop)
             except Exception as exc:  # psycopg.Error, OSError …: reconnect with back-off
                 with self._lock:
@@ -109,11 +128,15 @@ class PostgresListener:
                         return
                     self._hub.set_not_listening()
                     self.backend_pid = None
+                if (listening_since is not None
+                        and monotonic() - listening_since >= self._stable_seconds):
+                    self.failures = 0  # it held: the database is back for good
+                self.failures += 1
+                delay = reconnect_delay(self.failures, *self._backoff)
                 log.warning("realtime listener lost its connection (%s); retrying in %.1f s",
                             exc, delay)
-            if stop.wait(delay):
-                return
-            delay = min(delay * 2, BACKOFF_MAX)
+                if stop.wait(delay):
+                    return
 
     def _listen(self, conn: psycopg.Connection, stop: threading.Event) -> None:
         checked = monotonic()

@@ -23,3 +23,7 @@ class AppointmentCancelled(SchedulingError):
 
 class ServiceNotOffered(SchedulingError):
     """The office does not offer that service."""
+
+
+class KeyReused(SchedulingError):
+    """The idempotency key was used before for a different booking request."""

@@ -87,3 +87,24 @@ class AppointmentSeat(db.Model):
 
     appointment: Mapped[Appointment] = relationship(back_populates="seats")
     rule: Mapped[AvailabilityRule] = relationship()
+
+
+class IdempotencyKey(db.Model):
+    """A booking made under an idempotency key (the API's ``Idempotency-Key`` header, the
+    citizen form's submission key): a repeat of that request gets this booking again
+    (see :mod:`booking.scheduling.idempotency`). Kept for a day.
+
+    The key's hash is the primary key: a twin request sent at the same moment waits on
+    it in the database and then finds the first booking. Neither the key nor the
+    manage token is stored in plain text: ``sealed_token`` opens only with the key.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), unique=True
+    )
+    sealed_token: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import force_locale, gettext
 from sqlalchemy import delete, insert, select
@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from booking.db import db
 from booking.notifications import appointment_mails
 from booking.offices.models import Office, Service
-from booking.scheduling import codes, queries, slots
+from booking.scheduling import codes, idempotency, queries, slots
 from booking.scheduling.errors import (
     AppointmentCancelled,
     DeadlinePassed,
@@ -186,14 +186,25 @@ def _seat_taker(office: Office, service: Service, start_at: datetime, now: datet
 
 def book_appointment(
     office: Office, service: Service, start_at: datetime, citizen: Citizen, now: datetime,
-    *, by_staff: bool = False,
+    *, by_staff: bool = False, key: str | None = None,
 ) -> tuple[Appointment, str]:
     """Book ``start_at`` (aware) and queue the confirmation; returns (appointment, token).
     ``by_staff`` (phone channel): the citizens' lead time does not apply.
 
+    ``key`` (an idempotency key, see :mod:`booking.scheduling.idempotency`): if a booking
+    with the same data was made under it, that appointment and token are returned and
+    nothing is written or sent; KeyReused if it was made with other data.
+
     Raises NotBookable, SlotTaken or ServiceNotOffered; on error nothing is written.
     The booking code is unique in the database too: a code in use is retried like a
     seat taken concurrently, with a new one."""
+    if key is not None:
+        fingerprint = idempotency.fingerprint(
+            office.id, service.id, start_at.astimezone(UTC).isoformat(), citizen.name,
+            citizen.email, citizen.phone, citizen.language, by_staff)
+        earlier = idempotency.get_booking(key, fingerprint)
+        if earlier is not None:
+            return earlier
     check_offered(office, service)
     take_seats = _seat_taker(office, service, start_at, now, by_staff)
     token = codes.new_token()
@@ -209,9 +220,18 @@ def book_appointment(
     def attempt() -> None:
         appointment.code = codes.new_code()
         db.session.add(appointment)
+        if key is not None:
+            db.session.flush()
+            # before the seats: a twin request waits here for this one's commit
+            idempotency.record(key, fingerprint, appointment, token, now)
         take_seats(appointment)
 
-    _in_savepoint_with_retries(attempt)
+    try:
+        _in_savepoint_with_retries(attempt)
+    except IntegrityError as exc:
+        if key is None or not idempotency.is_key_taken(exc):
+            raise
+        return idempotency.get_booking(key, fingerprint)  # the twin's, committed now
     if appointment.email:
         appointment_mails.notify_booked(appointment, token, now)
     return appointment, token

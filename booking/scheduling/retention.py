@@ -8,6 +8,7 @@ from sqlalchemy import delete, or_, select, update
 
 from booking.db import db
 from booking.notifications.models import PENDING, OutboxMessage
+from booking.scheduling import idempotency
 from booking.scheduling.models import Appointment
 
 ANONYMOUS = "–"
@@ -18,7 +19,9 @@ def purge_personal_data(now: datetime, retention: timedelta) -> tuple[int, int]:
     and delete their delivered emails. Returns (appointments anonymised, emails deleted).
 
     Code, service, office, times and status stay for statistics; name, email and phone go.
+    Idempotency keys older than a day are deleted too.
     """
+    idempotency.purge_expired(now)
     cutoff = now - retention
     ids = db.session.scalars(
         select(Appointment.id).where(

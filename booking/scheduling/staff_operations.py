@@ -112,12 +112,16 @@ def move_by_staff(appointment: Appointment, start_at: datetime, actor, now: date
 
 
 def book_for_caller(office: Office, service: Service, start_at: datetime,
-                    citizen: operations.Citizen, actor, now: datetime) -> Appointment:
+                    citizen: operations.Citizen, actor, now: datetime, *,
+                    key: str | None = None) -> Appointment:
     """Book on the phone channel. With ``citizen.email`` the caller gets the usual
     confirmation email; without one (``None``) nothing is sent. Raises what
-    ``book_appointment`` raises (NotBookable, SlotTaken, ServiceNotOffered)."""
+    ``book_appointment`` raises (NotBookable, SlotTaken, ServiceNotOffered, KeyReused).
+    A repeat under the same ``key`` returns the first booking and records nothing."""
     appointment, _token = operations.book_appointment(office, service, start_at, citizen, now,
-                                                      by_staff=True)
+                                                      by_staff=True, key=key)
+    if appointment.created_at != now:
+        return appointment  # booked before under the same key
     _record(actor, "appointment.booked", appointment, None,
             {**audit.snapshot(appointment, ["status", "channel", "service_id"]),
              **_times(appointment)}, now)

@@ -9,7 +9,10 @@ from datetime import date, datetime
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext
+from wtforms import HiddenField
 from wtforms.validators import ValidationError
+
+from booking.scheduling import idempotency
 
 MIN_YEAR, MAX_YEAR = 2000, 2199  # far beyond any horizon; keeps date arithmetic in range
 PHONE = re.compile(r"^\+?[0-9 ()/\-]{3,40}$")
@@ -105,3 +108,14 @@ def parse_day(value: str | None, name: str) -> date | None:
     if parsed is None or not MIN_YEAR <= parsed.year <= MAX_YEAR:
         raise ValueError(gettext("%(name)s must be a date like 2026-12-01.", name=name))
     return parsed
+
+
+def _posted_key(value: str | None) -> str:
+    return value if idempotency.is_valid_key(value) else idempotency.new_key()
+
+
+def submission_key_field() -> HiddenField:
+    """A booking form's hidden submission key, new with every form rendered: sending the
+    form again (a double click, a reload) repeats the key and gets the first booking
+    (booking.scheduling.idempotency). A missing or malformed key is replaced."""
+    return HiddenField(default=idempotency.new_key, filters=[_posted_key])

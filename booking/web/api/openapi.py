@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from booking.scheduling import idempotency
 from booking.web.api import openapi_queue
 
 
@@ -16,6 +17,14 @@ def _json(schema: dict, description: str) -> dict:
 ERROR = _ref("Error")
 CODE_PARAM = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
 BEARER = [{"manageToken": []}]
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH,
+               "pattern": idempotency.KEY_PATTERN},
+    "description": "A random value (a UUID, say) chosen by the client for this booking. "
+    "The same key with the same body within a day gets the first booking again; with a "
+    "different body it is refused (422).",
+}
 
 
 def openapi_document() -> dict:
@@ -61,13 +70,21 @@ def openapi_document() -> dict:
             }},
             "/appointments": {"post": {
                 "summary": "Book an appointment",
+                "description": "Send an `Idempotency-Key` to retry safely: a repeat with the "
+                "same key and the same body (after a broken connection, say) books nothing "
+                "and answers with the first booking, again 201 with its code and manage "
+                "token; no second email is sent.",
+                "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": {"required": True, "content": {
                     "application/json": {"schema": _ref("BookingRequest")}}},
                 "responses": {
-                    "201": _json(_ref("NewAppointment"), "Booked; the confirmation email is queued"),
-                    "400": _json(ERROR, "The body is not a JSON object"),
+                    "201": _json(_ref("NewAppointment"), "Booked (or booked before under the "
+                                 "same Idempotency-Key); the confirmation email is queued"),
+                    "400": _json(ERROR, "The body is not a JSON object, or a malformed "
+                                 "Idempotency-Key"),
                     "409": _json(ERROR, "That start is not (or no longer) bookable"),
-                    "422": _json(_ref("ValidationError"), "Invalid fields"),
+                    "422": _json(_ref("ValidationError"), "Invalid fields, or the "
+                                 "Idempotency-Key was used with a different body"),
                 },
             }},
             "/appointments/{code}": {

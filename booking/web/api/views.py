@@ -11,10 +11,11 @@ from sqlalchemy import select, true
 from booking.db import db, utcnow
 from booking.links import manage_url
 from booking.offices.models import Office, Service
-from booking.scheduling import operations, queries
+from booking.scheduling import idempotency, operations, queries
 from booking.scheduling.errors import (
     AppointmentCancelled,
     DeadlinePassed,
+    KeyReused,
     NotBookable,
     ServiceNotOffered,
     SlotTaken,
@@ -209,8 +210,18 @@ def _citizen(values: dict) -> operations.Citizen:
                               values["language"])
 
 
+def _idempotency_key() -> str | None:
+    """The ``Idempotency-Key`` header, taken as it is (a quoted string stays quoted)."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not idempotency.is_valid_key(key):
+        raise ApiError(400, gettext("The Idempotency-Key header must be 1 to 255 printable "
+                                    "ASCII characters."))
+    return key
+
+
 @bp.post("/appointments")
 def book():
+    key = _idempotency_key()
     data = _json_object()
     values, errors = _citizen_fields(data)
     office, service = _office_and_service(data.get("office"), data.get("service"))
@@ -225,10 +236,13 @@ def book():
         raise ApiError(422, gettext("Please correct the marked fields."), errors)
     try:
         appointment, token = operations.book_appointment(
-            office, service, values["start"], _citizen(values), utcnow())
+            office, service, values["start"], _citizen(values), utcnow(), key=key)
     except ServiceNotOffered:
         raise ApiError(422, gettext("Please correct the marked fields."),
                        {"service": not_offered()}) from None
+    except KeyReused:
+        message = gettext("This Idempotency-Key was already used for a different request.")
+        raise ApiError(422, message, {"Idempotency-Key": message}) from None
     return jsonify(_appointment_json(appointment, token)), 201
 
 

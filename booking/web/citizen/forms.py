@@ -19,6 +19,7 @@ def _consent(form, field):
 
 class BookingForm(FlaskForm):
     start = HiddenField()
+    key = validation.submission_key_field()
     name = StringField(_l("Full name"), validators=[_using(validation.clean_name)],
                        render_kw={"autocomplete": "name", "maxlength": 200})
     email = EmailField(_l("Email address"), validators=[_using(validation.clean_email)],

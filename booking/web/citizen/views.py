@@ -20,9 +20,11 @@ from booking.scheduling.codes import format_code
 from booking.scheduling.errors import (
     AppointmentCancelled,
     DeadlinePassed,
+    KeyReused,
     NotBookable,
     SlotTaken,
 )
+from booking.scheduling.idempotency import new_key
 from booking.web import caching, validation
 from booking.web.citizen import bp
 from booking.web.citizen.calendar import month_bounds, month_grid, parse_month
@@ -142,17 +144,24 @@ def book(office_id: str, service_id: str):
         citizen = operations.Citizen(form.name.data, form.email.data, form.phone.data, _lang())
         try:
             appointment, token = operations.book_appointment(
-                office, service, start_at, citizen, utcnow()
+                office, service, start_at, citizen, utcnow(), key=form.key.data
             )
         except (NotBookable, SlotTaken) as exc:
             flash(_conflict_message(exc), "error")
             return redirect(url_for("citizen.calendar", office_id=office.id,
                                     service_id=service.id,
                                     day=start_at.astimezone(office.tz).date().isoformat()))
-        flash(gettext("Your appointment is booked. We have sent you a confirmation by email."),
-              "success")
-        return redirect(url_for("citizen.manage", code=appointment.code, token=token,
-                                new=1), 303)
+        except KeyReused:
+            # sent again after a change (back button): it books when sent once more
+            flash(gettext("This form was already used for a booking with other details. "
+                          "To book another appointment, please send it again."), "error")
+            form.key.data = new_key()
+            status = 422
+        else:
+            flash(gettext("Your appointment is booked. We have sent you a confirmation by "
+                          "email."), "success")
+            return redirect(url_for("citizen.manage", code=appointment.code, token=token,
+                                    new=1), 303)
     if form.errors:
         status = 422
     return render_template("citizen/book.html", form=form, office=office, service=service,

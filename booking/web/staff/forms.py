@@ -174,6 +174,7 @@ class PhoneBookingForm(_ServiceDay):
     """Step two (POST): service and day from step one, a free time, the caller's details."""
 
     service_required = True
+    key = validation.submission_key_field()
     slot = RadioField(_l("Time"), validate_choice=False, validators=[_chosen])
     name = StringField(_l("Caller's full name"), validators=[
         _using(validation.clean_name, _l("Please enter the caller's name."))],

@@ -13,7 +13,13 @@ from booking.db import utcnow
 from booking.offices.models import Office
 from booking.scheduling import staff_operations as staff_ops
 from booking.scheduling.codes import format_code
-from booking.scheduling.errors import AppointmentCancelled, DeadlinePassed, ServiceNotOffered, SlotTaken
+from booking.scheduling.errors import (
+    AppointmentCancelled,
+    DeadlinePassed,
+    KeyReused,
+    ServiceNotOffered,
+    SlotTaken,
+)
 from booking.scheduling.models import ARRIVED, CANCELLED, CONFIRMED, NO_SHOW, ONLINE, PHONE
 
 
@@ -54,6 +60,9 @@ def message(exc: Exception, appointment=None) -> str:
                        "Cancel it and book a new one instead.")
     if isinstance(exc, ServiceNotOffered):
         return gettext("This office does not offer this service.")
+    if isinstance(exc, KeyReused):
+        return gettext("This form was already used for a booking with other details. "
+                       "To book another appointment, please send it again.")
     return gettext("This time can't be booked. Please choose another time.")
 
 

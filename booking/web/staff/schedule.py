@@ -18,7 +18,8 @@ from booking.db import utcnow
 from booking.offices.models import Office
 from booking.scheduling import operations
 from booking.scheduling import staff_operations as staff_ops
-from booking.scheduling.errors import SchedulingError, ServiceNotOffered
+from booking.scheduling.errors import KeyReused, SchedulingError, ServiceNotOffered
+from booking.scheduling.idempotency import new_key
 from booking.scheduling.models import CONFIRMED
 from booking.web.auth import office_for, require_role, staff_user
 from booking.web.staff import bp
@@ -200,7 +201,11 @@ def phone_booking(office_id: str):
                                          form.language.data)
             try:
                 appointment = staff_ops.book_for_caller(office, service, form.slot.start_at,
-                                                        citizen, user, utcnow())
+                                                        citizen, user, utcnow(),
+                                                        key=form.key.data)
+            except KeyReused as exc:
+                status, error = 422, message(exc)
+                form.key.data = new_key()
             except SchedulingError as exc:
                 status, error = 409, message(exc)
                 form.slot.data = None

@@ -1,7 +1,7 @@
 """counter names become labels: every screen adds the word "Schalter"/"Counter" itself,
 so names like "Schalter 1" lose that word (else pages read "Schalter Schalter 1")
 
-Revision ID: 0009_screens
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-06 05:30:00.000000
 
@@ -11,7 +11,7 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0009_screens'
+revision = '0009'
 down_revision = '0008'
 branch_labels = None
 depends_on = None

@@ -75,7 +75,8 @@ def test_manager_changes_them_and_the_change_is_audited(ctx, manager):
     assert response.status_code == 303
     assert queue_settings(ctx) == (0, 0, 0, None)
     page = manager.get("/admin/offices/amt/audit").get_data(as_text=True)
-    assert "queue_daily_limit" in page and "120 → –" in page
+    assert "Walk-in tickets per day (empty: no limit)" in page and "120 → –" in page
+    assert "queue_daily_limit" not in page  # a label, not the raw key
 
 
 @pytest.mark.parametrize("field, value, message", [

@@ -188,13 +188,13 @@ def count_rows(ctx, model, *where) -> int:
 
 def make_user(ctx, role: str, *offices: str) -> tuple[int, str]:
     """A user (hashing is slow: few per test); returns (id, session id)."""
-    from booking.accounts.operations import create_user
+    from booking.accounts.operations import create_user, start_session
     from booking.db import utcnow
 
     email = f"{role}-{'-'.join(offices) or 'all'}@example.org"
     user = create_user(email, PASSWORD, role, list(offices), utcnow())
+    ids = user.id, start_session(user, utcnow())
     ctx.commit()
-    ids = user.id, user.get_id()
     ctx.rollback()
     return ids
 
@@ -345,3 +345,36 @@ def race(calls) -> list[tuple[int, dict]]:
     for t in threads:
         t.join()
     return results
+
+
+# ---------------------------------------------------------------- data protection
+
+
+def tables_containing(ctx, needle: str) -> list[str]:
+    """``table.column`` of every value in the database that contains ``needle`` (case
+    does not matter): every table and column, emails decoded part by part."""
+    import email
+    import email.policy
+
+    from sqlalchemy import select
+
+    from booking.db import db
+
+    def texts(value) -> list[str]:
+        if isinstance(value, bytes):
+            parsed = email.message_from_bytes(value, policy=email.policy.default)
+            parts = [str(part.get_payload(decode=True) or b"", "utf-8", "replace")
+                     for part in parsed.walk() if not part.is_multipart()]
+            return [value.decode("latin-1"), *parts]
+        return [str(value)]
+
+    ctx.rollback()
+    found = []
+    for table in db.metadata.sorted_tables:
+        for row in ctx.execute(select(table)):
+            for column, value in zip(table.columns, row, strict=True):
+                if value is not None and any(needle.lower() in text.lower()
+                                             for text in texts(value)):
+                    found.append(f"{table.name}.{column.name}")
+    ctx.rollback()
+    return found

@@ -115,3 +115,22 @@ def test_responses_with_a_manage_token_are_not_stored(client, ctx, town):
     assert posted.headers["Referrer-Policy"] == "no-referrer"
     page = client.get(posted.headers["Location"])
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("logged, expected", [
+    ("GET /manage/ABCD2345/s3cr3t/cancel HTTP/1.1", "GET /manage/ABCD2345/***/cancel HTTP/1.1"),
+    ("/%6Danage/ABCD2345/s3cr3t", "/manage/ABCD2345/***"),
+    ("//manage/ABCD2345/s3cr3t", "/manage/ABCD2345/***"),
+    ("/manage/ABCD2345//s3cr3t/move?start=x", "/manage/ABCD2345/***/move?start=x"),
+    ("/manage%2FABCD2345%2Fs3cr3t", "/manage/ABCD2345/***"),
+    ("/%256Danage/ABCD2345/s3cr3t", "/manage/ABCD2345/***"),
+    ("/Manage/ABCD2345/s3cr3t", "/Manage/ABCD2345/***"),
+    ("https://termine.example//manage/ABCD2345/s3cr3t", "https://termine.example/manage/ABCD2345/***"),
+    ("/staff/feed/s3cr3t.ics", "/staff/feed/***.ics"),
+    ("/offices/amt/services/pass/", "/offices/amt/services/pass/"),
+])
+def test_access_logs_mask_every_spelling_of_a_token_path(logged, expected):
+    """What deploy/gunicorn.conf.py writes (tests/test_nginx.py runs it for real)."""
+    from booking.log_masking import mask_secrets
+
+    assert mask_secrets(logged) == expected

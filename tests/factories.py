@@ -378,3 +378,16 @@ def tables_containing(ctx, needle: str) -> list[str]:
                     found.append(f"{table.name}.{column.name}")
     ctx.rollback()
     return found
+
+
+def written_email(row_id: int, kind: str):
+    """The email the outbox wrote as a file (no MAIL_SERVER in tests), parsed: a sent row
+    keeps no copy of its message. Needs an app context (``ctx``)."""
+    import email
+    import email.policy
+
+    from flask import current_app
+
+    path = os.path.join(current_app.config["MAIL_FILE_DIR"], f"{row_id:06d}-{kind}.eml")
+    with open(path, "rb") as fh:
+        return email.message_from_bytes(fh.read(), policy=email.policy.default)

@@ -3,8 +3,6 @@ rules with the live preview and the stranding decision, unplanned closures, audi
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -26,6 +24,7 @@ from tests.factories import (
     log_in_with_password,
     next_workday,
     session_csrf,
+    written_email,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -355,11 +354,11 @@ def test_keep_leaves_stranded_appointments_booked(ctx, manager, town, full_nine)
 
 def cancellation_message(ctx, appointment_id: int):
     ctx.rollback()
-    deliver_due()  # the sender renders the queued snapshot; the row keeps what was sent
-    rows = ctx.scalars(select(OutboxMessage).where(
+    deliver_due()  # the sender renders the queued snapshot and writes it as a file
+    rows = ctx.scalars(select(OutboxMessage.id).where(
         OutboxMessage.appointment_id == appointment_id, OutboxMessage.kind == "cancelled")).all()
     assert len(rows) == 1
-    msg = email.message_from_bytes(rows[0].message, policy=email.policy.default)
+    msg = written_email(rows[0], "cancelled")
     ctx.rollback()
     text = msg.get_body(preferencelist=("plain",)).get_content()
     ics = next(p for p in msg.walk() if p.get_content_type() == "text/calendar")

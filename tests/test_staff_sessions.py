@@ -42,9 +42,14 @@ def proxied_app(app_config):
     """The app as deployed behind one proxy (deploy/systemd/env.example)."""
     from booking import create_app
 
+    from booking.db import db
+
     app = create_app({**app_config, "TRUSTED_PROXY_COUNT": 1})
     yield app
     app.extensions["realtime"].stop()
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()  # no pooled connection outlives the test
 
 
 def login(client, email, password=PASSWORD, headers=None):

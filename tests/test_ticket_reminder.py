@@ -213,7 +213,7 @@ def test_one_reminder_per_ticket_and_its_address_is_fixed(client, ctx, floor):
     url = f"/api/v1/tickets/{ticket_id}/reminder"
     assert client.post(url, json={"email": "erika@example.org"}).get_json()["reminder"] == "sent"
     for address in ("victim@example.org", "erika@example.org"):
-        again = client.post(url, json={"email": address})
+        again = client.post(url, json={"email": address}, headers={"Accept-Language": "en"})
         assert again.status_code == 409
         assert again.get_json()["error"] == "A reminder for this number was requested already."
     ctx.rollback()

@@ -41,7 +41,6 @@ def town(ctx, monkeypatch):
 def proxied_app(app_config):
     """The app as deployed behind one proxy (deploy/systemd/env.example)."""
     from booking import create_app
-
     from booking.db import db
 
     app = create_app({**app_config, "TRUSTED_PROXY_COUNT": 1})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -47,6 +48,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     web.register(app)
     cli.register(app)
+    proxies = app.config["TRUSTED_PROXY_COUNT"]
+    if proxies:  # only then X-Forwarded-For/-Proto tell the client's address and scheme
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     return app
 
 

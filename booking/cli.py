@@ -60,15 +60,25 @@ def seed_demo() -> None:
                    "(default: RETENTION_DAYS, 1).")
 @with_appcontext
 def purge(days: int | None) -> None:
-    """Anonymise past and cancelled appointments (run daily, e.g. from a systemd timer)."""
+    """Anonymise past and cancelled appointments and delete what else holds personal
+    data past its time: reminder addresses and emails, ended staff sessions, expired
+    login counters (run daily, e.g. from a systemd timer)."""
     from flask import current_app
 
+    from booking.accounts.operations import forget_stale_logins
+    from booking.queueing.reminders import forget_reminders
     from booking.scheduling.retention import purge_personal_data
 
-    days = current_app.config["RETENTION_DAYS"] if days is None else days
+    config = current_app.config
+    days = config["RETENTION_DAYS"] if days is None else days
+    now = utcnow()
     with unit_of_work():
-        appointments, emails = purge_personal_data(utcnow(), timedelta(days=days))
-    click.echo(f"anonymised {appointments} appointments, deleted {emails} emails")
+        appointments, emails = purge_personal_data(now, timedelta(days=days))
+        reminders = forget_reminders(before=now - timedelta(days=days))
+        forget_stale_logins(now, timedelta(minutes=config["STAFF_SESSION_IDLE_MINUTES"]),
+                            timedelta(hours=config["STAFF_SESSION_MAX_HOURS"]))
+    click.echo(f"anonymised {appointments} appointments, deleted {emails} emails "
+               f"and {reminders} reminder emails")
 
 
 queue_cli = AppGroup("queue", help="The walk-in queue.")

@@ -20,6 +20,12 @@ Environment variables (all optional in development):
                        Every connection is pinged before use, so a dropped one is replaced
                        before a request gets it. Connections are held only while a request
                        or a stream's render runs.
+``TRUSTED_PROXY_COUNT`` Reverse proxies in front of the app whose ``X-Forwarded-For`` and
+                       ``X-Forwarded-Proto`` are believed (default 0: none; 1 behind the shipped
+                       nginx). The client address (login throttle, logs) comes from there.
+``STAFF_SESSION_IDLE_MINUTES``, ``STAFF_SESSION_MAX_HOURS``
+                       A staff session ends after this long without a request (default 60)
+                       and this long after the login (default 12).
 ``REALTIME_BACKEND``   ``auto`` (default), ``postgres`` or ``memory``; see booking.realtime.
 ``REALTIME_HEARTBEAT_SECONDS``, ``REALTIME_STREAM_MAX_SECONDS``
                        Ping interval (default 15) and lifetime (default 300) of event streams.
@@ -104,6 +110,9 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "REALTIME_BACKEND": (env.get("REALTIME_BACKEND") or "auto").strip().lower(),
         "REALTIME_HEARTBEAT_SECONDS": float(env.get("REALTIME_HEARTBEAT_SECONDS") or 15),
         "REALTIME_STREAM_MAX_SECONDS": float(env.get("REALTIME_STREAM_MAX_SECONDS") or 300),
+        "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT") or 0),
+        "STAFF_SESSION_IDLE_MINUTES": float(env.get("STAFF_SESSION_IDLE_MINUTES") or 60),
+        "STAFF_SESSION_MAX_HOURS": float(env.get("STAFF_SESSION_MAX_HOURS") or 12),
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -6,7 +6,6 @@ Every value can be overridden from the environment (see deploy/systemd/env.examp
 import gc
 import multiprocessing
 import os
-import re
 
 # Set before the app is imported: production mode turns on the safety checks
 # (the app refuses to start without SECRET_KEY, cookies become Secure).
@@ -35,7 +34,9 @@ graceful_timeout = 20  # in-flight bookings finish on restart; systemd waits lon
 keepalive = 5  # nginx's upstream keepalive_timeout must stay below this
 
 # Only the reverse proxy may claim the request was HTTPS (X-Forwarded-Proto);
-# set this to nginx's address when nginx runs on another host.
+# set this to nginx's address when nginx runs on another host. The client's address
+# (X-Forwarded-For) is taken by the app itself, from TRUSTED_PROXY_COUNT proxies only
+# (Werkzeug's ProxyFix, see booking/config.py); the access log shows what it decided.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # Recycle workers now and then so a slow leak never grows unbounded; the
@@ -55,17 +56,19 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"
 
 # Manage links carry a secret token in the path (/manage/<code>/<token>/...);
 # whoever can read the logs must not be able to cancel appointments.
-_MANAGE_TOKEN = re.compile(r"(/manage/[^/?\s]+/|/staff/feed/)[^/?\s.]+")
 
 
 class TokenMaskingLogger(Logger):
     def atoms(self, resp, req, environ, request_time):
+        from booking.log_masking import mask_secrets
+
         atoms = super().atoms(resp, req, environ, request_time)
-        # Log the citizen's address (set by nginx), not nginx's own.
-        atoms["h"] = environ.get("HTTP_X_FORWARDED_FOR") or atoms["h"]
+        # "h" is REMOTE_ADDR: the client's address when the app trusts a proxy in front
+        # (TRUSTED_PROXY_COUNT; ProxyFix rewrote it), else the peer's. Never a header
+        # anybody could send.
         for key in ("r", "U", "f"):
             if isinstance(atoms.get(key), str):
-                atoms[key] = _MANAGE_TOKEN.sub(r"\1***", atoms[key])
+                atoms[key] = mask_secrets(atoms[key])
         return atoms
 
 

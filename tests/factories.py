@@ -6,8 +6,6 @@ only from support modules like this one, never from one another.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import os
 import re
 import threading
@@ -191,13 +189,13 @@ def count_rows(ctx, model, *where) -> int:
 
 def make_user(ctx, role: str, *offices: str) -> tuple[int, str]:
     """A user (hashing is slow: few per test); returns (id, session id)."""
-    from booking.accounts.operations import create_user
+    from booking.accounts.operations import create_user, start_session
     from booking.db import utcnow
 
     email = f"{role}-{'-'.join(offices) or 'all'}@example.org"
     user = create_user(email, PASSWORD, role, list(offices), utcnow())
+    ids = user.id, start_session(user, utcnow())
     ctx.commit()
-    ids = user.id, user.get_id()
     ctx.rollback()
     return ids
 
@@ -372,11 +370,11 @@ def cancellation_message(ctx, appointment_id: int):
     from booking.notifications.outbox import deliver_due
 
     ctx.rollback()
-    deliver_due()  # the sender renders the queued snapshot; the row keeps what was sent
-    rows = ctx.scalars(select(OutboxMessage).where(
+    deliver_due()  # the sender renders the queued snapshot and writes it as a file
+    rows = ctx.scalars(select(OutboxMessage.id).where(
         OutboxMessage.appointment_id == appointment_id, OutboxMessage.kind == "cancelled")).all()
     assert len(rows) == 1
-    msg = email.message_from_bytes(rows[0].message, policy=email.policy.default)
+    msg = written_email(rows[0], "cancelled")
     ctx.rollback()
     text = msg.get_body(preferencelist=("plain",)).get_content()
     ics = next(p for p in msg.walk() if p.get_content_type() == "text/calendar")
@@ -386,3 +384,47 @@ def cancellation_message(ctx, appointment_id: int):
 def key_from(html: str) -> str:
     """The submission key of the booking form in ``html``."""
     return re.search(r'<input[^>]*name="key"[^>]*value="([^"]+)"', html).group(1)
+
+
+# ---------------------------------------------------------------- data protection
+
+
+def tables_containing(ctx, needle: str) -> list[str]:
+    """``table.column`` of every value in the database that contains ``needle`` (case
+    does not matter): every table and column, emails decoded part by part."""
+    import email.policy
+
+    from sqlalchemy import select
+
+    from booking.db import db
+
+    def texts(value) -> list[str]:
+        if isinstance(value, bytes):
+            parsed = email.message_from_bytes(value, policy=email.policy.default)
+            parts = [str(part.get_payload(decode=True) or b"", "utf-8", "replace")
+                     for part in parsed.walk() if not part.is_multipart()]
+            return [value.decode("latin-1"), *parts]
+        return [str(value)]
+
+    ctx.rollback()
+    found = []
+    for table in db.metadata.sorted_tables:
+        for row in ctx.execute(select(table)):
+            for column, value in zip(table.columns, row, strict=True):
+                if value is not None and any(needle.lower() in text.lower()
+                                             for text in texts(value)):
+                    found.append(f"{table.name}.{column.name}")
+    ctx.rollback()
+    return found
+
+
+def written_email(row_id: int, kind: str):
+    """The email the outbox wrote as a file (no MAIL_SERVER in tests), parsed: a sent row
+    keeps no copy of its message. Needs an app context (``ctx``)."""
+    import email.policy
+
+    from flask import current_app
+
+    path = os.path.join(current_app.config["MAIL_FILE_DIR"], f"{row_id:06d}-{kind}.eml")
+    with open(path, "rb") as fh:
+        return email.message_from_bytes(fh.read(), policy=email.policy.default)

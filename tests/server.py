@@ -23,7 +23,7 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(database_url: str, instance_dir: str, workers: int = 4, app: str = "wsgi:app",
-             **env_extra):
+             access_log: str = "/dev/null", **env_extra):
     port = free_port()
     env = {
         **os.environ,
@@ -43,7 +43,7 @@ def gunicorn(database_url: str, instance_dir: str, workers: int = 4, app: str = 
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
-             "--access-logfile", "/dev/null", app],
+             "--access-logfile", str(access_log), app],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"

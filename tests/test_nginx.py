@@ -19,6 +19,7 @@ import ssl
 import subprocess
 import threading
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -129,15 +130,19 @@ class Nginx:
             self.proc.terminate()
             self.proc.wait(timeout=15)
 
-    def connection(self, timeout: float = 20) -> http.client.HTTPSConnection:
+    def connection(self, timeout: float = 20,
+                   source: str | None = None) -> http.client.HTTPSConnection:
+        """A connection from ``source`` (another loopback address: another client)."""
         context = ssl.create_default_context(cafile=str(self.tmp / "cert.pem"))
         context.check_hostname = False  # the certificate is for HOST, we connect to 127.0.0.1
         return http.client.HTTPSConnection("127.0.0.1", self.https_port, timeout=timeout,
-                                           context=context)
+                                           context=context,
+                                           source_address=(source, 0) if source else None)
 
     def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict | None = None) -> tuple[int, dict, bytes]:
-        conn = self.connection()
+                headers: dict | None = None, source: str | None = None
+                ) -> tuple[int, dict, bytes]:
+        conn = self.connection(source=source)
         try:
             conn.request(method, path, body, {"Host": HOST, **(headers or {})})
             response = conn.getresponse()
@@ -157,6 +162,8 @@ def proxied(ctx, floor, database_url, instance_dir, tmp_path, db_kind):
     ctx.commit()
     with gunicorn(database_url, instance_dir, workers=2 if db_kind == "postgresql" else 1,
                   app="tests.counted_wsgi:app", REQUEST_LOG=str(tmp_path / "app-requests.log"),
+                  access_log=tmp_path / "app-access.log",
+                  TRUSTED_PROXY_COUNT="1",  # as deploy/systemd/env.example says
                   REALTIME_STREAM_MAX_SECONDS="120", REALTIME_HEARTBEAT_SECONDS="1") as base:
         server = Nginx(tmp_path, int(base.rsplit(":", 1)[1]))
         assert server.check().returncode == 0, server.check().stderr
@@ -230,20 +237,73 @@ def test_writes_are_rate_limited_per_client(proxied):
     assert [server.request("GET", "/api/v1/services")[0] for _ in range(9)] == [200] * 9
 
 
-@pytest.mark.server
-def test_manage_tokens_stay_out_of_the_access_log(proxied):
-    server, _ = proxied
-    server.request("GET", "/manage/ABCD2345/s3cr3t-token-value/cancel")
-    server.request("GET", "/staff/feed/another-secret-token.ics")
+def written(path, marker: str) -> str:
+    """The log at ``path`` once ``marker`` is in it (servers write after the response)."""
     log = ""
-    for _ in range(50):  # nginx writes the line when the response is done
-        log = (server.tmp / "access.log").read_text()
-        if "/staff/feed/" in log:
+    for _ in range(50):
+        log = path.read_text() if path.exists() else ""
+        if marker in log:
             break
         time.sleep(0.1)
-    assert "/manage/ABCD2345/***/cancel" in log
-    assert "/staff/feed/***.ics" in log
-    assert "s3cr3t-token-value" not in log and "another-secret-token" not in log
+    return log
+
+
+@pytest.mark.server
+def test_manage_tokens_stay_out_of_the_access_logs(proxied):
+    """nginx's and gunicorn's: also for the spellings the app routes to the same page."""
+    server, _ = proxied
+    for path in ("/manage/ABCD2345/s3cr3t-token-value/cancel", "/%6Danage/ABCD2345/s3cr3t-t1",
+                 "//manage/ABCD2345/s3cr3t-t2", "/manage/ABCD2345//s3cr3t-t3/move",
+                 "/manage%2FABCD2345%2Fs3cr3t-t4", "/staff/feed/another-secret-token.ics"):
+        server.request("GET", path)
+    for log in (written(server.tmp / "access.log", "/staff/feed/"),
+                written(server.tmp / "app-access.log", "/staff/feed/")):
+        assert "/manage/ABCD2345/***/cancel" in log
+        assert "/staff/feed/***.ics" in log
+        assert "s3cr3t" not in log and "another-secret-token" not in log, log
+
+
+@pytest.mark.server
+def test_the_app_sees_the_real_client_behind_nginx(proxied):
+    """Each client is itself, whatever X-Forwarded-For it sends: in the app's access log,
+    and in the login throttle (five failures lock out that client, not the account)."""
+    server, _ = proxied
+    status, _, _ = server.request("GET", "/privacy", source="127.0.0.2",
+                                  headers={"X-Forwarded-For": "203.0.113.9"})
+    assert status == 200
+    log = written(server.tmp / "app-access.log", "/privacy")
+    assert log.splitlines()[-1].startswith("127.0.0.2 ") and "203.0.113.9" not in log
+
+    def login(source: str, password: str) -> tuple[int, str]:
+        _, headers, body = server.request("GET", "/login", source=source)
+        token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', body).group(1).decode()
+        form = f"csrf_token={token}&email=clerk%40example.org&password={password}"
+        status, _, body = server.request("POST", "/login", form.encode(), {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": headers["Set-Cookie"].split(";")[0], "Referer": f"https://{HOST}/login",
+            # a client cannot pose as another one: nginx overwrites this
+            "X-Forwarded-For": "127.0.0.3"}, source=source)
+        return status, body.decode()
+
+    for _ in range(5):
+        assert login("127.0.0.2", "wrong+password!")[0] == 401
+    status, page = login("127.0.0.2", "correct+horse+battery")
+    assert status == 429 and 'name="password"' in page  # the app's login page, not nginx's
+    assert login("127.0.0.3", "correct+horse+battery")[0] == 303  # the owner gets in
+
+
+@pytest.mark.server
+def test_gunicorn_without_a_trusted_proxy_logs_the_peer(ctx, database_url, instance_dir,
+                                                      tmp_path):
+    """TRUSTED_PROXY_COUNT unset: X-Forwarded-For is anybody's claim and is ignored."""
+    log_path = tmp_path / "access.log"
+    with gunicorn(database_url, instance_dir, workers=1, access_log=log_path) as base:
+        request = urllib.request.Request(base + "/privacy",
+                                         headers={"X-Forwarded-For": "203.0.113.9"})
+        with urllib.request.urlopen(request, timeout=20) as response:
+            assert response.status == 200
+        log = written(log_path, "/privacy")
+    assert log.splitlines()[-1].startswith("127.0.0.1 ") and "203.0.113.9" not in log
 
 
 # ---------------------------------------------------------------- microcache

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import sqlite3
 import threading
 import time
@@ -23,8 +24,16 @@ from booking.offices.models import Office, Service
 from booking.scheduling import operations
 from booking.scheduling.models import Appointment
 from tests import smtp
-from tests.factories import book_in_domain, local_iso, make_town, next_workday
-from tests.smtp import SmtpSink, book, calendar_part, deliver, free_port, point_app_at
+from tests.factories import book_in_domain, local_iso, make_town, next_workday, tables_containing
+from tests.smtp import (
+    SmtpSink,
+    book,
+    calendar_part,
+    deliver,
+    free_port,
+    mail_settings,
+    point_app_at,
+)
 
 # the SMTP sink fixtures
 smtp_server = smtp.smtp_server
@@ -147,12 +156,12 @@ def test_without_mail_server_messages_are_written_as_eml_files(app, client, ctx,
     booked = book(client, local_iso(next_workday(), 9)).get_json()
     assert only_row(ctx).message is None  # rendered by the sender
     assert deliver(app) == (1, 0)
-    row = only_row(ctx)  # keeps the rendered message: what was sent
+    row = only_row(ctx)
+    assert row.message is None  # written: the row keeps no copy of the manage link
 
     (path,) = (tmp_path / "mail").glob("*.eml")
     assert path.name == f"{row.id:06d}-booked.eml"
     raw = path.read_bytes()
-    assert raw == row.message
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert msg["Subject"] == row.subject
     assert msg["To"].addresses[0].addr_spec == booked["email"] == row.recipient
@@ -325,6 +334,37 @@ def test_permanent_refusal_marks_failed_and_the_batch_goes_on(app, client, ctx, 
                                                            "erika@example.org"]
 
 
+def test_logs_name_no_recipient_and_failed_rows_keep_no_message(app, client, ctx, town, sink,
+                                                                 caplog):
+    """Servers repeat the address in their refusal; neither the log nor the row's error
+    may carry it, and a message that is never going out keeps no manage link."""
+    sink.refuse("refuse@example.org", "550 5.1.1 <refuse@example.org>: no such mailbox")
+    sink.refuse("busy@example.org", "451 4.3.0 <busy@example.org>: try again later")
+    day = next_workday()
+    for hour, address in ((9, "refuse@example.org"), (10, "busy@example.org")):
+        assert book(client, local_iso(day, hour), email=address).status_code == 201
+    caplog.set_level(logging.DEBUG, logger="booking")
+    assert deliver(app) == (0, 2)
+    by_recipient = {r.recipient: r for r in rows(ctx)}
+    assert by_recipient["refuse@example.org"].status == FAILED
+    assert by_recipient["refuse@example.org"].message is None
+    assert "550" in by_recipient["refuse@example.org"].last_error
+    assert "451" in by_recipient["busy@example.org"].last_error
+    assert not [r.last_error for r in by_recipient.values() if "@" in r.last_error]
+    assert "not sent" in ours(caplog) and "failed for good" in ours(caplog)
+    assert "@" not in ours(caplog), ours(caplog)
+    caplog.clear()
+    with mail_settings(app, MAIL_SERVER=None):
+        book(client, local_iso(day, 11), email="eml@example.org")
+        assert deliver(app) == (1, 0)  # written as a file
+    assert "written to" in ours(caplog) and "@" not in ours(caplog)
+
+
+def ours(caplog) -> str:
+    """The app's log lines (not the SMTP sink's)."""
+    return "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("booking"))
+
+
 def test_address_the_server_cannot_take_fails_alone(app, client, ctx, town):
     """A non-ASCII local part needs SMTPUTF8; a server without it refuses that one
     message for good, and the rest of the batch is delivered (nothing stalls)."""
@@ -357,13 +397,11 @@ def test_payload_holds_the_token_only_until_the_message_is_rendered(app, client,
     row = only_row(ctx)
     assert row.status == SENT
     assert "token" not in row.payload and booked["manage_token"] not in str(row.payload)
-    # the message as sent stays inspectable; it carries the link, as it always did
+    # the message as sent carried the link; the row keeps no copy of it
     (received,) = sink.received
-    assert row.message == received.data
-    msg = email.message_from_bytes(row.message, policy=email.policy.default)
-    assert msg["Subject"] == row.subject == received.message["Subject"]
-    assert msg["Message-ID"] == received.message["Message-ID"]
-    assert booked["manage_url"] in msg.get_body(("plain",)).get_content()
+    assert booked["manage_url"] in received.message.get_body(("plain",)).get_content()
+    assert row.subject == received.message["Subject"] and row.message is None
+    assert tables_containing(ctx, booked["manage_token"]) == []
 
 
 def test_a_rendering_error_is_retried_and_the_message_not_lost(app, client, ctx, town, sink,

@@ -28,12 +28,12 @@ def staffed_floor(ctx, floor):  # noqa: F811
     """The floor with COUNTERS extra counters for melde and a clerk's API token."""
     melde = ctx.get(Service, "melde")
     for i in range(COUNTERS):
-        ctx.add(Counter(office=floor, name=f"Platz {i + 1:02d}", services=[melde]))
+        ctx.add(Counter(office=floor, name=f"P{i + 1:02d}", services=[melde]))
     user = create_user("clerk@example.org", "correct horse battery", "clerk", ["amt"], utcnow())
     ctx.flush()
     token = issue_api_token(ctx.get(User, user.id), utcnow())
     ctx.commit()
-    ids = ctx.scalars(select(Counter.id).where(Counter.name.like("Platz %"))).all()
+    ids = ctx.scalars(select(Counter.id).where(Counter.name.like("P%"))).all()
     ctx.rollback()
     return {"Authorization": f"Bearer {token}"}, ids
 
@@ -119,4 +119,4 @@ def test_a_call_reaches_display_streams_held_by_every_worker(ctx, staffed_floor,
         for t in threads:
             t.join(30)
     assert len(seen) == 8
-    assert all(f'data-newest="{ticket["number"]}@Platz 01@' in s for s in seen)
+    assert all(f'data-newest="{ticket["number"]}@Schalter P01@' in s for s in seen)

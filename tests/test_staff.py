@@ -4,8 +4,6 @@ and the audit entries every change leaves."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 from datetime import UTC, datetime, time, timedelta
 from urllib.parse import urlsplit
@@ -45,6 +43,7 @@ from tests.factories import (
     make_town,
     make_user,
     next_workday,
+    written_email,
 )
 
 # ---------------------------------------------------------------- set-up helpers
@@ -579,10 +578,10 @@ def test_clerk_moves_and_cancels_with_emails(client, ctx, town):
     assert refused.status_code == 409 and 'name="start"' not in refused.get_data(as_text=True)
     assert [k for k, _ in outbox_kinds(ctx)] == ["booked", "moved", "cancelled"]
     ctx.rollback()
-    deliver_due()  # the sender renders the queued snapshots; the rows keep what was sent
-    message = ctx.scalars(select(OutboxMessage.message).order_by(OutboxMessage.id)).all()[-1]
+    deliver_due()  # the sender renders the queued snapshots and writes them as files
+    last = ctx.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)).all()[-1]
     ctx.rollback()
-    mail = email.message_from_bytes(message, policy=email.policy.default)
+    mail = written_email(last, "cancelled")
     assert f"Grund: {reason}" in mail.get_body(("plain",)).get_content()  # labelled
 
     entries = audit_entries(ctx)

@@ -205,3 +205,58 @@ def test_reminder_through_the_json_api(client, ctx, floor):
     # the call moved the last ticket to three ahead: its reminder went out with it
     assert [(r.recipient, r.payload["ahead"]) for r in reminders(ctx)] == [
         ("max@example.org", 1), ("erika@example.org", 3)]
+
+
+def test_one_reminder_per_ticket_and_its_address_is_fixed(client, ctx, floor):
+    """The status page must not send mail to anybody, any number of times: the first
+    address stays, every further request is refused, and nothing more is queued."""
+    ticket_id = client.post("/api/v1/offices/amt/tickets", json={"service": "pass"}
+                            ).get_json()["id"]  # nobody ahead: the email goes at once
+    url = f"/api/v1/tickets/{ticket_id}/reminder"
+    assert client.post(url, json={"email": "erika@example.org"}).get_json()["reminder"] == "sent"
+    for address in ("victim@example.org", "erika@example.org"):
+        again = client.post(url, json={"email": address}, headers={"Accept-Language": "en"})
+        assert again.status_code == 409
+        assert again.get_json()["error"] == "A reminder for this number was requested already."
+    ctx.rollback()
+    assert [r.recipient for r in reminders(ctx)] == ["erika@example.org"]
+
+    english(client)
+    second, _ = drawn_ticket(client)
+    for _ in range(4):
+        drawn_ticket(client)
+    last, _ = drawn_ticket(client)  # far back: the address waits on the ticket
+    page = client.get(f"/tickets/{last}").get_data(as_text=True)
+    action = f"/tickets/{last}/reminder?lang=en"
+    assert client.post(action, data={"csrf_token": csrf_from(page),
+                                     "email": "erika@example.org"}).status_code == 303
+    changed = client.post(action, data={"csrf_token": csrf_from(page),
+                                        "email": "victim@example.org"})
+    assert changed.status_code == 409
+    assert "A reminder for this number was requested already." in changed.get_data(as_text=True)
+    ctx.rollback()
+    assert ctx.get(Ticket, last).notify_email == "erika@example.org"
+    assert second != last and len(reminders(ctx)) == 1
+
+
+def test_the_database_refuses_a_second_reminder(ctx, floor):
+    """One conditional update decides, so a request that read the ticket before another
+    one's reminder committed is refused too; and no address can be stored without the
+    once-only mark."""
+    import pytest
+    from sqlalchemy import update
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    first, second = queue_of(ctx, floor, 2)
+    ask_for_reminder(second, "erika@example.org", T0)
+    ctx.commit()
+    set_committed_value(second, "reminder_asked_at", None)  # as read before that commit
+    with pytest.raises(errors.ReminderAsked):
+        ask_for_reminder(second, "victim@example.org", T0)
+    ctx.rollback()
+    assert [r.recipient for r in reminders(ctx)] == ["erika@example.org"]
+    with pytest.raises(IntegrityError):
+        ctx.execute(update(Ticket).where(Ticket.id == first.id)
+                    .values(notify_email="victim@example.org"))
+    ctx.rollback()

@@ -1,4 +1,4 @@
-"""Staff users, their offices, personal API tokens and login throttling state."""
+"""Staff users, their offices, sessions, personal API tokens and login throttling state."""
 
 from __future__ import annotations
 
@@ -32,13 +32,15 @@ class User(db.Model):
     role: Mapped[str] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # changes on password change and logout-everywhere; part of the session id
-    session_nonce: Mapped[str] = mapped_column(String(32))
     feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     offices: Mapped[list[Office]] = relationship(secondary=user_offices, order_by="Office.name")
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user",
                                                   cascade="all, delete-orphan")
+
+    # The secret of the session this request runs in (set by accounts.operations when it
+    # starts or loads one); Flask-Login keeps it in the signed session cookie.
+    session_key = None
 
     # Flask-Login protocol
     @property
@@ -53,8 +55,8 @@ class User(db.Model):
     def is_anonymous(self) -> bool:
         return False
 
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_nonce}"
+    def get_id(self) -> str | None:
+        return self.session_key
 
     def has_role(self, role: str) -> bool:
         return RANK[self.role] >= RANK[role]
@@ -77,9 +79,24 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship(back_populates="tokens")
 
 
+class StaffSession(db.Model):
+    """A logged-in browser session. The cookie holds a random key, the table its hash:
+    logging out deletes the row, so a copy of the cookie is worth nothing afterwards, on
+    every worker and server. Idle and absolute lifetime are checked on each request."""
+
+    __tablename__ = "staff_sessions"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+
 class LoginFailure(db.Model):
-    """Failed logins per key (an email address or a client address), for throttling
-    across all workers and servers."""
+    """Failed logins per key (a hash of account and client address, or of a client
+    address), for throttling across all workers and servers."""
 
     __tablename__ = "login_failures"
 

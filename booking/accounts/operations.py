@@ -6,14 +6,15 @@ as SHA-256 hashes.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 
-from booking.accounts.models import ROLES, ApiToken, LoginFailure, User
+from booking.accounts.models import ROLES, ApiToken, LoginFailure, StaffSession, User
 from booking.db import db
 from booking.offices.models import Office
 from booking.scheduling.codes import hash_token
@@ -21,9 +22,10 @@ from booking.scheduling.codes import hash_token
 hasher = PasswordHasher()
 
 MIN_PASSWORD_LENGTH = 12
-MAX_FAILURES = 5  # per email address within WINDOW
-MAX_FAILURES_PER_CLIENT = 30
+MAX_FAILURES = 5  # per account and client address within WINDOW
+MAX_FAILURES_PER_CLIENT = 30  # per client address, all accounts together
 WINDOW = timedelta(minutes=15)
+SESSION_TOUCH = timedelta(minutes=1)  # how often a session's last use is written
 # Verifying against this hash when the user does not exist keeps timing alike.
 _DUMMY_HASH = hasher.hash(secrets.token_hex(16))
 
@@ -65,7 +67,7 @@ def create_user(email: str, password: str, role: str, office_ids: list[str], now
     if role != "admin" and not offices:
         raise AccountError("clerks and managers need at least one --office")
     user = User(email=email, password_hash=hasher.hash(password), role=role, offices=offices,
-                created_at=now, session_nonce=secrets.token_hex(16))
+                created_at=now)
     db.session.add(user)
     db.session.flush()
     return user
@@ -76,10 +78,19 @@ def get_user_by_email(email: str) -> User | None:
 
 
 def _throttle_keys(email: str, client: str | None) -> list[tuple[str, int]]:
-    keys = [(f"email:{normalise_email(email)}", MAX_FAILURES)]
-    if client:
-        keys.append((f"client:{client}", MAX_FAILURES_PER_CLIENT))
-    return keys
+    """The counters a login attempt is checked against and counts towards: this client
+    at this account (``MAX_FAILURES``) and this client at any account
+    (``MAX_FAILURES_PER_CLIENT``). None is shared by all clients, so an attacker locks
+    out neither the account's owner elsewhere nor anybody at other accounts. Keys are
+    hashes: fixed length whatever was typed, and no address stored in the clear."""
+    client = client or "unknown"
+    account = normalise_email(email)
+    return [(_throttle_key("account-client", f"{account}\n{client}"), MAX_FAILURES),
+            (_throttle_key("client", client), MAX_FAILURES_PER_CLIENT)]
+
+
+def _throttle_key(kind: str, value: str) -> str:
+    return f"{kind}:{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()}"
 
 
 def _check_throttle(keys, now: datetime) -> None:
@@ -103,7 +114,8 @@ def _record_failure(keys, now: datetime) -> None:
 
 def authenticate(email: str, password: str, client: str | None, now: datetime) -> User | None:
     """The active user with these credentials, or None. Raises Throttled after too many
-    failures for the address or the client. Failures are recorded (the caller commits)."""
+    failures of ``client`` (its real address) at this account or at all accounts.
+    Failures are recorded (the caller commits)."""
     keys = _throttle_keys(email, client)
     _check_throttle(keys, now)
     user = get_user_by_email(email)
@@ -131,20 +143,53 @@ def verify_password(user: User, password: str) -> bool:
 
 
 def change_password(user: User, new_password: str) -> None:
-    """Set a new password; every other session of the user ends (new session nonce)."""
+    """Set a new password; every session of the user ends (start a new one for the
+    user's current browser)."""
     check_password_strength(new_password)
     user.password_hash = hasher.hash(new_password)
-    user.session_nonce = secrets.token_hex(16)
+    db.session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
 
 
-def load_session_user(session_id: str) -> User | None:
-    user_id, _, nonce = session_id.partition(":")
-    if not user_id.isdigit():
+def start_session(user: User, now: datetime) -> str:
+    """A new session of ``user``; returns its secret key (also in ``user.session_key``)
+    for the session cookie."""
+    key = secrets.token_urlsafe(32)
+    db.session.add(StaffSession(key_hash=hash_token(key), user_id=user.id, created_at=now,
+                                last_seen_at=now))
+    db.session.flush()
+    user.session_key = key
+    return key
+
+
+def end_session(key: str | None) -> None:
+    """Log out: the session's key is worthless from now on, for every copy of the cookie."""
+    if key:
+        db.session.execute(delete(StaffSession).where(StaffSession.key_hash == hash_token(key)))
+
+
+def load_session_user(key: str, now: datetime, idle: timedelta,
+                      max_age: timedelta) -> User | None:
+    """The active user of the live session ``key``, or None when it was ended, lay
+    unused for ``idle`` or began more than ``max_age`` ago. Marks it used (at most once
+    a minute: one write per minute and session, not per request)."""
+    row = db.session.get(StaffSession, hash_token(key)) if key else None
+    if row is None or now - row.last_seen_at >= idle or now - row.created_at >= max_age \
+            or not row.user.active:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or not secrets.compare_digest(user.session_nonce, nonce):
-        return None
-    return user
+    if now - row.last_seen_at >= SESSION_TOUCH:
+        row.last_seen_at = now
+    row.user.session_key = key
+    return row.user
+
+
+def forget_stale_logins(now: datetime, idle: timedelta, max_age: timedelta) -> int:
+    """Delete sessions that can no longer be used and throttle counters whose window
+    has ended (they stand for client addresses). Returns the rows deleted."""
+    sessions = db.session.execute(delete(StaffSession).where(
+        or_(StaffSession.last_seen_at <= now - idle, StaffSession.created_at <= now - max_age)))
+    failures = db.session.execute(delete(LoginFailure).where(
+        LoginFailure.window_start_at <= now - WINDOW))
+    return sessions.rowcount + failures.rowcount
 
 
 def issue_api_token(user: User, now: datetime) -> str:

@@ -2,8 +2,9 @@
 
 A row is either queued ready-made (``message`` holds the bytes) or as a ``payload`` (a
 JSON snapshot of what the email says) that the sender renders at delivery time; the
-rendered bytes are then kept in ``message`` and ``subject`` so what was sent stays
-inspectable."""
+rendered bytes are then kept in ``message`` so that a retry sends the same bytes. Once
+the message is sent (or failed for good) the bytes are dropped: they carry the manage
+link. Envelope, subject, status and times stay until the retention purge."""
 
 from __future__ import annotations
 
@@ -34,11 +35,12 @@ class OutboxMessage(db.Model):
     )
     sender: Mapped[str] = mapped_column(String(320))
     recipient: Mapped[str] = mapped_column(String(254))
-    # subject and message: None until a payload row is rendered by the sender
+    # subject and message: None until a payload row is rendered by the sender; message
+    # None again once sent or failed for good
     subject: Mapped[str | None] = mapped_column(String(300))
     message: Mapped[bytes | None] = mapped_column(LargeBinary)
     # what to render (see outbox.enqueue_payload); the manage token in it is removed
-    # once the message is rendered (the message then carries it) or has failed for good
+    # once the message is rendered (the message then carries it until it is sent)
     payload: Mapped[dict | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(10), default=PENDING)
     attempts: Mapped[int] = mapped_column(default=0)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
 import threading
 from collections.abc import Callable
@@ -191,7 +192,7 @@ def _write_files(app: Flask, claimed: list[_Claimed]) -> dict[int, Exception | N
         try:
             with open(path, "wb") as fh:
                 fh.write(item.raw)
-            log.info("email %s to %s written to %s", item.id, item.recipient, path)
+            log.info("email %s (%s) written to %s", item.id, item.kind, path)
             results[item.id] = None
         except OSError as exc:
             results[item.id] = exc
@@ -229,24 +230,49 @@ def _is_permanent(exc: Exception) -> bool:
 
 
 def _record(results: dict[int, Exception | None], now: datetime) -> None:
+    """Store each outcome. A message that was sent, or failed for good, keeps neither its
+    bytes nor its payload's token: they carry the manage link, and whoever reads the
+    database or a backup must not be able to act on appointments with it. The rest
+    (envelope, subject, status, times) stays as the record of an appointment's emails
+    until its retention purge; a message for no appointment (a ticket reminder) is
+    deleted: its address was kept only to send it."""
     with unit_of_work() as session:
         for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(results))):
             exc = results[row.id]
             row.locked_until = None
             if exc is None:
                 row.status, row.sent_at, row.last_error = SENT, now, None
+                _done(session, row)
                 continue
             row.attempts += 1
-            row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            row.last_error = describe_error(exc)[:500]
             if _is_permanent(exc) or row.attempts >= MAX_ATTEMPTS:
                 row.status = FAILED
-                if row.payload and TOKEN in row.payload:  # never sent: drop the secret
-                    row.payload = {k: v for k, v in row.payload.items() if k != TOKEN}
-                log.error("email %s to %s failed for good: %s", row.id, row.recipient, exc)
+                log.error("email %s (%s) failed for good: %s", row.id, row.kind,
+                          row.last_error)
+                _done(session, row)
             else:
                 row.next_attempt_at = now + retry_delay(row.attempts)
-                log.warning("email %s to %s not sent (attempt %s): %s",
-                            row.id, row.recipient, row.attempts, exc)
+                log.warning("email %s (%s) not sent (attempt %s): %s",
+                            row.id, row.kind, row.attempts, row.last_error)
+
+
+def _done(session: Session, row: OutboxMessage) -> None:
+    if row.appointment_id is None:
+        session.delete(row)
+        return
+    row.message = None
+    if row.payload and TOKEN in row.payload:
+        row.payload = {k: v for k, v in row.payload.items() if k != TOKEN}
+
+
+_ADDRESS = re.compile(r"[^\s<>()\[\]\\,;:\"'{}]+@[^\s<>()\[\]\\,;:\"'{}]+")
+
+
+def describe_error(exc: Exception) -> str:
+    """The error for logs and the row, without email addresses (SMTP servers and
+    smtplib's exceptions repeat the recipient's)."""
+    return _ADDRESS.sub("<address>", f"{type(exc).__name__}: {exc}")
 
 
 def deliver_due(now: datetime | None = None, limit: int = 50) -> tuple[int, int]:

@@ -8,15 +8,15 @@ drawers of one office and day) and ``(office_id, day, seq)`` is unique.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, time
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from booking.db import db
 from booking.offices.models import Office, Service, office_services
-from booking.queueing import errors, events, ordering
+from booking.queueing import errors, events, ordering, reminders
 from booking.queueing.models import APPOINTMENT, OPEN_STATUSES, UNSERVED, WAITING, WALK_IN, Ticket, TicketDay
 from booking.queueing.waits import due_window
 from booking.scheduling import queries as scheduling_queries
@@ -122,11 +122,14 @@ def check_in(office: Office, appointment: Appointment | None, now: datetime) -> 
 
 def close_day(now: datetime) -> int:
     """Close every open ticket of a past local day (recorded as not served) and drop the
-    running numbers of past days. Walk-in tickets hold nothing personal; the link to an
-    appointment goes with the appointment's own retention. Returns tickets closed."""
+    running numbers of past days; reminders of past days lose their addresses and emails.
+    Walk-in tickets hold nothing else personal; the link to an appointment goes with the
+    appointment's own retention. Returns tickets closed."""
     closed = 0
+    day_starts = [now]
     for office in db.session.scalars(select(Office)):
         today = ordering.local_day(now, office.tz)
+        day_starts.append(datetime.combine(today, time(0), tzinfo=office.tz))
         tickets = db.session.scalars(
             select(Ticket).where(Ticket.office_id == office.id, Ticket.day < today,
                                  Ticket.status.in_(OPEN_STATUSES))
@@ -135,14 +138,13 @@ def close_day(now: datetime) -> int:
             ticket.status, ticket.counter_id = UNSERVED, None
             ticket.finished_at = ticket.finished_at or now
             closed += 1
-        db.session.execute(  # addresses of reminders that never went out
-            update(Ticket).where(Ticket.office_id == office.id, Ticket.day < today,
-                                 Ticket.notify_email.is_not(None))
-            .values(notify_email=None).execution_options(synchronize_session="fetch"))
         db.session.execute(
             TicketDay.__table__.delete().where(TicketDay.office_id == office.id,
                                                TicketDay.day < today))
         if tickets:
             events.office_changed(office.id, "day_end")
+    # addresses and emails of reminders of past days (every office's today began after
+    # them), whether the email went out or not
+    reminders.forget_reminders(before=min(day_starts))
     db.session.flush()
     return closed

@@ -46,6 +46,10 @@ class WrongState(QueueError):
     """The ticket is not in a state that allows this action."""
 
 
+class ReminderAsked(WrongState):
+    """A reminder was asked for this ticket already: one per ticket, its address fixed."""
+
+
 class RecallTooSoon(QueueError):
     """A recall inside the cooldown."""
 

@@ -49,6 +49,8 @@ class Ticket(db.Model):
         CheckConstraint("kind in ('walk_in', 'appointment')", name="kind_known"),
         CheckConstraint("seq >= 1", name="seq_positive"),
         CheckConstraint("recalls >= 0", name="recalls_nonneg"),
+        CheckConstraint("reminder_asked_at is not null or (notify_email is null "
+                        "and notified_at is null)", name="reminder_asked_once"),
         CheckConstraint(f"counter_id is not null or not ({_ACTIVE_AT_COUNTER})",
                         name="active_has_counter"),
         Index("uq_tickets_counter_active", "counter_id", unique=True,
@@ -75,10 +77,12 @@ class Ticket(db.Model):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     recalls: Mapped[int] = mapped_column(default=0)
-    # "email me when three people are ahead": the address is kept only until that
-    # email is queued (then only the time is), at the latest until the day end
+    # "email me when three people are ahead", once per ticket (reminder_asked_at is set
+    # once, never cleared): the address is kept only until that email is queued (then
+    # only the time is), at the latest until the day end
     notify_email: Mapped[str | None] = mapped_column(String(254))
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminder_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     office: Mapped[Office] = relationship()
     service: Mapped[Service] = relationship()

@@ -6,11 +6,12 @@ clerks and managers reach only their own offices, administrators all of them.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 
-from flask import abort, g, jsonify, redirect, request, url_for
+from flask import abort, current_app, g, jsonify, redirect, request, url_for
 from flask_babel import gettext
-from flask_login import current_user
+from flask_login import current_user, login_user, logout_user
 
 from booking.accounts import operations as accounts
 from booking.accounts.models import ADMIN, User
@@ -20,8 +21,11 @@ from booking.offices.models import Office
 
 
 @login_manager.user_loader
-def _load_user(session_id: str) -> User | None:
-    return accounts.load_session_user(session_id)
+def _load_user(session_key: str) -> User | None:
+    config = current_app.config
+    return accounts.load_session_user(
+        session_key, utcnow(), timedelta(minutes=config["STAFF_SESSION_IDLE_MINUTES"]),
+        timedelta(hours=config["STAFF_SESSION_MAX_HOURS"]))
 
 
 @login_manager.request_loader
@@ -29,7 +33,28 @@ def _load_user_from_token(req) -> User | None:
     header = req.headers.get("Authorization", "")
     if not req.path.startswith("/api/") or header[:7].lower() != "bearer ":
         return None
-    return accounts.user_for_api_token(header[7:].strip(), utcnow())
+    user = accounts.user_for_api_token(header[7:].strip(), utcnow())
+    g.authenticated_by_token = user is not None
+    return user
+
+
+def is_session_authenticated() -> bool:
+    """The request's user comes from the browser session (the cookie), not from a
+    personal API token: writes then need the CSRF token like any form. Decided by how
+    the user was loaded, never by which headers the request carries."""
+    return current_user.is_authenticated and not g.get("authenticated_by_token", False)
+
+
+def log_in(user: User) -> None:
+    """Start a new session of ``user`` in this browser (the caller clears the old one)."""
+    accounts.start_session(user, utcnow())
+    login_user(user)
+
+
+def log_out() -> None:
+    """End this browser's session on the server, so no copy of the cookie lives on."""
+    accounts.end_session(current_user.session_key)
+    logout_user()
 
 
 @login_manager.unauthorized_handler

@@ -111,6 +111,8 @@ def queue_error_message(exc: errors.QueueError) -> str:
         return gettext("Finish or park the current ticket first.")
     if isinstance(exc, errors.CounterPaused):
         return gettext("This counter is paused. Resume it to call tickets.")
+    if isinstance(exc, errors.ReminderAsked):
+        return gettext("A reminder for this number was requested already.")
     if isinstance(exc, errors.RecallTooSoon):
         return gettext("Please wait %(seconds)s seconds before calling again.",
                        seconds=exc.seconds_left)

@@ -69,8 +69,9 @@ PATHS = {
     }},
     "/tickets/{id}/reminder": {"post": {
         "summary": "Ask for one email when three people are ahead of this waiting ticket "
-                   "(sent at once if they are already that close; the address is not kept "
-                   "after that email is queued, nor after the day)",
+                   "(sent at once if they are already that close; once per ticket, the "
+                   "address cannot be changed; it is not kept after that email is sent, "
+                   "nor after the day)",
         "parameters": [TICKET],
         "requestBody": _body({"type": "object", "required": ["email"],
                               "properties": {"email": {"type": "string", "format": "email"}}}),
@@ -80,7 +81,8 @@ PATHS = {
                 "The ticket; reminder: asked (will be sent) or sent (queued already)"),
             "400": _json(ERROR, "The body is not a JSON object"),
             "404": _json(ERROR, "Unknown ticket"),
-            "409": _json(ERROR, "The ticket is no longer waiting"),
+            "409": _json(ERROR, "The ticket is no longer waiting, or a reminder was asked "
+                                "for it already"),
             "422": _json(_ref("ValidationError"), "Not an email address"),
         },
     }},

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort, current_app, jsonify, request
 from flask_babel import get_locale, gettext
-from flask_login import current_user
 
 from booking.db import db, utcnow
 from booking.extensions import csrf
@@ -15,7 +14,7 @@ from booking.scheduling.operations import get_appointment_by_code
 from booking.web import validation
 from booking.web.api import bp
 from booking.web.api.views import ApiError, _json_object
-from booking.web.auth import require_role, staff_user
+from booking.web.auth import is_session_authenticated, require_role, staff_user
 from booking.web.queue_presenters import (
     counter_for,
     display_json,
@@ -45,11 +44,7 @@ def _csrf_for_session_writes():
     """Staff API calls authenticated by the browser session (not a bearer token) need the
     CSRF token in the X-CSRFToken header, like the forms: a cookie alone must not be
     enough to call tickets."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return
-    if request.headers.get("Authorization", "")[:7].lower() == "bearer ":
-        return
-    if current_user.is_authenticated:
+    if request.method not in ("GET", "HEAD", "OPTIONS") and is_session_authenticated():
         csrf.protect()
 
 

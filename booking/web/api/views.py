@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, jsonify, request
+from flask import abort, g, jsonify, request
 from flask_babel import get_locale, gettext
 from sqlalchemy import select, true
 
@@ -222,6 +222,7 @@ def _idempotency_key() -> str | None:
 @bp.post("/appointments")
 def book():
     key = _idempotency_key()
+    g.private_page = True  # the answer carries the manage token: no-store
     data = _json_object()
     values, errors = _citizen_fields(data)
     office, service = _office_and_service(data.get("office"), data.get("service"))
@@ -247,6 +248,7 @@ def book():
 
 
 def _authorised(code: str):
+    g.private_page = True  # personal data, and a move's answer carries the new token
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
     appointment = operations.get_appointment_for_citizen(code, token)

@@ -160,6 +160,7 @@ def book(office_id: str, service_id: str):
         else:
             flash(gettext("Your appointment is booked. We have sent you a confirmation by "
                           "email."), "success")
+            g.private_page = True  # the redirect carries the manage token: no-store, no Referer
             return redirect(url_for("citizen.manage", code=appointment.code, token=token,
                                     new=1), 303)
     if form.errors:

@@ -19,7 +19,7 @@ from booking.queueing.waits import QueueView, TicketState
 from booking.web import live
 from booking.web.display import bp
 from booking.web.display.forms import ReminderForm
-from booking.web.queue_presenters import public_ticket
+from booking.web.queue_presenters import public_ticket, queue_error_message
 from booking.web.ticket_status import TicketFacts, facts_from, ticket_facts
 
 
@@ -77,6 +77,9 @@ def ticket_reminder(ticket_id: str):
             return _status_page(ticket, language, form, 422)
         try:
             reminders.ask_for_reminder(ticket, form.email.data, utcnow())
+        except errors.ReminderAsked as exc:
+            return _status_page(ticket, language, status=409,
+                                refused=queue_error_message(exc))
         except errors.WrongState:
             return _status_page(ticket, language, status=409, refused=gettext(
                 "Your number is no longer waiting, so no reminder is needed."))

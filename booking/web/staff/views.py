@@ -6,11 +6,11 @@ from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
-from flask_login import login_required, login_user, logout_user
+from flask_login import login_required
 
 from booking.accounts import operations as accounts
 from booking.db import utcnow
-from booking.web.auth import offices_of, require_role, staff_user
+from booking.web.auth import log_in, log_out, offices_of, require_role, staff_user
 from booking.web.staff import bp
 from booking.web.staff.forms import ButtonForm, LoginForm, PasswordForm
 
@@ -50,7 +50,7 @@ def login():
             session.clear()  # no session fixation: a fresh session for the logged-in user
             if language:
                 session["lang"] = language  # the chosen language survives the login
-            login_user(user)
+            log_in(user)
             return redirect(_safe_next(form.next.data), 303)
     elif form.errors:
         status = 422
@@ -61,7 +61,7 @@ def login():
 @login_required
 def logout():
     if ButtonForm().validate_on_submit():
-        logout_user()
+        log_out()
         session.clear()
         flash(gettext("You are logged out."), "success")
     return redirect(url_for("staff.login"), 303)
@@ -76,8 +76,8 @@ def password():
         if not accounts.verify_password(user, form.current.data):
             form.current.errors = [gettext("The current password is wrong.")]
         else:
-            accounts.change_password(user, form.new.data)
-            login_user(user)  # the session id contains the new nonce; other sessions end
+            accounts.change_password(user, form.new.data)  # ends all the user's sessions
+            log_in(user)  # and this browser continues in a new one
             flash(gettext("Your password was changed. Other sessions were logged out."),
                   "success")
             return redirect(url_for("staff.dashboard"), 303)

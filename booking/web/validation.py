@@ -12,6 +12,7 @@ from flask_babel import gettext
 from wtforms.validators import ValidationError
 
 MIN_YEAR, MAX_YEAR = 2000, 2199  # far beyond any horizon; keeps date arithmetic in range
+DB_INT_MAX = 2**31 - 1  # the id columns are INTEGER (32 bit on PostgreSQL)
 PHONE = re.compile(r"^\+?[0-9 ()/\-]{3,40}$")
 
 
@@ -96,7 +97,8 @@ def parse_start(value) -> datetime:
 
 
 def parse_day(value: str | None, name: str) -> date | None:
-    if value is None or value == "":
+    """A date like 2026-12-01; None when not given (an empty value is not a date)."""
+    if value is None:
         return None
     try:
         parsed = date.fromisoformat(value)
@@ -105,3 +107,11 @@ def parse_day(value: str | None, name: str) -> date | None:
     if parsed is None or not MIN_YEAR <= parsed.year <= MAX_YEAR:
         raise ValueError(gettext("%(name)s must be a date like 2026-12-01.", name=name))
     return parsed
+
+
+def clean_id(value) -> int:
+    """A row id given as a JSON number: an integer (not true/false) the id columns can hold."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= DB_INT_MAX:
+        raise ValueError(gettext("Please give the id as a whole number from 1 to %(max)s.",
+                                 max=DB_INT_MAX))
+    return value

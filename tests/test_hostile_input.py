@@ -224,3 +224,23 @@ def test_nul_is_refused_with_a_readable_page_and_the_apis_error_shape(client):
     nested = client.post("/api/v1/appointments", data="[" * 30000 + "]" * 30000,
                          content_type="application/json")
     assert nested.status_code == 400 and "nested too deeply" in nested.get_json()["message"]
+
+
+@pytest.mark.parametrize("args", [
+    ["user", "create", "a\x00@x.example", "--role", "admin", "--password-stdin"],
+    ["user", "create", "\udcff@x.example", "--role", "admin", "--password-stdin"],
+    ["user", "create", "a" * 300 + "@x.example", "--role", "admin", "--password-stdin"],
+    ["user", "create", "c@x.example", "--role", "clerk", "--office", "a\x00", "--password-stdin"],
+    ["user", "token", "a\x00@x.example"],
+    ["user", "token", "\udcff@x.example"],
+    ["user", "revoke-tokens", "a\x00@x.example"],
+    ["purge", "--days", str(HUGE[-1])],
+    ["purge", "--days", "-1"],
+])
+def test_cli_arguments_no_database_can_hold_are_usage_errors(app, args):
+    """NUL cannot come through argv, but bytes that are not UTF-8 can (as lone surrogates),
+    and so can anything through a script; each is an error message, not a traceback."""
+    result = app.test_cli_runner().invoke(args=args, input="a long passphrase here\n")
+    assert result.exit_code in (1, 2), result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Error" in result.output

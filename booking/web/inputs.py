@@ -17,6 +17,7 @@ from flask_babel import gettext
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
+from booking.db import is_storable_text
 from booking.web.validation import DB_INT_MAX
 
 
@@ -26,11 +27,6 @@ class DatabaseInt(IntegerConverter):
     def __init__(self, map, fixed_digits=0, min=-DB_INT_MAX - 1, max=DB_INT_MAX,  # noqa: A002
                  signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
-
-
-def is_storable_text(value: str) -> bool:
-    """False for text with a NUL character or a lone surrogate."""
-    return "\x00" not in value and not any("\ud800" <= ch <= "\udfff" for ch in value)
 
 
 class InvalidInput(BadRequest):

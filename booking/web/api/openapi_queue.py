@@ -16,19 +16,24 @@ def _body(schema: dict) -> dict:
 
 
 ERROR = _ref("Error")
+# a date like 2026-12-01 in the years the API handles (2000-2199)
+DATE = {"type": "string", "format": "date",
+        "pattern": "^2[01][0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"}
 STAFF = [{"staffToken": []}, {"staffSession": []}]
 OFFICE = {"name": "office", "in": "path", "required": True, "schema": {"type": "string"}}
 TICKET = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-COUNTER = {"name": "counter", "in": "path", "required": True, "schema": {"type": "integer"}}
+COUNTER_ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+COUNTER = {"name": "counter", "in": "path", "required": True, "schema": COUNTER_ID}
 DENIED = {"401": _json(ERROR, "No credentials"),
           "403": _json(ERROR, "Another office's counter or ticket")}
 
 
-def _ticket_action(summary: str, conflict: str, body: dict | None = None) -> dict:
+def _ticket_action(summary: str, conflict: str, body: dict | None = None,
+                   unknown: str = "Unknown ticket") -> dict:
     operation = {
         "summary": summary, "security": STAFF, "parameters": [TICKET],
         "responses": {"200": _json(_ref("Ticket"), "The ticket afterwards"), **DENIED,
-                      "404": _json(ERROR, "Unknown ticket"), "409": _json(ERROR, conflict)},
+                      "404": _json(ERROR, unknown), "409": _json(ERROR, conflict)},
     }
     if body:
         operation["requestBody"] = _body(body)
@@ -107,9 +112,12 @@ PATHS = {
     "/counters/{counter}/pause": {"post": {
         "summary": "Pause (default) or resume the counter",
         "security": STAFF, "parameters": [COUNTER],
-        "requestBody": {"content": {"application/json": {"schema": {
+        "requestBody": {"description": "optional; without a body the counter is paused",
+                        "content": {"application/json": {"schema": {
             "type": "object", "properties": {"paused": {"type": "boolean"}}}}}},
         "responses": {"200": _json(_ref("Counter"), "The counter"), **DENIED,
+                      "400": _json(ERROR, "A body that is not a JSON object"),
+                      "422": _json(_ref("ValidationError"), "paused is not true or false"),
                       "404": _json(ERROR, "Unknown counter"),
                       "409": _json(ERROR, "The counter still has a ticket")},
     }},
@@ -127,14 +135,16 @@ PATHS = {
         {"type": "object", "required": ["service"], "properties": {"service": {"type": "string"}}}),
     "/tickets/{id}/return": _ticket_action(
         "Call a parked ticket to a counter", "Not parked, or the counter is busy",
-        {"type": "object", "required": ["counter"], "properties": {"counter": {"type": "integer"}}}),
+        {"type": "object", "required": ["counter"], "properties": {"counter": COUNTER_ID}},
+        unknown="Unknown ticket or counter"),
     "/offices/{office}/appointments": {"get": {
         "summary": "Staff: the day's appointments of an office, with names and statuses",
         "security": STAFF,
-        "parameters": [OFFICE, {"name": "date", "in": "query",
-                                "schema": {"type": "string", "format": "date"}}],
+        "parameters": [OFFICE, {"name": "date", "in": "query", "schema": DATE,
+                                "description": "default: today"}],
         "responses": {"200": _json({"type": "array", "items": _ref("Appointment")}, "OK"),
-                      "400": _json(ERROR, "Malformed date"), **DENIED},
+                      "400": _json(ERROR, "Malformed date"), **DENIED,
+                      "404": _json(ERROR, "Unknown office")},
     }},
 }
 

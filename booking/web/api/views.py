@@ -172,9 +172,7 @@ def _days_asked() -> tuple[date | None, date | None]:
         last = validation.parse_day(request.args.get("to"), "to")
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
-    if first and last and first > last:
-        raise ApiError(400, gettext("'from' must not be after 'to'."))
-    return first, last
+    return first, last  # 'from' after 'to': an empty range, no slots
 
 
 def _citizen_fields(data: dict) -> tuple[dict, dict]:

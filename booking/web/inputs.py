@@ -24,7 +24,7 @@ from booking.web.validation import DB_INT_MAX
 class DatabaseInt(IntegerConverter):
     """``<int:…>`` within the database's INTEGER range (larger numbers: no such page)."""
 
-    def __init__(self, map, fixed_digits=0, min=-DB_INT_MAX - 1, max=DB_INT_MAX,  # noqa: A002
+    def __init__(self, map, fixed_digits=0, min=-DB_INT_MAX - 1, max=DB_INT_MAX,
                  signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 

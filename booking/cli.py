@@ -10,8 +10,23 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from booking.db import unit_of_work, utcnow
+from booking.db import is_storable_text, unit_of_work, utcnow
 from booking.notifications.outbox import deliver_due
+
+
+class StorableText(click.ParamType):
+    """Text a database can store: no NUL and no bytes that are not UTF-8 (the shell passes
+    those through as lone surrogates)."""
+
+    name = "text"
+
+    def convert(self, value, param, ctx):
+        if not is_storable_text(value):
+            self.fail("contains a NUL character or bytes that are not UTF-8", param, ctx)
+        return value
+
+
+TEXT = StorableText()
 
 outbox_cli = AppGroup("outbox", help="The email outbox.")
 
@@ -55,7 +70,7 @@ def seed_demo() -> None:
 
 
 @click.command("purge")
-@click.option("--days", type=int, default=None,
+@click.option("--days", type=click.IntRange(0, 36500), default=None,
               help="Keep personal data this many days after the appointment "
                    "(default: RETENTION_DAYS, 1).")
 @with_appcontext
@@ -99,9 +114,9 @@ user_cli = AppGroup("user", help="Staff accounts.")
 
 
 @user_cli.command("create")
-@click.argument("email")
+@click.argument("email", type=TEXT)
 @click.option("--role", required=True, type=click.Choice(["clerk", "manager", "admin"]))
-@click.option("--office", "offices", multiple=True, help="Office id (repeat for several).")
+@click.option("--office", "offices", type=TEXT, multiple=True, help="Office id (repeat for several).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def user_create(email: str, role: str, offices: tuple[str, ...], password_stdin: bool) -> None:
     """Create a staff user; the password is asked for (or read from stdin)."""
@@ -130,7 +145,7 @@ def _user_or_fail(email: str):
 
 
 @user_cli.command("token")
-@click.argument("email")
+@click.argument("email", type=TEXT)
 def user_token(email: str) -> None:
     """Create a personal API token; it is printed once, as the last line."""
     from booking.accounts.operations import issue_api_token
@@ -142,7 +157,7 @@ def user_token(email: str) -> None:
 
 
 @user_cli.command("revoke-tokens")
-@click.argument("email")
+@click.argument("email", type=TEXT)
 def user_revoke_tokens(email: str) -> None:
     """Revoke every API token of the user."""
     from booking.accounts.operations import revoke_api_tokens

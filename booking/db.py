@@ -63,6 +63,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def is_storable_text(value: str) -> bool:
+    """False for text no database here can store: a NUL character (PostgreSQL) or a lone
+    surrogate (not encodable as UTF-8; a JSON "\\ud800" escape, undecodable bytes in argv)."""
+    return "\x00" not in value and not any("\ud800" <= ch <= "\udfff" for ch in value)
+
+
 def configure_sqlite(engine: Engine, begin_immediate: bool = True) -> None:
     """WAL, a busy timeout and foreign keys for SQLite; transactions begin IMMEDIATE.
 

@@ -66,11 +66,18 @@ def test_slots_default_range_is_today_to_horizon(client, town):
     assert len(days) > 30
 
 
-@pytest.mark.parametrize("query", ["from=2026-13-01", "to=yesterday", "from=2030-01-02&to=2030-01-01"])
+@pytest.mark.parametrize("query", ["from=2026-13-01", "to=yesterday", "from=", "to=",
+                                   "from=1999-12-31"])
 def test_slots_bad_dates_are_400(client, town, query):
     response = client.get(f"/api/v1/offices/amt/services/pass/slots?{query}")
     assert response.status_code == 400
     assert response.get_json()["error"]
+
+
+def test_slots_of_an_empty_range_are_none(client, town):
+    """'from' after 'to' is a well-formed request (the document cannot forbid it): no days."""
+    response = client.get("/api/v1/offices/amt/services/pass/slots?from=2030-01-02&to=2030-01-01")
+    assert response.status_code == 200 and response.get_json() == []
 
 
 def test_slots_unknown_office_or_service_404(client, town):

@@ -78,7 +78,8 @@ def test_a_changed_form_sent_with_a_used_key_books_only_when_sent_again(client, 
     assert _counts(ctx) == (2, 2, 2)
 
 
-@pytest.mark.parametrize("key", ["", "x" * 256, "a\x00b", "schlüssel"])
+# (NUL gets 400 before any view: test_hostile_input)
+@pytest.mark.parametrize("key", ["", "x" * 256, "a\tb", "schlüssel"])
 def test_a_missing_or_malformed_form_key_is_replaced(client, ctx, town, key):
     data = {**_form(client, local_iso(next_workday(), 9)), "key": key}
     assert client.post("/offices/amt/services/melde/book", data=data).status_code == 303

@@ -53,8 +53,8 @@ def check_password_strength(password: str) -> None:
 
 def create_user(email: str, password: str, role: str, office_ids: list[str], now: datetime) -> User:
     email = normalise_email(email)
-    if "@" not in email:
-        raise AccountError("not an email address")
+    if "@" not in email or len(email) > 254:
+        raise AccountError("not an email address (at most 254 characters, with an @)")
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}")
     check_password_strength(password)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from booking.extensions import csrf
-from booking.web import caching
+from booking.web import caching, inputs
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -30,6 +30,7 @@ def register(app: Flask) -> None:
         staff,
     )
 
+    inputs.init_app(app)  # before the blueprints: their rules take its int converter
     app.register_blueprint(citizen.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
@@ -82,13 +83,20 @@ def _generic_messages() -> dict[int, tuple[str, str]]:
 def _http_error(exc: HTTPException):
     code = exc.code or 500
     if is_api_request():
-        return jsonify({"error": exc.name, "message": exc.description}), code
-    title, message = _generic_messages().get(
-        code, (gettext("Error"), gettext("Something went wrong. Please try again later."))
-    )
-    if getattr(exc, "user_message", None):
-        message = exc.user_message
-    return render_template("errors/error.html", code=code, title=title, message=message), code
+        response = jsonify({"error": exc.name, "message": exc.description})
+    else:
+        title, message = _generic_messages().get(
+            code, (gettext("Error"), gettext("Something went wrong. Please try again later."))
+        )
+        if getattr(exc, "user_message", None):
+            message = exc.user_message
+        response = make_response(render_template("errors/error.html", code=code, title=title,
+                                                 message=message))
+    # the exception's own headers: Allow on 405, WWW-Authenticate on 401, Retry-After …
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response, code
 
 
 def _csrf_error(exc: CSRFError):

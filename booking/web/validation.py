@@ -15,6 +15,7 @@ from wtforms.validators import ValidationError
 from booking.scheduling import idempotency
 
 MIN_YEAR, MAX_YEAR = 2000, 2199  # far beyond any horizon; keeps date arithmetic in range
+DB_INT_MAX = 2**31 - 1  # the id columns are INTEGER (32 bit on PostgreSQL)
 PHONE = re.compile(r"^\+?[0-9 ()/\-]{3,40}$")
 
 
@@ -99,7 +100,8 @@ def parse_start(value) -> datetime:
 
 
 def parse_day(value: str | None, name: str) -> date | None:
-    if value is None or value == "":
+    """A date like 2026-12-01; None when not given (an empty value is not a date)."""
+    if value is None:
         return None
     try:
         parsed = date.fromisoformat(value)
@@ -119,3 +121,11 @@ def submission_key_field() -> HiddenField:
     form again (a double click, a reload) repeats the key and gets the first booking
     (booking.scheduling.idempotency). A missing or malformed key is replaced."""
     return HiddenField(default=idempotency.new_key, filters=[_posted_key])
+
+
+def clean_id(value) -> int:
+    """A row id given as a JSON number: an integer (not true/false) the id columns can hold."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= DB_INT_MAX:
+        raise ValueError(gettext("Please give the id as a whole number from 1 to %(max)s.",
+                                 max=DB_INT_MAX))
+    return value

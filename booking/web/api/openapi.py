@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from booking.scheduling import idempotency
 from booking.web.api import openapi_queue
 
@@ -15,6 +17,8 @@ def _json(schema: dict, description: str) -> dict:
 
 
 ERROR = _ref("Error")
+MALFORMED = _json(ERROR, "Malformed request: text with a NUL character (no database stores "
+                  "it), JSON that is not an object or nested too deeply, a malformed date")
 CODE_PARAM = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
 BEARER = [{"manageToken": []}]
 IDEMPOTENCY_KEY = {
@@ -28,6 +32,14 @@ IDEMPOTENCY_KEY = {
 
 
 def openapi_document() -> dict:
+    document = copy.deepcopy(_document())  # the parts are shared module constants
+    for operations in document["paths"].values():
+        for operation in operations.values():  # any request can carry a NUL: 400
+            operation["responses"].setdefault("400", MALFORMED)
+    return document
+
+
+def _document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {
@@ -48,14 +60,15 @@ def openapi_document() -> dict:
                 "responses": {"200": _json({"type": "array", "items": _ref("Office")}, "OK")},
             }},
             "/offices/{office}/services/{service}/slots": {"get": {
-                "summary": "Free starts in an inclusive range of local dates",
+                "summary": "Free starts in an inclusive range of local dates (none if 'from' "
+                           "is after 'to')",
                 "parameters": [
                     {"name": "office", "in": "path", "required": True, "schema": {"type": "string"}},
                     {"name": "service", "in": "path", "required": True,
                      "schema": {"type": "string"}},
-                    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"},
+                    {"name": "from", "in": "query", "schema": openapi_queue.DATE,
                      "description": "default: today"},
-                    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"},
+                    {"name": "to", "in": "query", "schema": openapi_queue.DATE,
                      "description": "default: the end of the booking horizon"},
                     {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
                 ],
@@ -154,7 +167,8 @@ def openapi_document() -> dict:
                                    "properties": {
                     "office": {"type": "string"}, "service": {"type": "string"},
                     "start": {"type": "string", "format": "date-time"},
-                    "name": {"type": "string", "maxLength": 200},
+                    "name": {"type": "string", "minLength": 1, "maxLength": 200,
+                             "pattern": "[^ \\t\\n]"},
                     "email": {"type": "string", "format": "email"},
                     "phone": {"type": ["string", "null"]},
                     "language": {"type": "string", "enum": ["de", "en"]}}},

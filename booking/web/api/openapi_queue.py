@@ -16,19 +16,43 @@ def _body(schema: dict) -> dict:
 
 
 ERROR = _ref("Error")
+# a date like 2026-12-01 in the years the API handles (2000-2199)
+DATE = {"type": "string", "format": "date",
+        "pattern": "^2[01][0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"}
+SERVICE_ID = {"type": "string", "examples": ["personalausweis"]}  # (the demo town's)
 STAFF = [{"staffToken": []}, {"staffSession": []}]
 OFFICE = {"name": "office", "in": "path", "required": True, "schema": {"type": "string"}}
 TICKET = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-COUNTER = {"name": "counter", "in": "path", "required": True, "schema": {"type": "integer"}}
+COUNTER_ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+COUNTER = {"name": "counter", "in": "path", "required": True, "schema": COUNTER_ID}
 DENIED = {"401": _json(ERROR, "No credentials"),
           "403": _json(ERROR, "Another office's counter or ticket")}
 
 
-def _ticket_action(summary: str, conflict: str, body: dict | None = None) -> dict:
+# What can be done with a ticket in a response: OpenAPI links (clients and test generators
+# follow them from a drawn or called ticket to its status and the counter's actions).
+TICKET_OPERATIONS = {
+    "status": ("/tickets/{id}", "get"), "reminder": ("/tickets/{id}/reminder", "post"),
+    **{action: (f"/tickets/{{id}}/{action}", "post")
+       for action in ("recall", "start", "finish", "no-show", "park", "transfer", "return")},
+}
+TICKET_LINKS = {
+    name: {"operationRef": "#/paths/" + path.replace("/", "~1") + "/" + method,
+           "parameters": {"id": "$response.body#/id"}}
+    for name, (path, method) in TICKET_OPERATIONS.items()
+}
+
+
+def _ticket(description: str) -> dict:
+    return {**_json(_ref("Ticket"), description), "links": TICKET_LINKS}
+
+
+def _ticket_action(summary: str, conflict: str, body: dict | None = None,
+                   unknown: str = "Unknown ticket") -> dict:
     operation = {
         "summary": summary, "security": STAFF, "parameters": [TICKET],
-        "responses": {"200": _json(_ref("Ticket"), "The ticket afterwards"), **DENIED,
-                      "404": _json(ERROR, "Unknown ticket"), "409": _json(ERROR, conflict)},
+        "responses": {"200": _ticket("The ticket afterwards"), **DENIED,
+                      "404": _json(ERROR, unknown), "409": _json(ERROR, conflict)},
     }
     if body:
         operation["requestBody"] = _body(body)
@@ -41,9 +65,9 @@ PATHS = {
         "summary": "Draw a walk-in ticket (kiosk)",
         "parameters": [OFFICE],
         "requestBody": _body({"type": "object", "required": ["service"],
-                              "properties": {"service": {"type": "string"}}}),
+                              "properties": {"service": SERVICE_ID}}),
         "responses": {
-            "201": _json(_ref("Ticket"), "The new ticket"),
+            "201": _ticket("The new ticket"),
             "400": _json(ERROR, "The body is not a JSON object"),
             "404": _json(ERROR, "Unknown office"),
             "409": _json(ERROR, "Closed now, or the day's contingent is used up"),
@@ -56,7 +80,7 @@ PATHS = {
         "requestBody": _body({"type": "object", "required": ["code"],
                               "properties": {"code": {"type": "string"}}}),
         "responses": {
-            "201": _json(_ref("Ticket"), "The appointment's ticket"),
+            "201": _ticket("The appointment's ticket"),
             "404": _json(ERROR, "Unknown office or booking code"),
             "409": _json(ERROR, "Another day, cancelled, or already checked in"),
             "422": _json(_ref("ValidationError"), "No code given"),
@@ -101,7 +125,7 @@ PATHS = {
     "/counters/{counter}/call-next": {"post": {
         "summary": "Call the next ticket to this counter (atomic across servers)",
         "security": STAFF, "parameters": [COUNTER],
-        "responses": {"200": _json(_ref("Ticket"), "The called ticket"),
+        "responses": {"200": _ticket("The called ticket"),
                       "204": {"description": "Nobody waits for this counter"}, **DENIED,
                       "404": _json(ERROR, "Unknown counter"),
                       "409": _json(ERROR, "The counter is paused or still has a ticket")},
@@ -109,9 +133,12 @@ PATHS = {
     "/counters/{counter}/pause": {"post": {
         "summary": "Pause (default) or resume the counter",
         "security": STAFF, "parameters": [COUNTER],
-        "requestBody": {"content": {"application/json": {"schema": {
+        "requestBody": {"description": "optional; without a body the counter is paused",
+                        "content": {"application/json": {"schema": {
             "type": "object", "properties": {"paused": {"type": "boolean"}}}}}},
         "responses": {"200": _json(_ref("Counter"), "The counter"), **DENIED,
+                      "400": _json(ERROR, "A body that is not a JSON object"),
+                      "422": _json(_ref("ValidationError"), "paused is not true or false"),
                       "404": _json(ERROR, "Unknown counter"),
                       "409": _json(ERROR, "The counter still has a ticket")},
     }},
@@ -126,17 +153,19 @@ PATHS = {
     "/tickets/{id}/transfer": _ticket_action(
         "Back into the queue for another service, keeping the arrival time",
         "Not at a counter or parked",
-        {"type": "object", "required": ["service"], "properties": {"service": {"type": "string"}}}),
+        {"type": "object", "required": ["service"], "properties": {"service": SERVICE_ID}}),
     "/tickets/{id}/return": _ticket_action(
         "Call a parked ticket to a counter", "Not parked, or the counter is busy",
-        {"type": "object", "required": ["counter"], "properties": {"counter": {"type": "integer"}}}),
+        {"type": "object", "required": ["counter"], "properties": {"counter": COUNTER_ID}},
+        unknown="Unknown ticket or counter"),
     "/offices/{office}/appointments": {"get": {
         "summary": "Staff: the day's appointments of an office, with names and statuses",
         "security": STAFF,
-        "parameters": [OFFICE, {"name": "date", "in": "query",
-                                "schema": {"type": "string", "format": "date"}}],
+        "parameters": [OFFICE, {"name": "date", "in": "query", "schema": DATE,
+                                "description": "default: today"}],
         "responses": {"200": _json({"type": "array", "items": _ref("Appointment")}, "OK"),
-                      "400": _json(ERROR, "Malformed date"), **DENIED},
+                      "400": _json(ERROR, "Malformed date"), **DENIED,
+                      "404": _json(ERROR, "Unknown office")},
     }},
 }
 

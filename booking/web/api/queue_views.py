@@ -13,7 +13,7 @@ from booking.scheduling.codes import normalise_code
 from booking.scheduling.operations import get_appointment_by_code
 from booking.web import validation
 from booking.web.api import bp
-from booking.web.api.views import ApiError, _json_object
+from booking.web.api.views import ApiError, _api_error, _json_object
 from booking.web.auth import is_session_authenticated, require_role, staff_user
 from booking.web.queue_presenters import (
     counter_for,
@@ -28,6 +28,9 @@ from booking.web.queue_presenters import (
 
 @bp.errorhandler(errors.QueueError)
 def _queue_error(exc: errors.QueueError):
+    if isinstance(exc, errors.ServiceNotOffered):  # the body's service: a field error
+        return _api_error(ApiError(422, gettext("Please correct the marked fields."),
+                                   {"service": queue_error_message(exc)}))
     return jsonify({"error": queue_error_message(exc)}), queue_error_status(exc)
 
 
@@ -136,8 +139,8 @@ def call_next(counter_id: int):
 @require_role("clerk")
 def pause(counter_id: int):
     counter = counter_for(staff_user(), counter_id)
-    data = request.get_json(silent=True)
-    paused = data.get("paused", True) if isinstance(data, dict) else True
+    data = _json_object() if request.get_data() else {}  # no body: pause
+    paused = data.get("paused", True)
     if not isinstance(paused, bool):
         raise ApiError(422, gettext("Please correct the marked fields."),
                        {"paused": gettext("true or false.")})
@@ -182,5 +185,10 @@ def transfer(ticket_id: str):
 @require_role("clerk")
 def return_ticket(ticket_id: str):
     data = _json_object()
-    counter = counter_for(staff_user(), data.get("counter"))
+    try:
+        counter_id = validation.clean_id(data.get("counter"))
+    except ValueError as exc:
+        raise ApiError(422, gettext("Please correct the marked fields."),
+                       {"counter": str(exc)}) from None
+    counter = counter_for(staff_user(), counter_id)
     return _ticket_action(ticket_id, lambda t, now: counter_operations.return_ticket(t, counter, now))

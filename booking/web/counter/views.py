@@ -28,7 +28,7 @@ from booking.web.queue_presenters import (
     ticket_for,
 )
 
-COUNTER = "/<int(max=2147483647):counter_id>"
+COUNTER = "/<int:counter_id>"
 
 
 def _lang() -> str:

@@ -30,7 +30,9 @@ from booking.web.staff.presenters import language
 
 class LoginForm(FlaskForm):
     next = HiddenField()
-    email = EmailField(_l("Email address"), validators=[DataRequired()],
+    # bounded like the users' column, before the address reaches the login throttle's table
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(
+        max=254, message=_l("The email address may have at most %(max)d characters."))],
                        render_kw={"autocomplete": "username"})
     password = PasswordField(_l("Password"), validators=[DataRequired()],
                              render_kw={"autocomplete": "current-password"})

@@ -86,7 +86,7 @@ def _appointment_action(office_id: str, appointment_id: int, operation, success:
     return redirect(url_for("staff.schedule", office_id=office.id, **back), 303)
 
 
-@bp.post("/staff/offices/<office_id>/appointments/<int(max=2147483647):appointment_id>/arrived")
+@bp.post("/staff/offices/<office_id>/appointments/<int:appointment_id>/arrived")
 @require_role("clerk")
 def mark_arrived(office_id: str, appointment_id: int):
     return _appointment_action(
@@ -95,7 +95,7 @@ def mark_arrived(office_id: str, appointment_id: int):
         gettext("Marked as arrived."))
 
 
-@bp.post("/staff/offices/<office_id>/appointments/<int(max=2147483647):appointment_id>/no-show")
+@bp.post("/staff/offices/<office_id>/appointments/<int:appointment_id>/no-show")
 @require_role("clerk")
 def mark_no_show(office_id: str, appointment_id: int):
     return _appointment_action(
@@ -104,7 +104,7 @@ def mark_no_show(office_id: str, appointment_id: int):
         gettext("Marked as no-show."))
 
 
-@bp.post("/staff/offices/<office_id>/appointments/<int(max=2147483647):appointment_id>/cancel")
+@bp.post("/staff/offices/<office_id>/appointments/<int:appointment_id>/cancel")
 @require_role("clerk")
 def cancel(office_id: str, appointment_id: int):
     return _appointment_action(
@@ -114,7 +114,7 @@ def cancel(office_id: str, appointment_id: int):
         gettext("The appointment is cancelled."))
 
 
-@bp.get("/staff/offices/<office_id>/appointments/<int(max=2147483647):appointment_id>")
+@bp.get("/staff/offices/<office_id>/appointments/<int:appointment_id>")
 @require_role("clerk")
 def appointment(office_id: str, appointment_id: int):
     office = office_for(staff_user(), office_id)
@@ -143,7 +143,7 @@ def _time_choices(office: Office, service, day: date,
             for s in free if s.start_at != current]
 
 
-@bp.route("/staff/offices/<office_id>/appointments/<int(max=2147483647):appointment_id>/move",
+@bp.route("/staff/offices/<office_id>/appointments/<int:appointment_id>/move",
           methods=["GET", "POST"])
 @require_role("clerk")
 def move(office_id: str, appointment_id: int):

@@ -151,7 +151,7 @@ def test_new_rule_with_live_preview_opens_times_for_citizens(page, ctx, town, cl
     page.locator("#services input[value='melde']").check()
     expect(status).to_have_text("No confirmed appointment is affected.")
     # what the change adds on the day: 'melde' only, as the rule is for 'melde'
-    heading = preview.locator("dt").filter(has_text=format_date(sunday, "full", locale="en"))
+    heading = preview.locator("dt").filter(has_text=format_date(sunday, "full", locale="en_GB"))
     change = heading.locator("xpath=following-sibling::dd[1]")
     expect(change).to_have_text(re.compile(r"^\s*Register your address:\s+added:\s+"
                                            r"14:00–15:00 \(4 slots\)\s*$"))

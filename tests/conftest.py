@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import os
 import sys
-import uuid
 from datetime import date, time
 
-import psycopg
 import pytest
 from sqlalchemy import text
 
 from booking.config import normalise_database_url
 from tests.factories import (
     BERLIN,
-    POSTGRES_ADMIN_URL,
     add_user,
     back_office_town,
     log_in_with_password,
     make_town,
+    scratch_postgres_database,
     state_without_holiday,
 )
 
@@ -54,12 +52,8 @@ def database_url(db_kind, tmp_path_factory):
     if db_kind == "sqlite":
         yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
         return
-    name = f"booking_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres_database("booking_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -265,9 +259,5 @@ def empty_database_url(db_kind, tmp_path):
     if db_kind == "sqlite":
         yield "sqlite:///" + str(tmp_path / "fresh.db")
         return
-    name = f"booking_fresh_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres_database("booking_fresh") as url:
+        yield url

@@ -13,7 +13,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 
 import psycopg
 import pytest
@@ -22,7 +21,7 @@ from booking import realtime
 from booking.config import normalise_database_url
 from booking.db import db
 from booking.realtime import Event
-from tests.factories import POSTGRES_ADMIN_URL
+from tests.factories import scratch_postgres_database
 from tests.realtime_app import register
 from tests.server import gunicorn
 
@@ -37,12 +36,8 @@ def pg_url(db_kind, database_url):
     if db_kind == "postgresql":
         yield database_url
         return
-    name = f"booking_rt_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres_database("booking_rt") as url:
+        yield url
 
 
 def _make_app(app_config, **overrides):

@@ -250,17 +250,20 @@ def written(path, marker: str) -> str:
 
 @pytest.mark.server
 def test_manage_tokens_stay_out_of_the_access_logs(proxied):
-    """nginx's and gunicorn's: also for the spellings the app routes to the same page."""
+    """nginx's and gunicorn's: also for the spellings the app routes to the same page; and
+    no query string (the clerk's schedule is searched by a citizen's name)."""
     server, _ = proxied
     for path in ("/manage/ABCD2345/s3cr3t-token-value/cancel", "/%6Danage/ABCD2345/s3cr3t-t1",
                  "//manage/ABCD2345/s3cr3t-t2", "/manage/ABCD2345//s3cr3t-t3/move",
-                 "/manage%2FABCD2345%2Fs3cr3t-t4", "/staff/feed/another-secret-token.ics"):
+                 "/manage%2FABCD2345%2Fs3cr3t-t4", "/staff/offices/amt/schedule?q=Erika%20Muster",
+                 "/staff/feed/another-secret-token.ics"):
         server.request("GET", path)
     for log in (written(server.tmp / "access.log", "/staff/feed/"),
                 written(server.tmp / "app-access.log", "/staff/feed/")):
         assert "/manage/ABCD2345/***/cancel" in log
         assert "/staff/feed/***.ics" in log
         assert "s3cr3t" not in log and "another-secret-token" not in log, log
+        assert "/staff/offices/amt/schedule " in log and "Muster" not in log, log
 
 
 @pytest.mark.server

@@ -507,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
         seed.flask_cli(["db", "upgrade"], env)
         log(seed.flask_cli(["seed-demo"], env))
         os.environ.update({"DATABASE_URL": database_url, "BOOKING_INSTANCE_PATH": instance_dir,
-                           "OUTBOX_BACKGROUND": "0", "MAIL_SERVER": "",
+                           "OUTBOX_BACKGROUND": "0", "MAIL_SERVER": "", "ANTI_ABUSE": "0",
                            "REALTIME_BACKEND": "memory"})
         from booking import create_app
 

@@ -15,6 +15,7 @@ def create_app(config: dict | None = None) -> Flask:
     from booking import cli, extensions, i18n, models, realtime, web  # noqa: F401  (models: register tables)
     from booking.config import load_config
     from booking.db import commit_request, configure_sqlite
+    from booking.fairness import apply_switch
 
     app = Flask(
         __name__,
@@ -25,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(load_config(app.instance_path))
     if config:
         app.config.from_mapping(config)
+    apply_switch(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     if app.config["BOOKING_ENV"] == "production" and not app.config["MAIL_SERVER"]:
         app.logger.warning("MAIL_SERVER is not set: emails are written to %s, not sent",

@@ -26,6 +26,10 @@ Environment variables (all optional in development):
 ``STAFF_SESSION_IDLE_MINUTES``, ``STAFF_SESSION_MAX_HOURS``
                        A staff session ends after this long without a request (default 60)
                        and this long after the login (default 12).
+``ANTI_ABUSE``         ``0`` turns every measure of booking.fairness off at once (default on).
+``ALTCHA_ENABLED``, ``RATELIMIT_ENABLED``, ``EMAIL_CAP_ENABLED``, ``DOUBLE_OPT_IN_ENABLED``,
+``RELEASE_DELAY_ENABLED``
+                       Each measure on its own (default on; off whenever ANTI_ABUSE is off).
 ``REALTIME_BACKEND``   ``auto`` (default), ``postgres`` or ``memory``; see booking.realtime.
 ``REALTIME_HEARTBEAT_SECONDS``, ``REALTIME_STREAM_MAX_SECONDS``
                        Ping interval (default 15) and lifetime (default 300) of event streams.
@@ -36,6 +40,8 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import date
+
+from booking.fairness import MEASURES
 
 
 class ConfigError(RuntimeError):
@@ -80,7 +86,11 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
             max_overflow=int(env.get("DATABASE_MAX_OVERFLOW") or 10),
             pool_timeout=float(env.get("DATABASE_POOL_TIMEOUT") or 30),
         )
+    anti_abuse = _bool(env.get("ANTI_ABUSE"), default=True)
     return {
+        "ANTI_ABUSE": anti_abuse,
+        **{f"{name}_ENABLED": _bool(env.get(f"{name}_ENABLED"), default=True)
+           for name in MEASURES},
         "BOOKING_ENV": "production" if production else "development",
         # A random development key: sessions and CSRF tokens do not survive a restart.
         "SECRET_KEY": secret or secrets.token_hex(32),

@@ -67,6 +67,9 @@ def instance_dir(tmp_path_factory):
 def app_config(database_url, instance_dir) -> dict:
     return {
         "TESTING": True,
+        # the fairness measures are off for tests of other features; their tests turn
+        # them on (tests/test_fairness_*.py)
+        "ANTI_ABUSE": False,
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "OUTBOX_BACKGROUND": False,

@@ -30,6 +30,11 @@ Environment variables (all optional in development):
 ``ALTCHA_ENABLED``, ``RATELIMIT_ENABLED``, ``EMAIL_CAP_ENABLED``, ``DOUBLE_OPT_IN_ENABLED``,
 ``RELEASE_DELAY_ENABLED``
                        Each measure on its own (default on; off whenever ANTI_ABUSE is off).
+``RATELIMIT_STORAGE_URI`` ``memory://`` (default: each process counts alone) or
+                       ``redis://host:6379/0`` (several workers or servers count together).
+``RATELIMIT_SLOTS``, ``RATELIMIT_BOOKING``, ``RATELIMIT_MOVING``, ``RATELIMIT_CHECKIN``,
+``RATELIMIT_TICKETS`` (per visitor) and each with ``_PER_ADDRESS``; ``RATELIMIT_KIOSK_PER_ADDRESS``,
+``RATELIMIT_EXEMPT_NETWORKS``, ``RATELIMIT_KEY_PREFIX``: see booking.web.limits and the README.
 ``REALTIME_BACKEND``   ``auto`` (default), ``postgres`` or ``memory``; see booking.realtime.
 ``REALTIME_HEARTBEAT_SECONDS``, ``REALTIME_STREAM_MAX_SECONDS``
                        Ping interval (default 15) and lifetime (default 300) of event streams.
@@ -42,6 +47,7 @@ import secrets
 from datetime import date
 
 from booking.fairness import MEASURES
+from booking.fairness.ratelimit import config_defaults as ratelimit_settings
 
 
 class ConfigError(RuntimeError):
@@ -91,6 +97,7 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "ANTI_ABUSE": anti_abuse,
         **{f"{name}_ENABLED": _bool(env.get(f"{name}_ENABLED"), default=True)
            for name in MEASURES},
+        **ratelimit_settings(env),
         "BOOKING_ENV": "production" if production else "development",
         # A random development key: sessions and CSRF tokens do not survive a restart.
         "SECRET_KEY": secret or secrets.token_hex(32),

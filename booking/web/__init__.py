@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from booking.extensions import csrf
-from booking.web import caching, inputs
+from booking.web import caching, inputs, limits
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -44,6 +44,7 @@ def register(app: Flask) -> None:
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
+    limits.init_app(app)  # after the blueprints: binds the limits to their views
 
 
 def is_api_request() -> bool:

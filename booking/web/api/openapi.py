@@ -29,13 +29,27 @@ IDEMPOTENCY_KEY = {
     "The same key with the same body within a day gets the first booking again; with a "
     "different body it is refused (422).",
 }
+#: the rate-limited operations (booking.web.limits): they may answer 429
+RATE_LIMITED = {
+    ("/offices/{office}/services/{service}/slots", "get"), ("/appointments", "post"),
+    ("/appointments/{code}/reschedule", "post"), ("/offices/{office}/tickets", "post"),
+    ("/offices/{office}/checkins", "post"),
+}
+TOO_MANY = {
+    **_json(ERROR, "Too many requests from this client address or visitor (rate limits, "
+            "when on): wait the seconds in Retry-After"),
+    "headers": {"Retry-After": {"description": "Seconds until a request is accepted again",
+                                "schema": {"type": "integer", "minimum": 1}}},
+}
 
 
 def openapi_document() -> dict:
     document = copy.deepcopy(_document())  # the parts are shared module constants
-    for operations in document["paths"].values():
-        for operation in operations.values():  # any request can carry a NUL: 400
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():  # any request can carry a NUL: 400
             operation["responses"].setdefault("400", MALFORMED)
+            if (path, method) in RATE_LIMITED:
+                operation["responses"]["429"] = copy.deepcopy(TOO_MANY)
     return document
 
 

@@ -13,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def create_app(config: dict | None = None) -> Flask:
     """Application factory. ``config`` overrides settings (tests pass a mapping)."""
     from booking import cli, extensions, i18n, models, realtime, web  # noqa: F401  (models: register tables)
-    from booking.config import load_config
+    from booking.config import DEMO_CONTROLLER, load_config
     from booking.db import commit_request, configure_sqlite
     from booking.fairness import apply_switch
 
@@ -31,6 +31,10 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["BOOKING_ENV"] == "production" and not app.config["MAIL_SERVER"]:
         app.logger.warning("MAIL_SERVER is not set: emails are written to %s, not sent",
                            app.config["MAIL_FILE_DIR"])
+    if app.config["BOOKING_ENV"] == "production" \
+            and app.config["PRIVACY_CONTROLLER"] == DEMO_CONTROLLER:
+        app.logger.warning("PRIVACY_CONTROLLER is not set: the privacy notice names the demo "
+                           "town %r as the controller", DEMO_CONTROLLER)
 
     extensions.db.init_app(app)
     with app.app_context():  # engines exist now; nothing connects yet

@@ -71,29 +71,24 @@ def seed_demo() -> None:
 
 @click.command("purge")
 @click.option("--days", type=click.IntRange(0, 36500), default=None,
-              help="Keep personal data this many days after the appointment "
-                   "(default: RETENTION_DAYS, 1).")
+              help="Keep personal data this many days after the appointment, its "
+                   "cancellation or its email (default: RETENTION_DAYS, 1).")
 @with_appcontext
 def purge(days: int | None) -> None:
-    """Anonymise past and cancelled appointments and delete what else holds personal
-    data past its time: reminder addresses and emails, ended staff sessions, expired
-    login counters (run daily, e.g. from a systemd timer)."""
+    """Delete or anonymise personal data past its time: every step of
+    booking.retention.STEPS (past and cancelled appointments, sent emails, reminder
+    addresses, citizens' data in old audit entries, ended staff sessions, expired login
+    counters and idempotency keys). Run daily, e.g. from a systemd timer."""
     from flask import current_app
 
-    from booking.accounts.operations import forget_stale_logins
-    from booking.queueing.reminders import forget_reminders
-    from booking.scheduling.retention import purge_personal_data
+    from booking.retention import run_purge
 
     config = current_app.config
     days = config["RETENTION_DAYS"] if days is None else days
-    now = utcnow()
     with unit_of_work():
-        appointments, emails = purge_personal_data(now, timedelta(days=days))
-        reminders = forget_reminders(before=now - timedelta(days=days))
-        forget_stale_logins(now, timedelta(minutes=config["STAFF_SESSION_IDLE_MINUTES"]),
-                            timedelta(hours=config["STAFF_SESSION_MAX_HOURS"]))
-    click.echo(f"anonymised {appointments} appointments, deleted {emails} emails "
-               f"and {reminders} reminder emails")
+        done = run_purge(utcnow(), timedelta(days=days), config)
+    for step, count in done:
+        click.echo(step.report.format(count))
 
 
 queue_cli = AppGroup("queue", help="The walk-in queue.")

@@ -11,8 +11,18 @@ Environment variables (all optional in development):
                        are written as ``.eml`` files to ``<instance>/outbox-mail/``.
 ``BOOKING_BASE_URL``   Absolute base URL for links in emails (default http://127.0.0.1:5000).
 ``ACCESSIBILITY_EMAIL``, ``ACCESSIBILITY_PHONE``, ``ACCESSIBILITY_STATEMENT_DATE`` (ISO date),
-``PRIVACY_EMAIL``      Contacts and date shown in the accessibility statement and privacy notice.
-``RETENTION_DAYS``     Days personal data of an appointment is kept after it (default 1).
+``PRIVACY_EMAIL``      Contacts and date shown in the accessibility statement and privacy notice
+                       (``PRIVACY_EMAIL``: the data protection officer's address).
+``PRIVACY_CONTROLLER``, ``PRIVACY_CONTROLLER_ADDRESS``
+                       The controller (the town) named in the privacy notice, and its postal
+                       address (defaults: the demo town; a warning in production when unset).
+``PRIVACY_DPO``        The data protection officer: name and postal contact.
+``PRIVACY_AUTHORITY``  The supervisory authority for complaints (optional; empty: the notice
+                       names the authority of the citizen's federal state in general).
+``PRIVACY_LOG_DAYS``   Days the server logs are kept, as the operator set up log rotation
+                       (default 7); the notice states it.
+``RETENTION_DAYS``     Days personal data is kept after the appointment, its cancellation or the
+                       sending of an email (default 1); the purge (``flask purge``) deletes it.
 ``QUEUE_ALWAYS_OPEN``  ``1``: the kiosk ignores opening hours (demo; ignored in production).
 ``OUTBOX_POLL_SECONDS`` How often each app process looks for due emails (default 5).
 ``DATABASE_POOL_SIZE``, ``DATABASE_MAX_OVERFLOW``, ``DATABASE_POOL_TIMEOUT``
@@ -48,6 +58,9 @@ from datetime import date
 
 from booking.fairness import MEASURES
 from booking.fairness.ratelimit import config_defaults as ratelimit_settings
+
+#: the demo town's controller: in production this default means the setting is missing
+DEMO_CONTROLLER = "Stadt Musterstadt"
 
 
 class ConfigError(RuntimeError):
@@ -121,6 +134,15 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
             env.get("ACCESSIBILITY_STATEMENT_DATE") or "2026-11-22"),
         "PRIVACY_EMAIL": env.get("PRIVACY_EMAIL") or "datenschutz@musterstadt.example",
         "RETENTION_DAYS": int(env.get("RETENTION_DAYS") or 1),
+        "PRIVACY_CONTROLLER": env.get("PRIVACY_CONTROLLER") or DEMO_CONTROLLER,
+        "PRIVACY_CONTROLLER_ADDRESS": env.get("PRIVACY_CONTROLLER_ADDRESS")
+        or "Marktplatz 1, 63065 Musterstadt",
+        "PRIVACY_DPO": env.get("PRIVACY_DPO")
+        or "Maria Beispiel, Datenschutzbeauftragte, Marktplatz 1, 63065 Musterstadt",
+        "PRIVACY_AUTHORITY": env.get("PRIVACY_AUTHORITY", "Der Hessische Beauftragte für "
+                                     "Datenschutz und Informationsfreiheit, Postfach 3163, "
+                                     "65021 Wiesbaden").strip(),
+        "PRIVACY_LOG_DAYS": int(env.get("PRIVACY_LOG_DAYS") or 7),
         # demo only (make run): the kiosk gives tickets at any hour; ignored in production
         "QUEUE_ALWAYS_OPEN": (not production) and env.get("QUEUE_ALWAYS_OPEN") == "1",
         "OUTBOX_BACKGROUND": _bool(env.get("OUTBOX_BACKGROUND"), default=True),

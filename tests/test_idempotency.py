@@ -11,9 +11,9 @@ from sqlalchemy import select
 from booking.audit.models import AuditEntry
 from booking.db import utcnow
 from booking.notifications.models import OutboxMessage
+from booking.retention import run_purge
 from booking.scheduling import idempotency
 from booking.scheduling.models import Appointment, AppointmentSeat, IdempotencyKey
-from booking.scheduling.retention import purge_personal_data
 from tests.factories import (
     count_rows,
     csrf_from,
@@ -179,7 +179,7 @@ def test_the_purge_deletes_keys_older_than_a_day(client, ctx, town):
                 .where(IdempotencyKey.key_hash == idempotency.key_hash("old"))
                 .values(created_at=utcnow() - timedelta(days=1, minutes=1)))
     ctx.commit()
-    purge_personal_data(utcnow(), timedelta(days=1))
+    run_purge(utcnow(), timedelta(days=1))
     ctx.commit()
     assert ctx.scalars(select(IdempotencyKey.key_hash)).all() == [idempotency.key_hash("new")]
     ctx.rollback()

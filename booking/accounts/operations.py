@@ -7,6 +7,7 @@ as SHA-256 hashes.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta
 
@@ -77,20 +78,24 @@ def get_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def _throttle_keys(email: str, client: str | None) -> list[tuple[str, int]]:
+def _throttle_keys(email: str, client: str | None, secret: str = "") -> list[tuple[str, int]]:
     """The counters a login attempt is checked against and counts towards: this client
     at this account (``MAX_FAILURES``) and this client at any account
     (``MAX_FAILURES_PER_CLIENT``). None is shared by all clients, so an attacker locks
     out neither the account's owner elsewhere nor anybody at other accounts. Keys are
-    hashes: fixed length whatever was typed, and no address stored in the clear."""
+    hashes keyed with ``secret`` (the app's SECRET_KEY): fixed length whatever was
+    typed, and no client address in the clear nor one that can be found again by
+    hashing every address."""
     client = client or "unknown"
     account = normalise_email(email)
-    return [(_throttle_key("account-client", f"{account}\n{client}"), MAX_FAILURES),
-            (_throttle_key("client", client), MAX_FAILURES_PER_CLIENT)]
+    return [(_throttle_key("account-client", f"{account}\n{client}", secret), MAX_FAILURES),
+            (_throttle_key("client", client, secret), MAX_FAILURES_PER_CLIENT)]
 
 
-def _throttle_key(kind: str, value: str) -> str:
-    return f"{kind}:{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()}"
+def _throttle_key(kind: str, value: str, secret: str) -> str:
+    digest = hmac.new(secret.encode("utf-8", "surrogatepass"),
+                      value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    return f"{kind}:{digest}"
 
 
 def _check_throttle(keys, now: datetime) -> None:
@@ -101,6 +106,10 @@ def _check_throttle(keys, now: datetime) -> None:
 
 
 def _record_failure(keys, now: datetime) -> None:
+    # counters whose window has ended stand only for a client address: gone at the
+    # next failure anywhere (and in the nightly purge), not kept for a day
+    db.session.execute(delete(LoginFailure).where(LoginFailure.window_start_at <= now - WINDOW,
+                                                  LoginFailure.key.not_in([k for k, _ in keys])))
     for key, _ in keys:
         row = db.session.get(LoginFailure, key)
         if row is None:
@@ -112,11 +121,12 @@ def _record_failure(keys, now: datetime) -> None:
     db.session.flush()
 
 
-def authenticate(email: str, password: str, client: str | None, now: datetime) -> User | None:
+def authenticate(email: str, password: str, client: str | None, now: datetime, *,
+                 secret: str = "") -> User | None:
     """The active user with these credentials, or None. Raises Throttled after too many
     failures of ``client`` (its real address) at this account or at all accounts.
-    Failures are recorded (the caller commits)."""
-    keys = _throttle_keys(email, client)
+    Failures are recorded (the caller commits) under keys hashed with ``secret``."""
+    keys = _throttle_keys(email, client, secret)
     _check_throttle(keys, now)
     user = get_user_by_email(email)
     try:

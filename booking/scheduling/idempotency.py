@@ -15,7 +15,7 @@ request then finds the first booking (:func:`is_key_taken`). Across workers and 
 Nothing here reveals a token to whoever reads the database or a backup: only a hash of
 the key is stored, and the manage token sealed with a pad derived from the key, so it
 opens only for someone who sends the key. Records are deleted after :data:`KEEP` by the
-purge (:func:`booking.scheduling.retention.purge_personal_data`).
+purge (:data:`booking.retention.STEPS`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from sqlalchemy import select, text
 
@@ -29,6 +29,7 @@ from booking.web import caching, validation
 from booking.web.citizen import bp
 from booking.web.citizen.calendar import month_bounds, month_grid, parse_month
 from booking.web.citizen.forms import BookingForm, ConfirmForm
+from booking.web.citizen.notice import privacy_notice
 
 
 def _lang() -> str:
@@ -300,7 +301,7 @@ def accessibility():
 
 @bp.get("/privacy")
 def privacy():
-    return render_template("citizen/privacy.html")
+    return render_template("citizen/privacy.html", notice=privacy_notice(current_app.config))
 
 
 @bp.app_template_global()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_login import login_required
 
@@ -34,7 +34,8 @@ def login():
     if form.validate_on_submit():
         try:
             user = accounts.authenticate(form.email.data, form.password.data,
-                                         request.remote_addr, utcnow())
+                                         request.remote_addr, utcnow(),
+                                         secret=current_app.config["SECRET_KEY"])
         except accounts.Throttled as exc:
             minutes = max(1, exc.retry_after // 60)
             form.password.errors = [gettext(

@@ -1,0 +1,233 @@
+"""The retention purge, table by table: every table is filled with data as the real
+operations write it, then the purge runs at chosen times (a fake clock) and each table
+keeps only what the privacy notice says it keeps, for as long as it says.
+
+A new table must be listed in TABLES (what the test puts into it) or in
+NO_CITIZEN_DATA, and a table that holds personal data needs its step in
+booking.retention.STEPS and its checks here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from booking.accounts import operations as accounts
+from booking.accounts.models import LoginFailure, StaffSession
+from booking.audit.models import AuditEntry
+from booking.db import db, utcnow
+from booking.notifications.models import PENDING, SENT, OutboxMessage
+from booking.notifications.outbox import deliver_due
+from booking.offices.models import Closure, Service, rule_services
+from booking.queueing import arrivals
+from booking.queueing.reminders import ask_for_reminder
+from booking.retention import STEPS, run_purge
+from booking.scheduling import operations, staff_operations
+from booking.scheduling.models import Appointment, IdempotencyKey
+from tests.factories import at, cheap_hashing, next_workday, tables_containing
+
+RETENTION = timedelta(days=1)
+CLIENT = "203.0.113.7"
+PAST = ("Paula Past", "paula.past@example.org", "+49 30 1111111")
+CANCELLED = ("Clara Cancel", "clara.cancel@example.org", "+49 30 3333333")
+PHONE = ("Fritz Phone", None, "+49 30 2222222")
+FUTURE = ("Fiona Future", "fiona.future@example.org", None)
+REMINDER = "rita.reminder@example.org"
+REASON = "Clara Cancel rief an"
+
+#: what the test writes into each table (the tables that can hold personal data first)
+TABLES = {
+    "appointments": "past, cancelled, phone and future bookings",
+    "outbox_messages": "sent confirmations and cancellation, one pending",
+    "tickets": "walk-in tickets, one with a reminder address",
+    "audit_entries": "a phone booking and a cancellation with a reason naming the citizen",
+    "login_failures": "failed logins from one client address",
+    "staff_sessions": "a staff session",
+    "idempotency_keys": "the phone booking's key",
+    "users": "the staff member (staff data: kept while the account exists)",
+    "api_tokens": "the staff member's API token (hash)",
+    "user_offices": "the staff member's office",
+    "appointment_seats": "the bookings' seats",
+    "ticket_days": "the day's ticket counter",
+    "closures": "a closure",
+    "rule_services": "a rule for one service",
+}
+#: tables with nothing about a person (offices, their rules and counters)
+NO_CITIZEN_DATA = {"offices", "services", "office_services", "availability_rules", "counters",
+                   "counter_services"}
+
+
+def test_every_table_is_checked():
+    assert {t.name for t in db.metadata.sorted_tables} == set(TABLES) | NO_CITIZEN_DATA
+
+
+def _day(ahead: int) -> date:
+    return next_workday(ahead, weekdays="1234567")
+
+
+def _fill(ctx, floor, base: datetime) -> dict:
+    """Every table, written through the operations at ``base`` (the fake clock)."""
+    office, passport = floor, ctx.get(Service, "pass")
+    staff = accounts.create_user("clerk@example.org", "correct horse battery", "clerk",
+                                 ["amt"], base)
+    accounts.start_session(staff, base)
+    accounts.issue_api_token(staff, base)
+    for _ in range(2):
+        accounts.authenticate("clerk@example.org", "wrong password!", CLIENT, base,
+                              secret="test-secret")
+
+    def book(who, days, hour, now=base):
+        appointment, _ = operations.book_appointment(
+            office, passport, at(_day(days), hour), operations.Citizen(*who), now)
+        return appointment
+
+    past = book(PAST, 2, 10)
+    cancelled = book(CANCELLED, 5, 10)
+    phone = staff_operations.book_for_caller(
+        office, passport, at(_day(5), 11), operations.Citizen(*PHONE),
+        staff, base, key="phone-call-1")
+    staff_operations.cancel_by_staff(cancelled, staff, base + timedelta(minutes=1),
+                                     reason=REASON)
+    tickets = [arrivals.draw_ticket(office, "pass", base + timedelta(seconds=i))
+               for i in range(6)]
+    ask_for_reminder(tickets[-1], REMINDER, base)  # five ahead: waits
+    ctx.add(Closure(office=office, starts_at=base + timedelta(days=40),
+                    ends_at=base + timedelta(days=41), reason="Betriebsausflug"))
+    ctx.execute(rule_services.insert().values(rule_id=office.rules[0].id, service_id="pass"))
+    ids = {"past": past.id, "cancelled": cancelled.id, "phone": phone.id,
+           "past_end": past.end_at}
+    ctx.commit()
+    sent, failed = deliver_due(base + timedelta(hours=3))
+    assert (sent, failed) == (3, 0)  # the bookings' confirmations and the cancellation
+    ids["future"] = book(FUTURE, 30, 10, base + timedelta(hours=3)).id  # stays pending
+    ctx.commit()
+    return ids
+
+
+def _purge(app, ctx, now: datetime) -> dict[str, int]:
+    done = run_purge(now, RETENTION, app.config)
+    ctx.commit()
+    return {step.report: count for step, count in done}
+
+
+def _count(ctx, model, *where) -> int:
+    value = ctx.scalar(select(func.count()).select_from(model).where(*where))
+    ctx.rollback()
+    return value
+
+
+def _person(ctx, appointment_id) -> tuple:
+    row = ctx.get(Appointment, appointment_id)
+    value = (row.name, row.email, row.phone, row.cancel_reason, row.status)
+    ctx.rollback()
+    return value
+
+
+@pytest.fixture
+def filled(app, ctx, floor, monkeypatch):
+    cheap_hashing(monkeypatch)
+    base = utcnow().replace(microsecond=0)
+    ids = _fill(ctx, floor, base)
+    return base, ids
+
+
+def test_every_table_holds_data_before_the_purge(ctx, filled):
+    for name in TABLES:
+        table = db.metadata.tables[name]
+        assert ctx.scalar(select(func.count()).select_from(table)) > 0, name
+    ctx.rollback()
+
+
+def test_no_table_holds_a_client_address(ctx, filled):
+    """Login counters are keyed by hashes with the app's secret: neither the address nor
+    its plain hash (found again by hashing every IPv4 address) is stored."""
+    assert tables_containing(ctx, CLIENT) == []
+    assert tables_containing(ctx, hashlib.sha256(CLIENT.encode()).hexdigest()) == []
+    assert _count(ctx, LoginFailure) == 2  # this client at this account, and at any
+
+
+def test_login_counters_and_sessions_go_when_their_time_ends(app, ctx, filled):
+    base, ids = filled
+    _purge(app, ctx, base + timedelta(minutes=14))
+    assert _count(ctx, LoginFailure) == 2 and _count(ctx, StaffSession) == 1
+    _purge(app, ctx, base + timedelta(minutes=61))  # the window (15 min), the idle time (60)
+    assert _count(ctx, LoginFailure) == 0 and _count(ctx, StaffSession) == 0
+    assert set(tables_containing(ctx, "clerk@example.org")) == {"users.email",
+                                                                "audit_entries.user_email"}
+
+
+def test_a_stale_login_counter_goes_at_the_next_failure_too(ctx, filled):
+    base, _ = filled
+    accounts.authenticate("nobody@example.org", "wrong password!", "198.51.100.1",
+                          base + timedelta(minutes=16), secret="test-secret")
+    ctx.commit()
+    assert _count(ctx, LoginFailure) == 2  # only the new client's two counters
+
+
+def test_each_table_keeps_personal_data_as_long_as_the_notice_says(app, ctx, filled):
+    base, ids = filled
+    # a minute before the retention period of the cancellation ends: nothing goes
+    counts = _purge(app, ctx, base + RETENTION)
+    assert counts["anonymised {} appointments (past, or cancelled)"] == 0
+    assert _person(ctx, ids["cancelled"])[:4] == (*CANCELLED, f"Grund: {REASON}")
+    assert tables_containing(ctx, REASON) == ["appointments.cancel_reason",
+                                              "audit_entries.after",
+                                              "outbox_messages.payload"]  # the email sent
+    assert tables_containing(ctx, REMINDER) == ["tickets.notify_email"]
+    assert _count(ctx, IdempotencyKey) == 1
+
+    # the cancellation (at base + 1 min) is past its retention period
+    counts = _purge(app, ctx, base + RETENTION + timedelta(minutes=2))
+    assert counts["anonymised {} appointments (past, or cancelled)"] == 1
+    assert _person(ctx, ids["cancelled"]) == ("–", None, None, None, "cancelled")
+    for value in CANCELLED + (REASON, REMINDER):
+        assert tables_containing(ctx, value) == [], value
+    audit = ctx.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    # who did what to which appointment stays; the reason (free text) goes
+    assert [(a.action, a.user_email, a.entity_id, a.before, a.after) for a in audit[1:]] == [
+        ("appointment.cancelled", "clerk@example.org", str(ids["cancelled"]),
+         {"status": "confirmed"}, {"status": "cancelled"})]
+    assert audit[0].action == "appointment.booked" and audit[0].after["channel"] == "phone"
+    ctx.rollback()
+    assert _count(ctx, IdempotencyKey) == 0  # a day old
+    # the other appointments' sent confirmations (at base + 3 h) are still there
+    assert _count(ctx, OutboxMessage, OutboxMessage.status == SENT) == 1
+    assert _person(ctx, ids["past"])[:3] == PAST
+
+    # a day after the emails were sent, they go; the pending one stays until it is sent
+    counts = _purge(app, ctx, base + RETENTION + timedelta(hours=3, minutes=1))
+    assert counts["deleted {} sent or failed emails"] == 1
+    assert _count(ctx, OutboxMessage, OutboxMessage.status == SENT) == 0
+    assert tables_containing(ctx, FUTURE[1]) == ["appointments.email",
+                                                 "outbox_messages.recipient",
+                                                 "outbox_messages.payload"]
+    assert _count(ctx, OutboxMessage, OutboxMessage.status == PENDING) == 1
+    assert _person(ctx, ids["past"])[:3] == PAST
+
+    # a day after the past appointment ended
+    counts = _purge(app, ctx, ids["past_end"] + RETENTION + timedelta(minutes=1))
+    assert counts["anonymised {} appointments (past, or cancelled)"] == 1
+    for value in PAST + CANCELLED + (REASON, REMINDER):
+        assert tables_containing(ctx, value) == [], value
+    # what stays: the phone booking and the future one (still ahead), staff accounts
+    assert _person(ctx, ids["phone"])[:3] == PHONE
+    assert _person(ctx, ids["future"])[:3] == FUTURE
+    assert set(tables_containing(ctx, "clerk@example.org")) == {"users.email",
+                                                                "audit_entries.user_email"}
+    # statistics survive: every appointment row with its status and times
+    assert _count(ctx, Appointment) == 4
+
+
+def test_the_cli_runs_every_step(app, ctx, filled, monkeypatch):
+    base, _ = filled
+    monkeypatch.setattr("booking.cli.utcnow", lambda: base + timedelta(days=400))
+    result = app.test_cli_runner().invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    # every appointment, with its sent emails; the cancellation's audit entry; the
+    # session and both login counters; the idempotency key
+    assert result.output.splitlines() == [step.report.format(count) for step, count in zip(
+        STEPS, [4, 0, 0, 1, 3, 1], strict=True)]
+    assert _count(ctx, OutboxMessage) == 1  # the pending one

@@ -91,6 +91,8 @@ def test_the_sections_of_measures_follow_their_settings(app, client, monkeypatch
     text = _page(client, "en")
     assert "ALTCHA" in text and "no cookie" in text
     assert "IP address" in text and "not written to the database" in text
+    assert "cookie named “visitor”" in text  # the rate limits' own cookie
+    assert "Cookie namens „visitor“" in _page(client, "de")
     assert "until you confirm it" in text
 
 

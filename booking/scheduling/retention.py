@@ -10,6 +10,7 @@ from booking.db import db
 from booking.notifications.models import PENDING, OutboxMessage
 from booking.scheduling import idempotency
 from booking.scheduling.models import Appointment
+from booking.waitlist.models import WaitlistOffer, WaitlistWish
 
 ANONYMOUS = "–"
 
@@ -42,3 +43,22 @@ def purge_personal_data(now: datetime, retention: timedelta) -> tuple[int, int]:
         )
     ).rowcount
     return len(ids), emails
+
+
+def purge_waitlist(now: datetime, retention: timedelta) -> tuple[int, int]:
+    """Delete waitlist offers ``retention`` after their expiry, and wishes ``retention``
+    after their last date or their end (withdrawn, taken), with their offers. The
+    counts for statistics (waitlist_stats) hold no personal data and stay. Returns
+    (wishes, offers) deleted."""
+    cutoff = now - retention
+    offers = db.session.execute(
+        delete(WaitlistOffer).where(WaitlistOffer.expires_at < cutoff)
+    ).rowcount
+    ended = select(WaitlistWish.id).where(or_(WaitlistWish.until_date < cutoff.date(),
+                                              WaitlistWish.ended_at < cutoff))
+    ids = db.session.scalars(ended).all()
+    if ids:
+        offers += db.session.execute(
+            delete(WaitlistOffer).where(WaitlistOffer.wish_id.in_(ids))).rowcount
+        db.session.execute(delete(WaitlistWish).where(WaitlistWish.id.in_(ids)))
+    return len(ids), offers

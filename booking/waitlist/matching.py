@@ -6,9 +6,10 @@ in cancellations, closures or rule changes: whatever freed a seat (a cancellatio
 closure lifted, new capacity), the next run sees it among the free starts.
 
 Per run: open offers past their time expire (their start goes to the next wish in the
-same run); wishes past their date end; then, per (office, service) that active wishes
-ask for, the free starts are computed once and handed out in order of the wishes' age,
-each wish getting its earliest matching start. At most one open offer per wish and per
+same run; the wish that let it expire is not offered that start again); wishes past
+their date end; then, per (office, service) that active wishes ask for, the free starts
+are computed once and handed out in order of the wishes' age, each wish getting its
+earliest matching start. At most one open offer per wish and per
 (office, service, start) (database indexes): a concurrent matcher's duplicate fails its
 savepoint and is skipped.
 
@@ -92,9 +93,17 @@ def _matches(wish: WaitlistWish, office: Office, slot: FreeSlot) -> bool:
 
 
 def _open_starts() -> set[tuple[str, str, datetime]]:
-    return set(db.session.execute(select(
+    return {(o, s, at) for o, s, at in db.session.execute(select(
         WaitlistOffer.office_id, WaitlistOffer.service_id, WaitlistOffer.start_at)
-        .where(WaitlistOffer.status == OFFERED)).tuples())
+        .where(WaitlistOffer.status == OFFERED))}
+
+
+def _let_expire(office_id: str, service_id: str) -> set[tuple[int, datetime]]:
+    """(wish, start) of the offers a wish let expire: that start goes to the next wish."""
+    return {(w, at) for w, at in db.session.execute(select(
+        WaitlistOffer.wish_id, WaitlistOffer.start_at).where(
+        WaitlistOffer.office_id == office_id, WaitlistOffer.service_id == service_id,
+        WaitlistOffer.status == EXPIRED))}
 
 
 def _waiting_wishes(office_id: str, service_id: str) -> list[WaitlistWish]:
@@ -154,8 +163,10 @@ def make_offers(now: datetime) -> int:
         except ServiceNotOffered:
             continue
         free = [s for s in free if (office.id, service.id, s.start_at) not in taken]
+        let_go = _let_expire(office.id, service.id)
         for wish in wishes:
-            slot = next((s for s in free if _matches(wish, office, s)), None)
+            slot = next((s for s in free if _matches(wish, office, s)
+                         and (wish.id, s.start_at) not in let_go), None)
             if slot is None:
                 continue
             free.remove(slot)

@@ -10,6 +10,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -59,7 +60,7 @@ def _at_least_one(message):
     return check
 
 
-WEEKDAY_CHOICES = [(str(number), name) for number, name in enumerate((
+WEEKDAY_CHOICES = [SelectChoice(str(number), name) for number, name in enumerate((
     _l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
     _l("Saturday"), _l("Sunday")), start=1)]
 ANY, MORNING, AFTERNOON, CUSTOM = "any", "morning", "afternoon", "custom"
@@ -74,8 +75,10 @@ class WishForm(FlaskForm):
                            default=["1", "2", "3", "4", "5"],
                            validators=[_at_least_one(_l("Please choose at least one weekday."))])
     window = RadioField(_l("Time of day"), default=ANY, choices=[
-        (ANY, _l("Any time")), (MORNING, _l("Mornings (before 12:00)")),
-        (AFTERNOON, _l("Afternoons (from 12:00)")), (CUSTOM, _l("From … to …"))],
+        SelectChoice(ANY, _l("Any time")),
+        SelectChoice(MORNING, _l("Mornings (before 12:00)")),
+        SelectChoice(AFTERNOON, _l("Afternoons (from 12:00)")),
+        SelectChoice(CUSTOM, _l("From … to …"))],
         validators=[InputRequired(_l("Please choose a time of day."))])
     from_time = TimeField(_l("From (only with “From … to …”)"), validators=[Optional()])
     to_time = TimeField(_l("To (only with “From … to …”)"), validators=[Optional()])
@@ -86,7 +89,8 @@ class WishForm(FlaskForm):
     email = EmailField(_l("Email address"), validators=[_using(validation.clean_email)],
                        render_kw={"autocomplete": "email", "maxlength": 254})
     language = SelectField(_l("Language of our emails"),
-                           choices=[("de", "Deutsch"), ("en", "English")])
+                           choices=[SelectChoice("de", "Deutsch"),
+                                    SelectChoice("en", "English")])
     privacy = BooleanField(_l("I have read the privacy notice."), validators=[_consent])
 
     def validate_from_time(self, field):

@@ -10,6 +10,7 @@ from datetime import time, timedelta
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
+from wtforms import SelectChoice
 
 from booking.db import db, utcnow
 from booking.notifications.waitlist_mails import weekday_names, window_text
@@ -46,7 +47,7 @@ def waitlist(service_id: str):
     if not offices:
         abort(404)
     form = WishForm()
-    form.offices.choices = [(o.id, o.name) for o in offices]
+    form.offices.choices = [SelectChoice(o.id, o.name) for o in offices]
     if request.method == "GET":
         chosen = request.args.get("office")
         form.offices.data = [chosen] if chosen in [o.id for o in offices] else [

@@ -12,7 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def create_app(config: dict | None = None) -> Flask:
     """Application factory. ``config`` overrides settings (tests pass a mapping)."""
-    from booking import cli, extensions, i18n, models, realtime, web  # noqa: F401  (models: register tables)
+    from booking import cli, extensions, i18n, jobs, models, realtime, web  # noqa: F401  (models: register tables; jobs: periodic jobs)
     from booking.config import DEMO_CONTROLLER, load_config
     from booking.db import commit_request, configure_sqlite
     from booking.fairness import apply_switch

@@ -38,6 +38,52 @@ def outbox_send() -> None:
     click.echo(f"sent {sent}, failed {failed}")
 
 
+class Instant(click.ParamType):
+    """An ISO 8601 date and time with a UTC offset (a fake clock for tests and replays)."""
+
+    name = "datetime"
+
+    def convert(self, value, param, ctx):
+        from datetime import datetime
+
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.tzinfo is None:
+            self.fail("not an ISO 8601 date and time with a UTC offset", param, ctx)
+        return parsed
+
+
+NOW_OPTION = click.option("--now", type=Instant(), default=None,
+                          help="Run as if it were this time (ISO 8601 with offset; "
+                               "default: now).")
+
+
+@click.command("send-reminders")
+@NOW_OPTION
+@with_appcontext
+def send_reminders(now) -> None:
+    """Queue the reminder emails now due (the app's background sender does this every
+    PERIODIC_JOBS_SECONDS too); each appointment gets one."""
+    from booking.jobs import reminders
+
+    click.echo(f"queued {reminders(now or utcnow())} reminders")
+
+
+@click.command("waitlist-offers")
+@NOW_OPTION
+@with_appcontext
+def waitlist_offers(now) -> None:
+    """Expire waitlist offers whose time is over and offer free seats to the
+    longest-waiting matching wishes (the background sender does this too)."""
+    from booking.jobs import waitlist_offers as run
+
+    result = run(now or utcnow())
+    click.echo(f"expired {result.expired} offers, ended {result.ended} wishes, "
+               f"made {result.offered} offers")
+
+
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo() -> None:
@@ -168,3 +214,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(purge)
     app.cli.add_command(user_cli)
     app.cli.add_command(queue_cli)
+    app.cli.add_command(send_reminders)
+    app.cli.add_command(waitlist_offers)

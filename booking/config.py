@@ -25,6 +25,9 @@ Environment variables (all optional in development):
                        sending of an email (default 1); the purge (``flask purge``) deletes it.
 ``QUEUE_ALWAYS_OPEN``  ``1``: the kiosk ignores opening hours (demo; ignored in production).
 ``OUTBOX_POLL_SECONDS`` How often each app process looks for due emails (default 5).
+``PERIODIC_JOBS_SECONDS`` How often each app process's background sender queues due
+                       appointment reminders and runs the waitlist matcher (default 60;
+                       0: never, cron runs ``flask send-reminders`` and ``flask waitlist-offers``).
 ``DATABASE_POOL_SIZE``, ``DATABASE_MAX_OVERFLOW``, ``DATABASE_POOL_TIMEOUT``
                        SQLAlchemy connection pool per process (PostgreSQL; defaults 5, 10, 30 s).
                        Every connection is pinged before use, so a dropped one is replaced
@@ -128,6 +131,7 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "MAIL_FILE_DIR": os.path.join(instance_path, "outbox-mail"),
         "BOOKING_BASE_URL": (env.get("BOOKING_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "OUTBOX_POLL_SECONDS": float(env.get("OUTBOX_POLL_SECONDS") or 5),
+        "PERIODIC_JOBS_SECONDS": float(env.get("PERIODIC_JOBS_SECONDS") or 60),
         "ACCESSIBILITY_EMAIL": env.get("ACCESSIBILITY_EMAIL") or "barrierefreiheit@musterstadt.example",
         "ACCESSIBILITY_PHONE": env.get("ACCESSIBILITY_PHONE") or "+49 69 1234-0",
         "ACCESSIBILITY_STATEMENT_DATE": date.fromisoformat(

@@ -6,6 +6,7 @@ from booking.notifications.models import OutboxMessage
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
 from booking.queueing.models import Ticket, TicketDay
 from booking.scheduling.models import Appointment, AppointmentSeat, IdempotencyKey
+from booking.waitlist.models import WaitlistOffer, WaitlistStat, WaitlistWish
 
 __all__ = [
     "ApiToken",
@@ -23,4 +24,7 @@ __all__ = [
     "Service",
     "Ticket",
     "TicketDay",
+    "WaitlistOffer",
+    "WaitlistStat",
+    "WaitlistWish",
 ]

@@ -23,6 +23,7 @@ from booking.notifications.retention import forget_delivered
 from booking.queueing.reminders import forget_reminders
 from booking.scheduling import idempotency
 from booking.scheduling.retention import anonymise_appointments
+from booking.waitlist.retention import forget_offers, forget_wishes
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ STEPS: list[Step] = [
     Step("removed citizens' data from {} audit entries",
          lambda p: strip_citizen_data(p.cutoff)),
     Step("deleted {} ended staff sessions and expired login counters", _stale_logins),
+    Step("deleted {} expired waitlist offers",
+         lambda p: forget_offers(p.cutoff)),
+    Step("deleted {} waitlist wishes (ended, with their offers)",
+         lambda p: forget_wishes(p.cutoff)),
     Step("deleted {} idempotency keys",
          lambda p: idempotency.purge_expired(p.now)),
 ]

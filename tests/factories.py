@@ -110,7 +110,8 @@ OFFICE_DATA = {"name": "Bürgerbüro Teststadt", "address": "Markt 1, 12345 Test
                "slot_minutes": "15", "lead_time_minutes": "60", "horizon_days": "60",
                "cancel_deadline_minutes": "60", "services": ["pass", "melde"],
                "queue_window_minutes": "15", "queue_recall_cooldown_seconds": "30",
-               "queue_max_recalls": "2", "queue_daily_limit": ""}
+               "queue_max_recalls": "2", "queue_daily_limit": "", "reminder_hours": "24",
+               "waitlist_hold_minutes": "120"}
 
 
 def next_workday(min_days: int = 3, weekdays: str = "12345") -> date:

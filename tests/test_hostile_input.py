@@ -71,7 +71,8 @@ def world(app, ctx, floor, client):
     values = {"office_id": "amt", "service_id": "pass", "counter_id": counter(ctx, "1").id,
               "ticket_id": ticket.id, "code": appointment.code, "token": "manage-token-123",
               "closure_id": closure.id, "rule_id": floor.rules[0].id,
-              "appointment_id": appointment.id, "filename": "app.css"}
+              "appointment_id": appointment.id, "filename": "app.css",
+              "wish_id": 1, "offer_id": 1}  # (no such wish or offer: 404)
     ctx.rollback()
     return {"values": values, "page": client, "csrf": session_csrf(client),
             "api": {"Authorization": f"Bearer {token}"}}

@@ -10,7 +10,7 @@ booking.retention.STEPS and its checks here.
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -27,6 +27,7 @@ from booking.queueing.reminders import ask_for_reminder
 from booking.retention import STEPS, run_purge
 from booking.scheduling import operations, staff_operations
 from booking.scheduling.models import Appointment, IdempotencyKey
+from booking.waitlist.models import EXPIRED, WaitlistOffer, WaitlistStat, WaitlistWish
 from tests.factories import at, cheap_hashing, next_workday, tables_containing
 
 RETENTION = timedelta(days=1)
@@ -36,6 +37,7 @@ CANCELLED = ("Clara Cancel", "clara.cancel@example.org", "+49 30 3333333")
 PHONE = ("Fritz Phone", None, "+49 30 2222222")
 FUTURE = ("Fiona Future", "fiona.future@example.org", None)
 REMINDER = "rita.reminder@example.org"
+WISHER = ("Wanda Wartend", "wanda.wartend@example.org")
 REASON = "Clara Cancel rief an"
 
 #: what the test writes into each table (the tables that can hold personal data first)
@@ -54,6 +56,10 @@ TABLES = {
     "ticket_days": "the day's ticket counter",
     "closures": "a closure",
     "rule_services": "a rule for one service",
+    "waitlist_wishes": "a wish, written as it is stored",
+    "waitlist_wish_offices": "the wish's office",
+    "waitlist_offers": "an offer to the wish, expired",
+    "waitlist_stats": "the offer's count (no personal data: stays)",
 }
 #: tables with nothing about a person (offices, their rules and counters)
 NO_CITIZEN_DATA = {"offices", "services", "office_services", "availability_rules", "counters",
@@ -97,6 +103,15 @@ def _fill(ctx, floor, base: datetime) -> dict:
     ctx.add(Closure(office=office, starts_at=base + timedelta(days=40),
                     ends_at=base + timedelta(days=41), reason="Betriebsausflug"))
     ctx.execute(rule_services.insert().values(rule_id=office.rules[0].id, service_id="pass"))
+    wish = WaitlistWish(service=passport, offices=[office], weekdays="1234567",
+                        from_time=time(0), until_time=time(23), until_date=_day(6),
+                        name=WISHER[0], email=WISHER[1], token_hash="0" * 64, created_at=base)
+    ctx.add(wish)
+    ctx.add(WaitlistOffer(wish=wish, office=office, service=passport, start_at=at(_day(6), 9),
+                          expires_at=at(_day(6), 8), created_at=base,
+                          token_hash="1" * 64, status=EXPIRED))
+    ctx.add(WaitlistStat(office_id=office.id, service_id="pass", day=base.date(), offered=1,
+                         expired=1))
     ids = {"past": past.id, "cancelled": cancelled.id, "phone": phone.id,
            "past_end": past.end_at}
     ctx.commit()
@@ -220,6 +235,14 @@ def test_each_table_keeps_personal_data_as_long_as_the_notice_says(app, ctx, fil
     # statistics survive: every appointment row with its status and times
     assert _count(ctx, Appointment) == 4
 
+    # a day after the wish's last date: the wish and its offer go, the count stays
+    assert set(tables_containing(ctx, WISHER[1])) == {"waitlist_wishes.email"}
+    counts = _purge(app, ctx, at(_day(7), 0) + RETENTION)
+    assert counts["deleted {} expired waitlist offers"] == 1
+    assert counts["deleted {} waitlist wishes (ended, with their offers)"] == 1
+    assert tables_containing(ctx, WISHER[0]) == [] and tables_containing(ctx, WISHER[1]) == []
+    assert _count(ctx, WaitlistStat) == 1
+
 
 def test_the_cli_runs_every_step(app, ctx, filled, monkeypatch):
     base, _ = filled
@@ -229,5 +252,5 @@ def test_the_cli_runs_every_step(app, ctx, filled, monkeypatch):
     # every appointment, with its sent emails; the cancellation's audit entry; the
     # session and both login counters; the idempotency key
     assert result.output.splitlines() == [step.report.format(count) for step, count in zip(
-        STEPS, [4, 0, 0, 1, 3, 1], strict=True)]
+        STEPS, [4, 0, 0, 1, 3, 1, 1, 1], strict=True)]
     assert _count(ctx, OutboxMessage) == 1  # the pending one

@@ -67,6 +67,8 @@ FIELDS = {
     "queue_recall_cooldown_seconds": _l("Seconds before a ticket can be called again"),
     "queue_max_recalls": _l("Maximum recalls"),
     "queue_daily_limit": _l("Walk-in tickets per day (empty: no limit)"),
+    "reminder_hours": _l("Reminder email this many hours before the appointment (0: none)"),
+    "waitlist_hold_minutes": _l("Waitlist: an offered appointment is kept this many minutes"),
     # services
     "position": _l("Position in lists"),
     "name_de": _l("Name (German)"),

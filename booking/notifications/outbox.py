@@ -21,6 +21,7 @@ import os
 import re
 import smtplib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -46,6 +47,14 @@ TOKEN = "token"  # the payload key of a secret that must not outlive rendering
 
 Renderer = Callable[[dict], EmailMessage]
 _renderers: dict[str, Renderer] = {}
+_periodic: list[Callable[[datetime], None]] = []
+
+
+def periodic(func: Callable[[datetime], None]) -> Callable[[datetime], None]:
+    """Register ``func(now)`` to run in the background sender every
+    ``PERIODIC_JOBS_SECONDS``, before the delivery round (booking.jobs)."""
+    _periodic.append(func)
+    return func
 
 
 def renderer(name: str) -> Callable[[Renderer], Renderer]:
@@ -330,16 +339,28 @@ class BackgroundSender:
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
             thread.join(timeout)
 
+    def run_round(self, app: Flask, now: datetime, *, jobs: bool) -> None:
+        """One round of the thread: the periodic jobs (if ``jobs``), then delivery."""
+        with app.app_context():
+            if jobs:
+                for job in _periodic:
+                    job(now)
+            deliver_due(now)
+
     def _run(self, app: Flask) -> None:
         interval = app.config["OUTBOX_POLL_SECONDS"]
+        jobs_every = app.config.get("PERIODIC_JOBS_SECONDS", 60)
+        next_jobs = time.monotonic()
         while not self._stop.is_set():
-            self._wake.wait(timeout=interval)
+            self._wake.wait(timeout=min(interval, jobs_every))
             self._wake.clear()
             if self._stop.is_set():
                 return
+            jobs = jobs_every > 0 and time.monotonic() >= next_jobs
+            if jobs:
+                next_jobs = time.monotonic() + jobs_every
             try:
-                with app.app_context():
-                    deliver_due()
+                self.run_round(app, utcnow(), jobs=jobs)
             except Exception:  # keep the thread alive; the next round retries
                 log.exception("outbox delivery round failed")
 

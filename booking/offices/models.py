@@ -46,6 +46,9 @@ class Office(db.Model):
         CheckConstraint("queue_max_recalls between 0 and 10", name="queue_max_recalls_range"),
         CheckConstraint("queue_daily_limit is null or queue_daily_limit >= 1",
                         name="queue_daily_limit_positive"),
+        CheckConstraint("reminder_hours between 0 and 168", name="reminder_hours_range"),
+        CheckConstraint("waitlist_hold_minutes between 5 and 1440",
+                        name="waitlist_hold_range"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -68,6 +71,10 @@ class Office(db.Model):
     queue_max_recalls: Mapped[int] = mapped_column(default=2, server_default="2")
     # walk-in tickets per day; None: no limit
     queue_daily_limit: Mapped[int | None]
+    # the reminder email goes out this many hours before an appointment; 0: none
+    reminder_hours: Mapped[int] = mapped_column(default=24, server_default="24")
+    # a seat offered to a waitlist wish is kept for it this long
+    waitlist_hold_minutes: Mapped[int] = mapped_column(default=120, server_default="120")
 
     services: Mapped[list[Service]] = relationship(
         secondary=office_services, back_populates="offices", order_by="Service.position"

@@ -56,6 +56,11 @@ class Appointment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the reminder email N hours before (booking.scheduling.reminders): set in the
+    # transaction that queues it, so it is queued once; the hash of the second manage
+    # token that the reminder's link carries (the first one's hash is token_hash)
+    reminder_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminder_token_hash: Mapped[str | None] = mapped_column(String(64))
 
     office: Mapped[Office] = relationship()
     service: Mapped[Service] = relationship()

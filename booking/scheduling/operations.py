@@ -346,8 +346,12 @@ def get_appointment_by_code(code: str) -> Appointment | None:
 
 
 def get_appointment_for_citizen(code: str, token: str | None) -> Appointment | None:
-    """The appointment if ``token`` is its manage token; None for a wrong code or token alike."""
+    """The appointment if ``token`` is its manage token (the confirmation's or the
+    reminder's link); None for a wrong code or token alike."""
     appointment = get_appointment_by_code(code)
-    if appointment is None or not codes.token_matches(token, appointment.token_hash):
+    if appointment is None or not (
+            codes.token_matches(token, appointment.token_hash)
+            or (appointment.reminder_token_hash is not None
+                and codes.token_matches(token, appointment.reminder_token_hash))):
         return None
     return appointment

@@ -116,6 +116,13 @@ class OfficeForm(FlaskForm):
             Optional(), NumberRange(1, 100000, _l("Please enter a number from %(min)s to "
                                                   "%(max)s, or leave the field empty."))])
 
+    reminder_hours = _integer(
+        _l("Reminder email this many hours before the appointment (0: none)"), 0, 168,
+        invalid_value_message=WHOLE)
+    waitlist_hold_minutes = _integer(
+        _l("Waitlist: an offered appointment is kept this many minutes"), 5, 1440,
+        invalid_value_message=WHOLE)
+
     def values(self) -> dict:
         return {
             "name": self.name.data.strip(), "address": self.address.data.strip(),
@@ -129,6 +136,8 @@ class OfficeForm(FlaskForm):
             "queue_recall_cooldown_seconds": self.queue_recall_cooldown_seconds.data,
             "queue_max_recalls": self.queue_max_recalls.data,
             "queue_daily_limit": self.queue_daily_limit.data,
+            "reminder_hours": self.reminder_hours.data,
+            "waitlist_hold_minutes": self.waitlist_hold_minutes.data,
         }
 
 

@@ -7,6 +7,8 @@ offices, so only administrators create or edit them (and create offices).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from sqlalchemy import select
@@ -16,6 +18,7 @@ from wtforms import SelectChoice
 from booking.db import db, utcnow
 from booking.offices import operations as ops
 from booking.offices.models import Counter, Office, Service
+from booking.waitlist import stats as waitlist_stats
 from booking.web.admin import bp
 from booking.web.admin.forms import (
     CounterForm,
@@ -89,6 +92,7 @@ def office_new():
         form.state.data = "HE"
         form.queue_window_minutes.data, form.queue_recall_cooldown_seconds.data = 15, 30
         form.queue_max_recalls.data = 2
+        form.reminder_hours.data, form.waitlist_hold_minutes.data = 24, 120
     if form.validate_on_submit():
         try:
             office = ops.create_office(form.office_id.data, form.values(), form.services.data,
@@ -122,7 +126,22 @@ def office(office_id: str):
         else:
             flash(gettext("The settings were saved."), "success")
             return redirect(url_for("admin.office", office_id=office.id), 303)
-    return respond("admin/office.html", 422 if form.errors else 200, office=office, form=form)
+    return respond("admin/office.html", 422 if form.errors else 200, office=office, form=form,
+                   **_waitlist_counts(office))
+
+
+WAITLIST_DAYS = 30
+
+
+def _waitlist_counts(office: Office) -> dict:
+    """The waitlist's offers made, taken and expired at the office in the last 30 days."""
+    last = utcnow().astimezone(office.tz).date()
+    first = last - timedelta(days=WAITLIST_DAYS - 1)
+    names = {s.id: s.text("name", language()) for s in all_services()}
+    return {"waitlist_first": first, "waitlist_last": last,
+            "waitlist_counts": [(names.get(c.service_id, c.service_id), c)
+                                for c in waitlist_stats.get_offer_counts(office.id, first,
+                                                                         last)]}
 
 
 # ---------------------------------------------------------------- services (administrators)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from booking.scheduling import idempotency
-from booking.web.api import openapi_queue
+from booking.web.api import openapi_queue, openapi_waitlist
 
 
 def _ref(name: str) -> dict:
@@ -59,8 +59,8 @@ def _document() -> dict:
         "info": {
             "title": "Bürgerbüro appointment booking API",
             "version": "1.0.0",
-            "description": "Services, offices, free slots, citizen appointments and the walk-in "
-            "queue. Times are "
+            "description": "Services, offices, free slots, citizen appointments, the waitlist "
+            "and the walk-in queue. Times are "
             "ISO 8601 with the office's local UTC offset.",
         },
         "servers": [{"url": "/api/v1"}],
@@ -144,6 +144,7 @@ def _document() -> dict:
                 },
             }},
             **openapi_queue.PATHS,
+            **openapi_waitlist.PATHS,
         },
         "components": {
             "securitySchemes": {"manageToken": {"type": "http", "scheme": "bearer"},
@@ -204,6 +205,7 @@ def _document() -> dict:
                     "properties": {"manage_token": {"type": "string"},
                                    "manage_url": {"type": "string", "format": "uri"}}}]},
                 **openapi_queue.SCHEMAS,
+                **openapi_waitlist.SCHEMAS,
             },
         },
     }

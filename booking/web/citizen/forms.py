@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
-from wtforms.validators import ValidationError
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TelField,
+    TimeField,
+)
+from wtforms.validators import InputRequired, Optional, StopValidation, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.web import validation
 
@@ -33,3 +46,57 @@ class ConfirmForm(FlaskForm):
     """A button-only form (cancel, confirm a move): CSRF token and nothing else."""
 
     start = HiddenField()
+
+
+class _Checkboxes(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _at_least_one(message):
+    def check(form, field):
+        if not field.data:
+            raise StopValidation(message)
+    return check
+
+
+WEEKDAY_CHOICES = [SelectChoice(str(number), name) for number, name in enumerate((
+    _l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
+    _l("Saturday"), _l("Sunday")), start=1)]
+ANY, MORNING, AFTERNOON, CUSTOM = "any", "morning", "afternoon", "custom"
+
+
+class WishForm(FlaskForm):
+    """A waitlist wish; the offices' choices are set by the view."""
+
+    offices = _Checkboxes(_l("Offices you can go to"),
+                          validators=[_at_least_one(_l("Please choose at least one office."))])
+    weekdays = _Checkboxes(_l("Weekdays that suit you"), choices=WEEKDAY_CHOICES,
+                           default=["1", "2", "3", "4", "5"],
+                           validators=[_at_least_one(_l("Please choose at least one weekday."))])
+    window = RadioField(_l("Time of day"), default=ANY, choices=[
+        SelectChoice(ANY, _l("Any time")),
+        SelectChoice(MORNING, _l("Mornings (before 12:00)")),
+        SelectChoice(AFTERNOON, _l("Afternoons (from 12:00)")),
+        SelectChoice(CUSTOM, _l("From … to …"))],
+        validators=[InputRequired(_l("Please choose a time of day."))])
+    from_time = TimeField(_l("From (only with “From … to …”)"), validators=[Optional()])
+    to_time = TimeField(_l("To (only with “From … to …”)"), validators=[Optional()])
+    until = DateField(_l("Until when you need the appointment"), validators=[
+        InputRequired(_l("Please enter a date like 2026-12-01."))])
+    name = StringField(_l("Full name"), validators=[_using(validation.clean_name)],
+                       render_kw={"autocomplete": "name", "maxlength": 200})
+    email = EmailField(_l("Email address"), validators=[_using(validation.clean_email)],
+                       render_kw={"autocomplete": "email", "maxlength": 254})
+    language = SelectField(_l("Language of our emails"),
+                           choices=[SelectChoice("de", "Deutsch"),
+                                    SelectChoice("en", "English")])
+    privacy = BooleanField(_l("I have read the privacy notice."), validators=[_consent])
+
+    def validate_from_time(self, field):
+        if self.window.data == CUSTOM and field.data is None:
+            raise ValidationError(_l("Please enter a time like 08:30."))
+
+    def validate_to_time(self, field):
+        if self.window.data == CUSTOM and field.data is None:
+            raise ValidationError(_l("Please enter a time like 12:00."))

@@ -126,6 +126,7 @@ def calendar(office_id: str, service_id: str):
     office, service = _office_service(office_id, service_id)
     ctx = _calendar_context(office, service, utcnow(), "citizen.book", "citizen.calendar",
                             office_id=office.id, service_id=service.id)
+    ctx["waitlist_url"] = url_for("citizen.waitlist", service_id=service.id, office=office.id)
     return caching.public(_render_calendar("citizen/calendar.html", ctx))
 
 

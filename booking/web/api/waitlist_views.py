@@ -1,0 +1,109 @@
+"""JSON API of the waitlist: register a wish (the confirmation email carries the link to
+withdraw it)."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from flask import jsonify
+from flask_babel import gettext
+
+from booking.db import db, utcnow
+from booking.offices.models import Office, Service
+from booking.waitlist import wishes
+from booking.web import validation
+from booking.web.api import bp
+from booking.web.api.views import ApiError, _json_object
+
+
+def _api_human_check_passed(data: dict) -> bool:
+    """The ALTCHA solution (or trusted API key) of a wish sent through the API: not
+    checked yet (always True); the lead wires the ALTCHA check in here."""
+    return True
+
+
+def _time(value, default: time, field: str, errors: dict) -> time:
+    if value is None:
+        return default
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        parsed = time.fromisoformat(value)
+        if parsed.tzinfo is not None:
+            raise ValueError
+        return parsed
+    except ValueError:
+        errors[field] = gettext("Please give a time of day like 08:30.")
+        return default
+
+
+def _offices(value, errors: dict) -> list[Office]:
+    if (not isinstance(value, list) or not value
+            or not all(isinstance(v, str) for v in value)):
+        errors["offices"] = gettext("Please give a list of office ids.")
+        return []
+    found = [db.session.get(Office, v) for v in dict.fromkeys(value)]
+    if None in found:
+        errors["offices"] = gettext("Unknown office.")
+        return []
+    return found
+
+
+def _weekdays(value, errors: dict) -> str:
+    if value is None:
+        return "12345"
+    if (not isinstance(value, list) or not value or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 7 for v in value)):
+        errors["weekdays"] = gettext("Please give the weekdays as numbers from 1 (Monday) "
+                                     "to 7 (Sunday).")
+        return ""
+    return "".join(str(v) for v in sorted(set(value)))
+
+
+@bp.post("/waitlist")
+def register_wish():
+    data = _json_object()
+    errors: dict[str, str] = {}
+    values = {}
+    for field, clean in (("name", validation.clean_name), ("email", validation.clean_email),
+                         ("language", validation.clean_language)):
+        try:
+            values[field] = clean(data.get(field))
+        except ValueError as exc:
+            errors[field] = str(exc)
+    service_id = data.get("service")
+    service = db.session.get(Service, service_id) if isinstance(service_id, str) else None
+    if service is None:
+        errors["service"] = gettext("Unknown service.")
+    offices = _offices(data.get("offices"), errors)
+    weekdays = _weekdays(data.get("weekdays"), errors)
+    from_time = _time(data.get("from"), wishes.ALL_DAY[0], "from", errors)
+    until_time = _time(data.get("to"), wishes.ALL_DAY[1], "to", errors)
+    until_date: date | None = None
+    try:
+        until_date = validation.parse_day(data.get("until"), "until") if isinstance(
+            data.get("until"), str) else None
+    except ValueError as exc:
+        errors["until"] = str(exc)
+    if until_date is None and "until" not in errors:
+        errors["until"] = gettext("%(name)s must be a date like 2026-12-01.", name="until")
+    if errors:
+        raise ApiError(422, gettext("Please correct the marked fields."), errors)
+    if not _api_human_check_passed(data):
+        raise ApiError(403, gettext("Please solve the challenge."))
+    try:
+        row, _ = wishes.register_wish(wishes.Wish(
+            service, offices, weekdays, from_time, until_time, until_date, values["name"],
+            values["email"], values["language"]), utcnow())
+    except wishes.WishRejected as exc:
+        raise ApiError(422, gettext("Please correct the marked fields."), exc.errors) from None
+    return jsonify(wish_json(row)), 201
+
+
+def wish_json(wish) -> dict:
+    return {
+        "id": wish.id, "service": wish.service_id, "offices": [o.id for o in wish.offices],
+        "weekdays": [int(d) for d in wish.weekdays],
+        "from": wish.from_time.strftime("%H:%M"), "to": wish.until_time.strftime("%H:%M"),
+        "until": wish.until_date.isoformat(), "status": wish.status,
+    }

@@ -184,6 +184,20 @@ def test_citizen_booking_form_and_move_are_limited(limited, ctx):
     assert [m.status_code for m in moves] == [404, 404, 429]
 
 
+def test_waitlist_wishes_count_as_bookings(limited, ctx):
+    """A wish holds a seat once it is offered: the page and the API share the
+    visitor's booking allowance (2 a day here)."""
+    make_town(ctx)
+    anna = visitor(limited, "192.0.2.63")
+    book = anna.post("/api/v1/appointments", json={"office": "amt"})
+    wishes = [anna.post("/api/v1/waitlist", json={"service": "pass"}) for _ in range(2)]
+    assert [book.status_code] + [w.status_code for w in wishes] == [422, 422, 429]
+    form = anna.get("/services/pass/waitlist")
+    page = anna.post("/services/pass/waitlist",
+                     data={"csrf_token": csrf_from(form.get_data(as_text=True))})
+    assert page.status_code == 429
+
+
 # ---------------------------------------------------------------- exemptions
 
 

@@ -53,6 +53,8 @@ ENDPOINTS: dict[str, tuple[str, list[str] | None]] = {
     "citizen.book": ("BOOKING", ["POST"]),
     "api.reschedule": ("MOVING", ["POST"]),
     "citizen.move_confirm": ("MOVING", ["POST"]),
+    "citizen.waitlist": ("BOOKING", ["POST"]),  # a wish, like a booking
+    "api.register_wish": ("BOOKING", ["POST"]),
     "api.check_in": ("CHECKIN", ["POST"]),
     "api.draw_ticket": ("TICKETS", ["POST"]),
     "kiosk.check_in": ("KIOSK", ["POST"]),

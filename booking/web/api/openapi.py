@@ -33,7 +33,7 @@ IDEMPOTENCY_KEY = {
 RATE_LIMITED = {
     ("/offices/{office}/services/{service}/slots", "get"), ("/appointments", "post"),
     ("/appointments/{code}/reschedule", "post"), ("/offices/{office}/tickets", "post"),
-    ("/offices/{office}/checkins", "post"),
+    ("/offices/{office}/checkins", "post"), ("/waitlist", "post"),
 }
 TOO_MANY = {
     **_json(ERROR, "Too many requests from this client address or visitor (rate limits, "

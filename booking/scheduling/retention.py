@@ -34,7 +34,7 @@ def purge_personal_data(now: datetime, retention: timedelta) -> tuple[int, int]:
     db.session.execute(
         update(Appointment)
         .where(Appointment.id.in_(ids))
-        .values(name=ANONYMOUS, email=None, phone=None, updated_at=now)
+        .values(name=ANONYMOUS, email=None, email_key=None, phone=None, updated_at=now)
     )
     emails = db.session.execute(
         delete(OutboxMessage).where(

@@ -70,7 +70,7 @@ def test_the_next_booking_over_the_cap_is_refused_with_what_to_do(fair_client, c
     ctx.rollback()
     refused = api_book(fair_client, local_iso(day, 10), "annamuster@googlemail.com")
     body = refused.get_json()
-    assert refused.status_code == 422 and "cancel" in body["errors"]["email"]
+    assert refused.status_code == 422 and "zuerst ab" in body["errors"]["email"]
     english = fair_client.post("/api/v1/appointments", headers={"Accept-Language": "en"},
                                json={"office": "amt", "service": "pass",
                                      "start": local_iso(day, 10), "name": "Anna",

@@ -14,7 +14,7 @@ from booking import create_app
 from booking.db import utcnow
 from booking.notifications.models import OutboxMessage
 from booking.notifications.outbox import deliver_due
-from booking.offices.models import Office, Service
+from booking.offices.models import Service
 from booking.scheduling import holds, operations
 from booking.scheduling.errors import SlotTaken
 from booking.scheduling.models import Appointment, AppointmentSeat
@@ -297,3 +297,23 @@ def test_held_appointments_are_not_checked_in_and_show_as_held_to_clerks(ctx, to
         arrivals.check_in(town, appointment, appointment.start_at)
     assert refused.value.reason == "not_confirmed"
     ctx.rollback()
+
+
+def test_the_clerks_schedule_shows_live_holds_as_awaiting_and_leaves_lapsed_ones_out(
+        client, ctx, town):
+    from tests.factories import log_in, make_user
+
+    passport = ctx.get(Service, "pass")
+    day, now = next_workday(), utcnow()
+    for hour, name, until in ((9, "Live Hold", now + timedelta(minutes=30)),
+                              (10, "Lapsed Hold", now - timedelta(minutes=1))):
+        operations.book_appointment(town, passport, at(day, hour),
+                                    operations.Citizen(name, "x@example.org"),
+                                    now - timedelta(minutes=2), hold_until=until)
+    ctx.commit()
+    log_in(client, make_user(ctx, "clerk", "amt")[1])
+    html = client.get("/staff/offices/amt/schedule", query_string={"date": str(day),
+                                                                   "lang": "en"}).get_data(
+        as_text=True)
+    assert "Live Hold" in html and "Awaiting the citizen" in html
+    assert "Lapsed Hold" not in html

@@ -22,9 +22,9 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from booking.db import db
+from booking.fairness.emails import normalise_email
 from booking.notifications import appointment_mails
 from booking.offices.models import Office, Service
-from booking.fairness.emails import normalise_email
 from booking.scheduling import codes, holds, idempotency, queries, slots
 from booking.scheduling.errors import (
     AppointmentCancelled,

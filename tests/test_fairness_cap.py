@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from booking import create_app
 from booking.db import utcnow
-from booking.offices.models import Service
+from booking.offices.models import Office, Service
 from booking.scheduling import holds, operations
 from booking.scheduling.models import Appointment
 from tests.factories import (
@@ -209,4 +209,27 @@ def test_concurrent_bookings_with_variants_of_one_address_stop_at_the_cap(
     assert statuses == [201, 201] + [422] * 6, results
     ctx.rollback()
     assert len(ctx.scalars(select(Appointment.id)).all()) == 2
+    ctx.rollback()
+
+
+def test_the_office_form_sets_validates_and_audits_the_measures(client, ctx, town):
+    from booking.audit.models import AuditEntry
+    from tests.factories import OFFICE_DATA
+
+    log_in(client, make_user(ctx, "manager", "amt")[1])
+    page = client.get("/admin/offices/amt/").get_data(as_text=True)
+    assert 'name="max_active_per_email"' in page and 'name="release_time"' in page
+    data = {**OFFICE_DATA, "csrf_token": csrf_from(page), "max_active_per_email": "0",
+            "opt_in_hold_minutes": "30", "release_delay_minutes": "15", "release_time": "07:00"}
+    refused = client.post("/admin/offices/amt/", data=data)
+    assert refused.status_code == 422 and 'id="max_active_per_email-error"' in refused.get_data(
+        as_text=True)
+    saved = client.post("/admin/offices/amt/", data={**data, "max_active_per_email": "2"})
+    assert saved.status_code == 303
+    ctx.rollback()
+    office = ctx.get(Office, "amt")
+    assert (office.max_active_per_email, office.opt_in_hold_minutes,
+            office.release_delay_minutes, str(office.release_time)) == (2, 30, 15, "07:00:00")
+    entry = ctx.scalars(select(AuditEntry).where(AuditEntry.action == "office.updated")).one()
+    assert entry.after["release_time"] == "07:00:00" and entry.after["max_active_per_email"] == 2
     ctx.rollback()

@@ -217,6 +217,7 @@ def test_each_table_keeps_personal_data_as_long_as_the_notice_says(app, ctx, fil
     assert counts["deleted {} sent or failed emails"] == 1
     assert _count(ctx, OutboxMessage, OutboxMessage.status == SENT) == 0
     assert tables_containing(ctx, FUTURE[1]) == ["appointments.email",
+                                                 "appointments.email_key",
                                                  "outbox_messages.recipient",
                                                  "outbox_messages.payload"]
     assert _count(ctx, OutboxMessage, OutboxMessage.status == PENDING) == 1

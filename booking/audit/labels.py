@@ -69,6 +69,10 @@ FIELDS = {
     "queue_daily_limit": _l("Walk-in tickets per day (empty: no limit)"),
     "reminder_hours": _l("Reminder email this many hours before the appointment (0: none)"),
     "waitlist_hold_minutes": _l("Waitlist: an offered appointment is kept this many minutes"),
+    "max_active_per_email": _l("Appointments per person and service (empty: no limit)"),
+    "opt_in_hold_minutes": _l("Minutes to confirm an online booking by email"),
+    "release_delay_minutes": _l("Delay before cancelled times are offered again (minutes)"),
+    "release_time": _l("Daily release time of cancelled times"),
     # services
     "position": _l("Position in lists"),
     "name_de": _l("Name (German)"),
@@ -100,12 +104,15 @@ FIELDS = {
     "status": _l("Status"),
     "cancel_reason": _l("Reason for the cancellation"),
     "channel": _l("Booked via"),
+    "held_until": _l("Reserved until"),
+    "email_key": _l("Email address (normalised)"),
     "service_id": _l("Service"),
     "start_at": _l("Start"),
     "end_at": _l("End"),
 }
 
 VALUES = {
+    ("status", "held"): _l("Awaiting the citizen's confirmation"),
     ("status", "confirmed"): _l("Confirmed"),
     ("status", "cancelled"): _l("Cancelled"),
     ("status", "arrived"): _l("Arrived"),

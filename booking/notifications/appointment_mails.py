@@ -36,6 +36,8 @@ SUBJECTS = {
     "booked": lambda **kw: gettext("Appointment confirmed: %(service)s on %(when)s", **kw),
     "moved": lambda **kw: gettext("Appointment moved: %(service)s now on %(when)s", **kw),
     "cancelled": lambda **kw: gettext("Appointment cancelled: %(service)s on %(when)s", **kw),
+    "held": lambda **kw: gettext("Please confirm your appointment: %(service)s on %(when)s",
+                                 **kw),
 }
 
 
@@ -46,7 +48,8 @@ def _utc_iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-def snapshot(appointment, kind: str, method: str, now: datetime, token: str | None = None,
+def snapshot(appointment, kind: str, method: str | None, now: datetime,
+             token: str | None = None,
              reason: str | None = None) -> dict:
     """What the email for this change says, as JSON: everything that may change later."""
     return {
@@ -66,6 +69,7 @@ def snapshot(appointment, kind: str, method: str, now: datetime, token: str | No
         "code": appointment.code,
         "ical_uid": appointment.ical_uid,
         "reason": reason,
+        "held_until": _utc_iso(appointment.held_until) if appointment.held_until else None,
         "now": _utc_iso(now),
         outbox.TOKEN: token,
     }
@@ -77,7 +81,8 @@ def envelope(appointment) -> tuple[str, str]:
     return outbox.envelope(appointment.email)
 
 
-def _queue(appointment, kind: str, method: str, now: datetime, token: str | None = None,
+def _queue(appointment, kind: str, method: str | None, now: datetime,
+           token: str | None = None,
            reason: str | None = None) -> None:
     sender, recipient = envelope(appointment)
     outbox.enqueue_payload(
@@ -91,6 +96,12 @@ def _queue(appointment, kind: str, method: str, now: datetime, token: str | None
 
 def notify_booked(appointment, token: str, now: datetime) -> None:
     _queue(appointment, "booked", REQUEST, now, token)
+
+
+def notify_held(appointment, token: str, now: datetime) -> None:
+    """The booking is held: the email asks to confirm it (a link to a page with a
+    button) before ``held_until``. No calendar entry: it is not an appointment yet."""
+    _queue(appointment, "held", None, now, token)
 
 
 def notify_moved(appointment, token: str, now: datetime) -> None:
@@ -132,6 +143,11 @@ def _context(snap: dict, office: Office, service: Service) -> dict:
         "code": format_code(snap["code"]),
         "manage_url": manage_url(snap["code"], token) if token else None,
         "rebook_url": _rebook_url(office, service, lang) if snap["kind"] == "cancelled" else None,
+        "confirm_url": (external_url("citizen.confirm_hold", code=snap["code"], token=token)
+                        if snap["kind"] == "held" and token else None),
+        "held_until": (i18n.local_datetime(datetime.fromisoformat(snap["held_until"]),
+                                           office.tz, lang)
+                       if snap.get("held_until") else None),
         "reason": snap.get("reason"),
         "kind": snap["kind"],
         "start_at": start_at,
@@ -166,7 +182,7 @@ def render(snap: dict) -> EmailMessage:
         invitation = _invitation(snap, office, service, ctx)
         ctx["subject"] = subject
         qr = None
-        if snap["kind"] != "cancelled":  # the booking code for the kiosk's scanner
+        if snap["kind"] not in ("cancelled", "held"):  # the code for the kiosk's scanner
             domain = current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "localhost"
             ctx["qr_cid"] = make_msgid("qr", domain=domain)[1:-1]
             qr = (qr_png(snap["code"]), ctx["qr_cid"])
@@ -177,8 +193,10 @@ def render(snap: dict) -> EmailMessage:
             subject=subject,
             text=render_template("email/appointment.txt", **ctx),
             html=render_template("email/appointment.html", **ctx),
-            ical=appointment_ical(invitation, snap["method"], datetime.fromisoformat(snap["now"])),
+            ical=(appointment_ical(invitation, snap["method"],
+                                   datetime.fromisoformat(snap["now"]))
+                  if snap["method"] else None),
             method=snap["method"],
-            ical_filename=ics_filename(snap["code"]),
+            ical_filename=ics_filename(snap["code"]) if snap["method"] else None,
             inline_png=qr,
         )

@@ -60,7 +60,8 @@ def get_affected(office: Office, draft: ClosureDraft, now: datetime) -> list[App
         select(AppointmentSeat, Appointment)
         .join(Appointment, AppointmentSeat.appointment_id == Appointment.id)
         .where(AppointmentSeat.office_id == office.id, Appointment.status == CONFIRMED,
-               Appointment.start_at >= now, AppointmentSeat.slot_at < draft.ends_at,
+               Appointment.start_at >= now, AppointmentSeat.held_until.is_(None),
+               AppointmentSeat.slot_at < draft.ends_at,
                AppointmentSeat.slot_at > draft.starts_at - step)
     ).all()
     if not rows:

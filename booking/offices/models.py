@@ -49,6 +49,12 @@ class Office(db.Model):
         CheckConstraint("reminder_hours between 0 and 168", name="reminder_hours_range"),
         CheckConstraint("waitlist_hold_minutes between 5 and 1440",
                         name="waitlist_hold_range"),
+        CheckConstraint("max_active_per_email is null or max_active_per_email >= 1",
+                        name="max_active_per_email_positive"),
+        CheckConstraint("opt_in_hold_minutes is null or opt_in_hold_minutes between 0 and 1440",
+                        name="opt_in_hold_range"),
+        CheckConstraint("release_delay_minutes is null or release_delay_minutes "
+                        "between 0 and 10080", name="release_delay_range"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -75,6 +81,15 @@ class Office(db.Model):
     reminder_hours: Mapped[int] = mapped_column(default=24, server_default="24")
     # a seat offered to a waitlist wish is kept for it this long
     waitlist_hold_minutes: Mapped[int] = mapped_column(default=120, server_default="120")
+    # fairness (booking.fairness; each also switched by its global setting)
+    # active future appointments per person (normalised email) and service; None: no cap
+    max_active_per_email: Mapped[int | None] = mapped_column(default=2)
+    # online bookings are held this long until confirmed by email; None or 0: no opt-in
+    opt_in_hold_minutes: Mapped[int | None]
+    # seats a citizen gives up are offered again this much later, and/or at the next
+    # release time of the day (local); neither: at once
+    release_delay_minutes: Mapped[int | None] = mapped_column(default=10)
+    release_time: Mapped[time | None]
 
     services: Mapped[list[Service]] = relationship(
         secondary=office_services, back_populates="offices", order_by="Service.position"

@@ -26,7 +26,8 @@ OFFICE_FIELDS = ("name", "address", "email", "phone", "state", "slot_minutes",
                  "lead_time_minutes", "horizon_days", "cancel_deadline_minutes",
                  "feed_shows_names", "queue_window_minutes", "queue_recall_cooldown_seconds",
                  "queue_max_recalls", "queue_daily_limit", "reminder_hours",
-                 "waitlist_hold_minutes")
+                 "waitlist_hold_minutes", "max_active_per_email",
+                 "opt_in_hold_minutes", "release_delay_minutes", "release_time")
 SERVICE_FIELDS = ("position", "name_de", "name_en", "description_de", "description_en",
                   "bring_de", "bring_en", "fee_cents", "duration_minutes", "queue_prefix")
 KEEP, CANCEL = "keep", "cancel"

@@ -64,8 +64,9 @@ def plan_rule_change(office: Office, rule_id: int | None, proposed: slots.Rule |
         .join(Appointment, AppointmentSeat.appointment_id == Appointment.id)
         .where(AppointmentSeat.rule_id == rule_id)
     ).all()
+    # held seats (given up, or of an unconfirmed hold) are not kept through a change
     future = [(seat, appt) for seat, appt in rows
-              if appt.status == CONFIRMED and appt.start_at >= now]
+              if appt.status == CONFIRMED and appt.start_at >= now and seat.held_until is None]
     held = {seat.id for seat, _ in future}
     plan.stale_seats = sorted(seat.id for seat, _ in rows if seat.id not in held)
     if not future:

@@ -20,7 +20,7 @@ from booking.queueing import errors, events, ordering, reminders
 from booking.queueing.models import APPOINTMENT, OPEN_STATUSES, UNSERVED, WAITING, WALK_IN, Ticket, TicketDay
 from booking.queueing.waits import due_window
 from booking.scheduling import queries as scheduling_queries
-from booking.scheduling.models import ARRIVED, CANCELLED, Appointment
+from booking.scheduling.models import ARRIVED, CANCELLED, HELD, Appointment
 
 
 def offered_service(office: Office, service_id: str) -> Service:
@@ -103,6 +103,8 @@ def check_in(office: Office, appointment: Appointment | None, now: datetime) -> 
         raise errors.UnknownAppointment()
     if appointment.status == CANCELLED:
         raise errors.NotCheckable("cancelled")
+    if appointment.status == HELD:  # never confirmed by email: not an appointment
+        raise errors.NotCheckable("not_confirmed")
     day = appointment.start_at.astimezone(office.tz).date()
     if day != ordering.local_day(now, office.tz):
         raise errors.NotCheckable("other_day", day)

@@ -30,7 +30,7 @@ class NotCheckable(QueueError):
 
     def __init__(self, reason: str, day: date | None = None):
         super().__init__(reason)
-        self.reason = reason  # "other_day", "cancelled", "checked_in"
+        self.reason = reason  # "other_day", "cancelled", "checked_in", "not_confirmed"
         self.day = day  # the appointment's local day (for "other_day")
 
 

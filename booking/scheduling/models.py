@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.db import UTCDateTime, db, utcnow
@@ -21,7 +21,8 @@ CONFIRMED = "confirmed"
 CANCELLED = "cancelled"
 ARRIVED = "arrived"
 NO_SHOW = "no_show"
-STATUSES = (CONFIRMED, CANCELLED, ARRIVED, NO_SHOW)
+HELD = "held"  # booked, not yet confirmed; its seats are free again from held_until on
+STATUSES = (HELD, CONFIRMED, CANCELLED, ARRIVED, NO_SHOW)
 ONLINE, PHONE = "online", "phone"
 
 
@@ -29,8 +30,9 @@ class Appointment(db.Model):
     __tablename__ = "appointments"
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="time_order"),
-        CheckConstraint("status in ('confirmed', 'cancelled', 'arrived', 'no_show')",
+        CheckConstraint("status in ('held', 'confirmed', 'cancelled', 'arrived', 'no_show')",
                         name="status_known"),
+        CheckConstraint("(status = 'held') = (held_until is not null)", name="held_until_set"),
         CheckConstraint("channel in ('online', 'phone')", name="channel_known"),
         CheckConstraint("language in ('de', 'en')", name="language_known"),
         CheckConstraint("sequence >= 0", name="sequence_nonneg"),
@@ -44,6 +46,9 @@ class Appointment(db.Model):
     end_at: Mapped[datetime] = mapped_column(UTCDateTime())
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
+    # the address as the same mailbox always has it (booking.fairness.emails): the cap
+    # per person counts by it
+    email_key: Mapped[str | None] = mapped_column(String(254), index=True)
     phone: Mapped[str | None] = mapped_column(String(60))
     language: Mapped[str] = mapped_column(String(2), default="de")
     code: Mapped[str] = mapped_column(String(12), unique=True)
@@ -61,6 +66,8 @@ class Appointment(db.Model):
     # token that the reminder's link carries (the first one's hash is token_hash)
     reminder_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminder_token_hash: Mapped[str | None] = mapped_column(String(64))
+    # a held appointment (double opt-in, waitlist offer) lapses at this instant unless confirmed
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     office: Mapped[Office] = relationship()
     service: Mapped[Service] = relationship()
@@ -72,13 +79,30 @@ class Appointment(db.Model):
     def is_cancelled(self) -> bool:
         return self.status == CANCELLED
 
+    @property
+    def is_held(self) -> bool:
+        return self.status == HELD
+
+    def hold_lapsed(self, now: datetime) -> bool:
+        """A held appointment whose time to confirm is over (its seats are free)."""
+        return self.status == HELD and self.held_until <= now
+
 
 class AppointmentSeat(db.Model):
+    """One seat of a step. A seat with ``held_until`` is taken only until then: the seats
+    of a held appointment, and those a citizen gave up, which are offered again only at
+    the office's release time. From ``held_until`` on it counts as free everywhere, and
+    the next booking of its step deletes it (no job needed)."""
+
     __tablename__ = "appointment_seats"
     __table_args__ = (
         UniqueConstraint("rule_id", "slot_at", "seat_no", name="uq_appointment_seats_seat"),
         CheckConstraint("seat_no >= 1", name="seat_positive"),
         Index("ix_appointment_seats_office_slot", "office_id", "slot_at"),
+        # the few held seats, for the listing to subtract the lapsed ones
+        Index("ix_appointment_seats_held", "rule_id", "slot_at", "held_until",
+              postgresql_where=text("held_until is not null"),
+              sqlite_where=text("held_until is not null")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -89,6 +113,7 @@ class AppointmentSeat(db.Model):
     rule_id: Mapped[int] = mapped_column(ForeignKey("availability_rules.id"))
     slot_at: Mapped[datetime] = mapped_column(UTCDateTime())
     seat_no: Mapped[int]
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     appointment: Mapped[Appointment] = relationship(back_populates="seats")
     rule: Mapped[AvailabilityRule] = relationship()

@@ -22,9 +22,10 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from booking.db import db
+from booking.fairness.emails import normalise_email
 from booking.notifications import appointment_mails
 from booking.offices.models import Office, Service
-from booking.scheduling import codes, idempotency, queries, slots
+from booking.scheduling import codes, holds, idempotency, queries, slots
 from booking.scheduling.errors import (
     AppointmentCancelled,
     DeadlinePassed,
@@ -32,7 +33,15 @@ from booking.scheduling.errors import (
     ServiceNotOffered,
     SlotTaken,
 )
-from booking.scheduling.models import CANCELLED, ONLINE, PHONE, Appointment, AppointmentSeat
+from booking.scheduling.models import (
+    CANCELLED,
+    CONFIRMED,
+    HELD,
+    ONLINE,
+    PHONE,
+    Appointment,
+    AppointmentSeat,
+)
 
 SEAT_ATTEMPTS = 5
 REASON_LENGTH = 300  # Appointment.cancel_reason
@@ -100,7 +109,7 @@ def list_free_slots(
         return []
     rules = queries.get_rules(office)
     steps = queries.get_open_steps(office, rules, service.id, first_day, last_day)
-    taken = queries.get_taken(office, rules, first_day, last_day)
+    taken = queries.get_taken(office, rules, first_day, last_day, now)
     return slots.free_slots(steps, taken, service.duration_minutes, _policy(office, by_staff),
                             now)
 
@@ -154,12 +163,14 @@ def _in_savepoint_with_retries(attempt: Callable[[], None]) -> None:
 
 
 def _seat_taker(office: Office, service: Service, start_at: datetime, now: datetime,
-                by_staff: bool) -> Callable[[Appointment], None]:
+                by_staff: bool, hold_until: datetime | None = None
+                ) -> Callable[[Appointment], None]:
     """Lock the office's schedule (:func:`lock_office_schedule`), check that it offers
     ``start_at`` for the service (raises NotBookable), and return the step that gives an
     appointment starting then one seat in every step it covers: the lowest free seat
-    number of each step (specific rules first), inserted in time order, or SlotTaken if
-    a step is full. Run it inside :func:`_in_savepoint_with_retries`."""
+    number of each step (specific rules first; lapsed holds deleted first), inserted in
+    time order (held until ``hold_until`` if given), or SlotTaken if a step is full.
+    Run it inside :func:`_in_savepoint_with_retries`."""
     lock_office_schedule(office)
     duration = service.duration_minutes
     day = start_at.astimezone(office.tz).date()
@@ -169,6 +180,7 @@ def _seat_taker(office: Office, service: Service, start_at: datetime, now: datet
     covered = slots.covered_steps(start_at, duration, office.slot_minutes)
 
     def take_seats(appointment: Appointment) -> None:
+        holds.delete_lapsed_seats(office, covered, now)
         used = queries.get_used_seats(office, covered)
         picks = [slots.choose_seat(steps[at], used.get(at, {})) for at in covered]
         if None in picks:
@@ -176,7 +188,7 @@ def _seat_taker(office: Office, service: Service, start_at: datetime, now: datet
         db.session.flush()  # the appointment's row first: the seats refer to it
         db.session.execute(insert(AppointmentSeat), [
             {"appointment_id": appointment.id, "office_id": office.id, "rule_id": rule_id,
-             "slot_at": at, "seat_no": seat_no}
+             "slot_at": at, "seat_no": seat_no, "held_until": hold_until}
             for at, (rule_id, seat_no) in zip(covered, picks, strict=True)
         ])
         db.session.expire(appointment, ["seats"])
@@ -186,10 +198,17 @@ def _seat_taker(office: Office, service: Service, start_at: datetime, now: datet
 
 def book_appointment(
     office: Office, service: Service, start_at: datetime, citizen: Citizen, now: datetime,
-    *, by_staff: bool = False, key: str | None = None,
+    *, by_staff: bool = False, key: str | None = None, hold_until: datetime | None = None,
+    cap: int | None = None, notify: bool = True,
 ) -> tuple[Appointment, str]:
     """Book ``start_at`` (aware) and queue the confirmation; returns (appointment, token).
     ``by_staff`` (phone channel): the citizens' lead time does not apply.
+
+    ``hold_until``: the appointment is only held (status ``held``, its seats free again
+    from then on) until :func:`holds.confirm_hold` confirms it; the email asks to confirm
+    (or, with ``notify`` False, nothing is sent: the caller writes its own).
+    ``cap``: at most that many active future appointments per person (normalised email)
+    and service (raises holds.CapReached; counted under a lock on the address).
 
     ``key`` (an idempotency key, see :mod:`booking.scheduling.idempotency`): if a booking
     with the same data was made under it, that appointment and token are returned and
@@ -206,12 +225,16 @@ def book_appointment(
         if earlier is not None:
             return earlier
     check_offered(office, service)
-    take_seats = _seat_taker(office, service, start_at, now, by_staff)
+    email_key = normalise_email(citizen.email) if citizen.email else None
+    if cap is not None and email_key:
+        holds.check_cap(email_key, service, cap, now)
+    take_seats = _seat_taker(office, service, start_at, now, by_staff, hold_until)
     token = codes.new_token()
     appointment = Appointment(
         office=office, service=service, start_at=start_at,
         end_at=start_at + timedelta(minutes=service.duration_minutes),
-        name=citizen.name, email=citizen.email, phone=citizen.phone,
+        name=citizen.name, email=citizen.email, email_key=email_key, phone=citizen.phone,
+        status=HELD if hold_until else CONFIRMED, held_until=hold_until,
         language=citizen.language, token_hash=codes.hash_token(token),
         ical_uid=codes.new_uid(), sequence=0, channel=PHONE if by_staff else ONLINE,
         created_at=now, updated_at=now,
@@ -232,17 +255,23 @@ def book_appointment(
         if key is None or not idempotency.is_key_taken(exc):
             raise
         return idempotency.get_booking(key, fingerprint)  # the twin's, committed now
-    if appointment.email:
-        appointment_mails.notify_booked(appointment, token, now)
+    if appointment.email and notify:
+        if hold_until:
+            appointment_mails.notify_held(appointment, token, now)
+        else:
+            appointment_mails.notify_booked(appointment, token, now)
     return appointment, token
 
 
 def reschedule_appointment(
     appointment: Appointment, start_at: datetime, now: datetime, token: str | None = None,
-    *, by_staff: bool = False,
+    *, by_staff: bool = False, release_at: datetime | None = None,
 ) -> str:
     """Move to ``start_at`` at the same office and service, atomically: the old seats are
     released in the savepoint that takes the new ones, so a failure changes nothing.
+    ``release_at`` (a citizen's move): the old seats not covered by the new time stay
+    held until then (:func:`holds.release_at`). A held appointment cannot be moved
+    (holds.NotConfirmed).
 
     Keeps code and UID, raises SEQUENCE, queues the update email. Without the citizen's
     ``token`` (a staff move) a new token is issued. Returns the token for the manage link.
@@ -250,16 +279,25 @@ def reschedule_appointment(
     """
     if appointment.is_cancelled:
         raise AppointmentCancelled("the appointment was cancelled")
+    if appointment.is_held:
+        raise holds.NotConfirmed("a held appointment is confirmed first")
     if not by_staff and not is_changeable(appointment, now):
         raise DeadlinePassed("the deadline for changes is over")
     if start_at == appointment.start_at:
         raise NotBookable("that is the current time of the appointment")
     service = appointment.service
     take_seats = _seat_taker(appointment.office, service, start_at, now, by_staff)
+    # the steps both times cover keep their seats: given up, they would block the move
+    new_steps = slots.covered_steps(start_at, service.duration_minutes,
+                                    appointment.office.slot_minutes)
 
     def attempt() -> None:
         # (a failed attempt's rollback expires the appointment: it reads its old times)
-        _release_seats(appointment)
+        if release_at is None:
+            _release_seats(appointment)
+        else:
+            holds.give_up_seats(appointment, now, release_at, keep=new_steps)
+            _release_seats(appointment, only=new_steps)
         appointment.start_at = start_at
         appointment.end_at = start_at + timedelta(minutes=service.duration_minutes)
         take_seats(appointment)
@@ -276,10 +314,11 @@ def reschedule_appointment(
     return token
 
 
-def _release_seats(appointment: Appointment) -> None:
-    db.session.execute(
-        delete(AppointmentSeat).where(AppointmentSeat.appointment_id == appointment.id)
-    )
+def _release_seats(appointment: Appointment, only: list[datetime] | None = None) -> None:
+    mine = AppointmentSeat.appointment_id == appointment.id
+    if only is not None:
+        mine = mine & AppointmentSeat.slot_at.in_(only)
+    db.session.execute(delete(AppointmentSeat).where(mine))
     db.session.expire(appointment, ["seats"])
 
 
@@ -300,17 +339,23 @@ def cancellation_text(language: str, reason: str | None, apology: str | None = N
 
 
 def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadline=True,
-                       reason: str | None = None) -> bool:
+                       reason: str | None = None, release_at: datetime | None = None) -> bool:
     """Cancel and queue the cancellation email. Returns False if it was already cancelled
     (no second email). Raises DeadlinePassed after the cancellation deadline.
 
-    ``reason`` (see :func:`cancellation_text`) is stored in ``cancel_reason`` and shown in the email."""
+    ``reason`` (see :func:`cancellation_text`) is stored in ``cancel_reason`` and shown in the email.
+    ``release_at`` (a citizen's cancellation): its seats stay held until then
+    (:func:`holds.release_at`); otherwise they are free at once."""
     if appointment.is_cancelled:
         return False
     if enforce_deadline and not is_changeable(appointment, now):
         raise DeadlinePassed("the cancellation deadline is over")
-    _release_seats(appointment)
+    if release_at is None:
+        _release_seats(appointment)
+    else:
+        holds.give_up_seats(appointment, now, release_at)
     appointment.status = CANCELLED
+    appointment.held_until = None
     appointment.cancelled_at = now
     appointment.updated_at = now
     appointment.sequence += 1

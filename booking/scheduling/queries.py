@@ -106,22 +106,37 @@ def get_open_steps(office: Office, rules: Iterable[slots.Rule], service_id: str 
                             service_id, get_policy(office), first_day, last_day, cuts)
 
 
-def get_taken(office: Office, rules: Iterable[slots.Rule], first_day: date, last_day: date
-              ) -> dict[tuple[int, datetime], int]:
-    """Seats held per (rule id, step) of ``rules`` in the local date range. Counted from the
-    unique seat index (rule, step, seat number) alone, in its order."""
+def get_taken(office: Office, rules: Iterable[slots.Rule], first_day: date, last_day: date,
+              now: datetime) -> dict[tuple[int, datetime], int]:
+    """Seats taken at ``now`` per (rule id, step) of ``rules`` in the local date range.
+    Counted from the unique seat index (rule, step, seat number) alone, in its order,
+    less the lapsed holds found in the small partial index of held seats."""
     start, end = day_bounds(office, first_day, last_day)
+    rule_ids = [rule.id for rule in rules if rule.id is not None]
+    in_range = (AppointmentSeat.rule_id.in_(rule_ids), AppointmentSeat.slot_at >= start,
+                AppointmentSeat.slot_at < end)
     rows = db.session.execute(
         select(AppointmentSeat.rule_id, AppointmentSeat.slot_at, func.count())
-        .where(AppointmentSeat.rule_id.in_([rule.id for rule in rules if rule.id is not None]),
-               AppointmentSeat.slot_at >= start, AppointmentSeat.slot_at < end)
+        .where(*in_range)
         .group_by(AppointmentSeat.rule_id, AppointmentSeat.slot_at)
     )
-    return {(rule_id, slot_at): count for rule_id, slot_at, count in rows}
+    taken = {(rule_id, slot_at): count for rule_id, slot_at, count in rows}
+    lapsed = db.session.execute(
+        select(AppointmentSeat.rule_id, AppointmentSeat.slot_at, func.count())
+        .where(*in_range, AppointmentSeat.held_until.is_not(None),
+               AppointmentSeat.held_until <= now)
+        .group_by(AppointmentSeat.rule_id, AppointmentSeat.slot_at)
+    )
+    for rule_id, slot_at, count in lapsed:
+        left = taken.pop((rule_id, slot_at)) - count
+        if left:
+            taken[rule_id, slot_at] = left
+    return taken
 
 
 def get_used_seats(office: Office, instants: list[datetime]) -> dict[datetime, dict[int, set[int]]]:
-    """Seat numbers in use per step and rule, for the steps ``instants``."""
+    """Seat numbers in use per step and rule, for the steps ``instants`` (lapsed holds
+    too: the seat taker deletes those first, see holds.delete_lapsed_seats)."""
     used: dict[datetime, dict[int, set[int]]] = {}
     rows = db.session.execute(
         select(AppointmentSeat.slot_at, AppointmentSeat.rule_id, AppointmentSeat.seat_no).where(

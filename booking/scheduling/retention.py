@@ -35,7 +35,8 @@ def anonymise_appointments(now: datetime, before: datetime) -> int:
     db.session.execute(
         update(Appointment)
         .where(Appointment.id.in_(ids))
-        .values(name=ANONYMOUS, email=None, phone=None, cancel_reason=None, updated_at=now)
+        .values(name=ANONYMOUS, email=None, email_key=None, phone=None, cancel_reason=None,
+                updated_at=now)
         .execution_options(synchronize_session="fetch")
     )
     db.session.execute(

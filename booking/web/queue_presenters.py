@@ -103,6 +103,9 @@ def queue_error_message(exc: errors.QueueError) -> str:
     if isinstance(exc, errors.NotCheckable):
         if exc.reason == "cancelled":
             return gettext("This appointment was cancelled.")
+        if exc.reason == "not_confirmed":
+            return gettext("This appointment was not confirmed by email, so it is not "
+                           "booked. Please draw a ticket or ask at the counter.")
         if exc.reason == "other_day" and exc.day is not None:
             return gettext("This appointment is on %(date)s, not today.",
                            date=local_date(exc.day, str(get_locale() or "de"), "long"))

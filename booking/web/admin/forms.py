@@ -68,6 +68,12 @@ def _integer(label, low: int, high: int, **kwargs) -> IntegerField:
     ], **kwargs)
 
 
+def _optional_integer(label, low: int, high: int) -> IntegerField:
+    return IntegerField(label, invalid_value_message=WHOLE, validators=[
+        Optional(), NumberRange(low, high, _l("Please enter a number from %(min)s to "
+                                              "%(max)s, or leave the field empty."))])
+
+
 def _check_year(field) -> None:
     if field.data is not None and not MIN_YEAR <= field.data.year <= MAX_YEAR:
         raise ValidationError(_l("Please enter a date between the years %(low)s and %(high)s.",
@@ -115,6 +121,15 @@ class OfficeForm(FlaskForm):
         validators=[
             Optional(), NumberRange(1, 100000, _l("Please enter a number from %(min)s to "
                                                   "%(max)s, or leave the field empty."))])
+    max_active_per_email = _optional_integer(
+        _l("Appointments per person and service (empty: no limit)"), 1, 100)
+    opt_in_hold_minutes = _optional_integer(
+        _l("Online bookings wait this many minutes for their confirmation by email "
+           "(empty or 0: no confirmation asked)"), 0, 1440)
+    release_delay_minutes = _optional_integer(
+        _l("Times cancelled by citizens are offered again after (minutes)"), 0, 10080)
+    release_time = TimeField(_l("… or at this time of day (empty: no fixed time)"),
+                             validators=[Optional()])
 
     reminder_hours = _integer(
         _l("Reminder email this many hours before the appointment (0: none)"), 0, 168,
@@ -138,6 +153,10 @@ class OfficeForm(FlaskForm):
             "queue_daily_limit": self.queue_daily_limit.data,
             "reminder_hours": self.reminder_hours.data,
             "waitlist_hold_minutes": self.waitlist_hold_minutes.data,
+            "max_active_per_email": self.max_active_per_email.data,
+            "opt_in_hold_minutes": self.opt_in_hold_minutes.data,
+            "release_delay_minutes": self.release_delay_minutes.data,
+            "release_time": self.release_time.data,
         }
 
 

@@ -93,6 +93,7 @@ def office_new():
         form.queue_window_minutes.data, form.queue_recall_cooldown_seconds.data = 15, 30
         form.queue_max_recalls.data = 2
         form.reminder_hours.data, form.waitlist_hold_minutes.data = 24, 120
+        form.max_active_per_email.data, form.release_delay_minutes.data = 2, 10
     if form.validate_on_submit():
         try:
             office = ops.create_office(form.office_id.data, form.values(), form.services.data,

@@ -106,12 +106,18 @@ def _document() -> dict:
                     "application/json": {"schema": _ref("BookingRequest")}}},
                 "responses": {
                     "201": _json(_ref("NewAppointment"), "Booked (or booked before under the "
-                                 "same Idempotency-Key); the confirmation email is queued"),
+                                 "same Idempotency-Key); the confirmation email is queued. "
+                                 "Where the office asks for a double opt-in, the status is "
+                                 "`held` until `held_until`: the email links to a page where "
+                                 "the citizen confirms it; unconfirmed, its time is free "
+                                 "again from `held_until` on"),
                     "400": _json(ERROR, "The body is not a JSON object, or a malformed "
                                  "Idempotency-Key"),
                     "409": _json(ERROR, "That start is not (or no longer) bookable"),
-                    "422": _json(_ref("ValidationError"), "Invalid fields, or the "
-                                 "Idempotency-Key was used with a different body"),
+                    "422": _json(_ref("ValidationError"), "Invalid fields, the "
+                                 "Idempotency-Key was used with a different body, or the "
+                                 "person (email address) has as many active appointments "
+                                 "for the service as the office allows (`errors.email`)"),
                 },
             }},
             "/appointments/{code}": {
@@ -123,6 +129,8 @@ def _document() -> dict:
                 },
                 "delete": {
                     "summary": "Cancel (idempotent: a repeat sends no second email)",
+                    "description": "Where the office delays releases, the time is offered "
+                    "to others again only at its release time.",
                     "security": BEARER, "parameters": [CODE_PARAM],
                     "responses": {"200": _json(_ref("Appointment"), "Cancelled"),
                                   "404": _json(ERROR, "Unknown code or wrong token"),
@@ -139,7 +147,8 @@ def _document() -> dict:
                     "200": _json(_ref("NewAppointment"), "Moved (same code, same UID)"),
                     "400": _json(ERROR, "The body is not a JSON object"),
                     "404": _json(ERROR, "Unknown code or wrong token"),
-                    "409": _json(ERROR, "Not bookable, cancelled, or past the deadline"),
+                    "409": _json(ERROR, "Not bookable, cancelled, past the deadline, or held "
+                                 "and not yet confirmed"),
                     "422": _json(_ref("ValidationError"), "Invalid start"),
                 },
             }},
@@ -196,7 +205,12 @@ def _document() -> dict:
                     "start": {"type": "string", "format": "date-time"},
                     "end": {"type": "string", "format": "date-time"},
                     "status": {"type": "string",
-                               "enum": ["confirmed", "cancelled", "arrived", "no_show"]},
+                               "enum": ["held", "confirmed", "cancelled", "arrived",
+                                        "no_show"]},
+                    "held_until": {"type": "string", "format": "date-time",
+                                   "description": "Only while held: the appointment is "
+                                   "booked once confirmed through the link in its email "
+                                   "before this instant"},
                     "name": {"type": "string"}, "email": {"type": ["string", "null"]},
                     "phone": {"type": ["string", "null"]}, "language": {"type": "string"},
                     "uid": {"type": "string"}, "sequence": {"type": "integer"}}},

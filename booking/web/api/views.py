@@ -11,7 +11,7 @@ from sqlalchemy import select, true
 from booking.db import db, utcnow
 from booking.links import manage_url
 from booking.offices.models import Office, Service
-from booking.scheduling import idempotency, operations, queries
+from booking.scheduling import holds, idempotency, operations, queries
 from booking.scheduling.errors import (
     AppointmentCancelled,
     DeadlinePassed,
@@ -20,7 +20,7 @@ from booking.scheduling.errors import (
     ServiceNotOffered,
     SlotTaken,
 )
-from booking.web import caching, validation
+from booking.web import caching, fairness, validation
 from booking.web.api import bp
 from booking.web.api.openapi import openapi_document
 from booking.web.auth import office_for, require_role, staff_user
@@ -45,9 +45,12 @@ CONFLICTS = {
     SlotTaken: lambda: gettext("This time was just booked by someone else."),
     DeadlinePassed: lambda: gettext("The deadline for changes online is over."),
     AppointmentCancelled: lambda: gettext("The appointment was cancelled."),
+    holds.NotConfirmed: lambda: gettext("The appointment is not confirmed yet: confirm it "
+                                        "with the link in the email first."),
 }
 
 
+@bp.errorhandler(holds.NotConfirmed)
 @bp.errorhandler(NotBookable)
 @bp.errorhandler(SlotTaken)
 @bp.errorhandler(DeadlinePassed)
@@ -99,6 +102,8 @@ def _appointment_json(appointment, token: str | None = None) -> dict:
         "uid": appointment.ical_uid,
         "sequence": appointment.sequence,
     }
+    if appointment.held_until is not None:  # held: booked only once confirmed by email
+        body["held_until"] = appointment.held_until.astimezone(tz).isoformat()
     if token:
         body["manage_token"] = token
         body["manage_url"] = manage_url(appointment.code, token)
@@ -223,9 +228,14 @@ def book():
         errors["service"] = not_offered()  # (without other errors book_appointment checks)
     if errors:
         raise ApiError(422, gettext("Please correct the marked fields."), errors)
+    now = utcnow()
     try:
         appointment, token = operations.book_appointment(
-            office, service, values["start"], _citizen(values), utcnow(), key=key)
+            office, service, values["start"], _citizen(values), now, key=key,
+            **fairness.booking_options(office, now))
+    except holds.CapReached as exc:
+        message = fairness.cap_message(exc.limit)
+        raise ApiError(422, message, {"email": message}) from None
     except ServiceNotOffered:
         raise ApiError(422, gettext("Please correct the marked fields."),
                        {"service": not_offered()}) from None
@@ -254,7 +264,9 @@ def appointment(code: str):
 @bp.delete("/appointments/<code>")
 def cancel(code: str):
     appointment, _ = _authorised(code)
-    operations.cancel_appointment(appointment, utcnow())
+    now = utcnow()
+    operations.cancel_appointment(appointment, now,
+                                  release_at=fairness.release_at(appointment.office, now))
     return jsonify(_appointment_json(appointment))
 
 
@@ -267,7 +279,9 @@ def reschedule(code: str):
     except ValueError as exc:
         raise ApiError(422, gettext("Please correct the marked fields."),
                        {"start": str(exc)}) from None
-    operations.reschedule_appointment(appointment, start_at, utcnow(), token)
+    now = utcnow()
+    operations.reschedule_appointment(appointment, start_at, now, token,
+                                      release_at=fairness.release_at(appointment.office, now))
     return jsonify(_appointment_json(appointment, token))
 
 

@@ -8,6 +8,7 @@ from flask import Response, abort, current_app, flash, g, redirect, render_templ
 from flask_babel import get_locale, gettext
 from sqlalchemy import select, text
 
+from booking import i18n
 from booking.calendars.appointment_entry import appointment_entry, ics_filename
 from booking.calendars.ical import PUBLISH, FeedSlot, appointment_ical, slots_feed
 from booking.db import db, utcnow
@@ -15,7 +16,7 @@ from booking.extensions import htmx
 from booking.links import manage_url
 from booking.offices.models import Office, Service
 from booking.qr import qr_svg
-from booking.scheduling import operations
+from booking.scheduling import holds, operations
 from booking.scheduling.codes import format_code
 from booking.scheduling.errors import (
     AppointmentCancelled,
@@ -25,7 +26,7 @@ from booking.scheduling.errors import (
     SlotTaken,
 )
 from booking.scheduling.idempotency import new_key
-from booking.web import caching, validation
+from booking.web import caching, fairness, validation
 from booking.web.citizen import bp
 from booking.web.citizen.calendar import month_bounds, month_grid, parse_month
 from booking.web.citizen.forms import BookingForm, ConfirmForm
@@ -53,6 +54,9 @@ def _conflict_message(exc: Exception) -> str:
                        "Please contact the office.")
     if isinstance(exc, AppointmentCancelled):
         return gettext("This appointment was cancelled.")
+    if isinstance(exc, holds.NotConfirmed):
+        return gettext("Please confirm the appointment first, with the link in the email "
+                       "we sent you.")
     return gettext("This time can no longer be booked. Please choose another time.")
 
 
@@ -91,6 +95,7 @@ def _calendar_context(office: Office, service: Service, now: datetime, time_endp
         "url_values": url_values,
         "has_any": bool(free_days),
         "last_bookable": last_bookable,
+        "release_rule": fairness.release_rule(office),
     }
 
 
@@ -144,15 +149,20 @@ def book(office_id: str, service_id: str):
                                 day=start_at.astimezone(office.tz).date().isoformat()))
     if form.validate_on_submit():
         citizen = operations.Citizen(form.name.data, form.email.data, form.phone.data, _lang())
+        now = utcnow()
         try:
             appointment, token = operations.book_appointment(
-                office, service, start_at, citizen, utcnow(), key=form.key.data
+                office, service, start_at, citizen, now, key=form.key.data,
+                **fairness.booking_options(office, now)
             )
         except (NotBookable, SlotTaken) as exc:
             flash(_conflict_message(exc), "error")
             return redirect(url_for("citizen.calendar", office_id=office.id,
                                     service_id=service.id,
                                     day=start_at.astimezone(office.tz).date().isoformat()))
+        except holds.CapReached as exc:
+            form.email.errors = [fairness.cap_message(exc.limit)]
+            status = 422
         except KeyReused:
             # sent again after a change (back button): it books when sent once more
             flash(gettext("This form was already used for a booking with other details. "
@@ -160,8 +170,13 @@ def book(office_id: str, service_id: str):
             form.key.data = new_key()
             status = 422
         else:
-            flash(gettext("Your appointment is booked. We have sent you a confirmation by "
-                          "email."), "success")
+            if appointment.is_held:
+                flash(gettext("Your appointment is reserved until %(until)s. Please confirm "
+                              "it with the link in the email we have sent you.",
+                              until=_local(appointment.held_until, office)), "success")
+            else:
+                flash(gettext("Your appointment is booked. We have sent you a confirmation "
+                              "by email."), "success")
             g.private_page = True  # the redirect carries the manage token: no-store, no Referer
             return redirect(url_for("citizen.manage", code=appointment.code, token=token,
                                     new=1), 303)
@@ -169,7 +184,11 @@ def book(office_id: str, service_id: str):
         status = 422
     return render_template("citizen/book.html", form=form, office=office, service=service,
                            start_at=start_at, end_at=_end_at(service, start_at),
-                           lang=_lang()), status
+                           release_rule=fairness.release_rule(office), lang=_lang()), status
+
+
+def _local(value: datetime, office: Office) -> str:
+    return i18n.local_datetime(value, office.tz, _lang())
 
 
 def _end_at(service: Service, start_at: datetime) -> datetime:
@@ -187,16 +206,18 @@ def _appointment_or_404(code: str, token: str):
 @bp.get("/manage/<code>/<token>")
 def manage(code: str, token: str):
     appointment = _appointment_or_404(code, token)
+    now = utcnow()
     return render_template("citizen/manage.html", appointment=appointment, token=token,
                            form=ConfirmForm(), lang=_lang(), new=request.args.get("new"),
-                           changeable=operations.is_changeable(appointment, utcnow()),
+                           changeable=operations.is_changeable(appointment, now),
+                           lapsed=appointment.hold_lapsed(now),
                            checkin_qr=_checkin_qr(appointment))
 
 
 def _checkin_qr(appointment):
     """The booking code for the kiosk's scanner: a QR code of the bare code. Not a link:
     a phone scanning it must not be able to check in from anywhere."""
-    if appointment.is_cancelled:
+    if appointment.is_cancelled or appointment.is_held:
         return None
     label = gettext("QR code for checking in at the office with booking code %(code)s",
                     code=format_code(appointment.code))
@@ -230,8 +251,10 @@ def cancel(code: str, token: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    now = utcnow()
     try:
-        if operations.cancel_appointment(appointment, utcnow()):
+        if operations.cancel_appointment(appointment, now,
+                                         release_at=fairness.release_at(appointment.office, now)):
             flash(gettext("Your appointment is cancelled. We have sent you a confirmation "
                           "by email."), "success")
     except DeadlinePassed as exc:
@@ -242,6 +265,9 @@ def cancel(code: str, token: str):
 @bp.get("/manage/<code>/<token>/move")
 def move(code: str, token: str):
     appointment = _appointment_or_404(code, token)
+    if appointment.is_held:
+        flash(_conflict_message(holds.NotConfirmed()), "error")
+        return redirect(url_for("citizen.manage", code=code, token=token), 303)
     if not operations.is_changeable(appointment, utcnow()):
         flash(_conflict_message(DeadlinePassed() if not appointment.is_cancelled
                                 else AppointmentCancelled()), "error")
@@ -264,9 +290,13 @@ def move_confirm(code: str, token: str):
         flash(_conflict_message(NotBookable()), "error")
         return redirect(url_for("citizen.move", code=code, token=token), 303)
     if form.validate_on_submit():
+        now = utcnow()
         try:
-            operations.reschedule_appointment(appointment, start_at, utcnow(), token)
-        except (NotBookable, SlotTaken, DeadlinePassed, AppointmentCancelled) as exc:
+            operations.reschedule_appointment(
+                appointment, start_at, now, token,
+                release_at=fairness.release_at(appointment.office, now))
+        except (NotBookable, SlotTaken, DeadlinePassed, AppointmentCancelled,
+                holds.NotConfirmed) as exc:
             flash(_conflict_message(exc), "error")
             return redirect(url_for("citizen.move", code=code, token=token), 303)
         flash(gettext("Your appointment was moved. We have sent you the new time by email."),
@@ -275,6 +305,34 @@ def move_confirm(code: str, token: str):
     return render_template("citizen/move_confirm.html", appointment=appointment, token=token,
                            form=form, start_at=start_at,
                            end_at=_end_at(appointment.service, start_at), lang=_lang())
+
+
+@bp.get("/manage/<code>/<token>/confirm")
+def confirm_hold(code: str, token: str):
+    """The page the double opt-in's email links to. A GET changes nothing (mail scanners
+    follow links): it shows the button that confirms (a POST)."""
+    appointment = _appointment_or_404(code, token)
+    return render_template("citizen/confirm.html", appointment=appointment, token=token,
+                           form=ConfirmForm(), lang=_lang(),
+                           lapsed=appointment.hold_lapsed(utcnow()))
+
+
+@bp.post("/manage/<code>/<token>/confirm")
+def confirm_hold_post(code: str, token: str):
+    appointment = _appointment_or_404(code, token)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    was_held = appointment.is_held
+    try:
+        holds.confirm_hold(appointment, utcnow(), token)
+    except holds.HoldLapsed:
+        flash(gettext("The time to confirm this appointment is over, and the time may have "
+                      "gone to someone else. Please book again."), "error")
+        return redirect(url_for("citizen.confirm_hold", code=code, token=token), 303)
+    if was_held:
+        flash(gettext("Your appointment is booked. We have sent you a confirmation by "
+                      "email."), "success")
+    return redirect(url_for("citizen.manage", code=code, token=token), 303)
 
 
 @bp.get("/offices/<office_id>/services/<service_id>/slots.ics")

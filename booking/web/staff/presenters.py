@@ -20,7 +20,7 @@ from booking.scheduling.errors import (
     ServiceNotOffered,
     SlotTaken,
 )
-from booking.scheduling.models import ARRIVED, CANCELLED, CONFIRMED, NO_SHOW, ONLINE, PHONE
+from booking.scheduling.models import ARRIVED, CANCELLED, CONFIRMED, HELD, NO_SHOW, ONLINE, PHONE
 
 
 def language() -> str:
@@ -38,7 +38,8 @@ def day_links(endpoint: str, day: date, **values) -> dict[str, str]:
 
 
 def _status_label(status: str) -> str:
-    return {CONFIRMED: gettext("Confirmed"), CANCELLED: gettext("Cancelled"),
+    return {HELD: gettext("Awaiting the citizen's confirmation"),
+            CONFIRMED: gettext("Confirmed"), CANCELLED: gettext("Cancelled"),
             ARRIVED: gettext("Arrived"), NO_SHOW: gettext("No-show")}.get(status, status)
 
 

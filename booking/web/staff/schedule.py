@@ -38,6 +38,9 @@ def _render_schedule(office: Office, form: ScheduleFilter, *, error: str | None 
     counter = form.counter_obj if valid else None
     appointments = (staff_ops.search_appointments(office, query) if query
                     else operations.get_day_appointments(office, day))
+    # a lapsed hold (never confirmed by email) is no appointment: left out; a live one
+    # shows as awaiting confirmation, without actions
+    appointments = [a for a in appointments if not a.hold_lapsed(now)]
     if counter is not None:
         service_ids = {s.id for s in counter.services}
         appointments = [a for a in appointments if a.service_id in service_ids]

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 
 from booking.db import db
+from booking.fairness import altcha
 from booking.notifications.models import PENDING, OutboxMessage
 from booking.scheduling import idempotency
 from booking.scheduling.models import Appointment
@@ -19,9 +20,11 @@ def purge_personal_data(now: datetime, retention: timedelta) -> tuple[int, int]:
     and delete their delivered emails. Returns (appointments anonymised, emails deleted).
 
     Code, service, office, times and status stay for statistics; name, email and phone go.
-    Idempotency keys older than a day are deleted too.
+    Idempotency keys older than a day are deleted too, and spent proofs of work that
+    have expired.
     """
     idempotency.purge_expired(now)
+    altcha.purge_spent(now)
     cutoff = now - retention
     ids = db.session.scalars(
         select(Appointment.id).where(

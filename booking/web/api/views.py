@@ -22,6 +22,7 @@ from booking.scheduling.errors import (
 )
 from booking.web import caching, validation
 from booking.web.api import bp
+from booking.web.api.bot_check import require_proof
 from booking.web.api.openapi import openapi_document
 from booking.web.auth import office_for, require_role, staff_user
 
@@ -223,6 +224,7 @@ def book():
         errors["service"] = not_offered()  # (without other errors book_appointment checks)
     if errors:
         raise ApiError(422, gettext("Please correct the marked fields."), errors)
+    require_proof(office, data, bound_to=key)
     try:
         appointment, token = operations.book_appointment(
             office, service, values["start"], _citizen(values), utcnow(), key=key)
@@ -267,6 +269,7 @@ def reschedule(code: str):
     except ValueError as exc:
         raise ApiError(422, gettext("Please correct the marked fields."),
                        {"start": str(exc)}) from None
+    require_proof(appointment.office, data)
     operations.reschedule_appointment(appointment, start_at, utcnow(), token)
     return jsonify(_appointment_json(appointment, token))
 

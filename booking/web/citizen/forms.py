@@ -8,6 +8,7 @@ from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
 from wtforms.validators import ValidationError
 
 from booking.web import validation
+from booking.web.bot_check import bot_check_field
 
 _using = validation.form_check
 
@@ -27,9 +28,16 @@ class BookingForm(FlaskForm):
     phone = TelField(_l("Phone number (optional)"), validators=[_using(validation.clean_phone)],
                      render_kw={"autocomplete": "tel", "maxlength": 40})
     privacy = BooleanField(_l("I have read the privacy notice."), validators=[_consent])
+    bot_check = bot_check_field()
 
 
 class ConfirmForm(FlaskForm):
     """A button-only form (cancel, confirm a move): CSRF token and nothing else."""
 
     start = HiddenField()
+
+
+class MoveForm(ConfirmForm):
+    """Confirming a move: the new start, and the check against automated bookings."""
+
+    bot_check = bot_check_field()

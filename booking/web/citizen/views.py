@@ -25,10 +25,10 @@ from booking.scheduling.errors import (
     SlotTaken,
 )
 from booking.scheduling.idempotency import new_key
-from booking.web import caching, validation
+from booking.web import bot_check, caching, validation
 from booking.web.citizen import bp
 from booking.web.citizen.calendar import month_bounds, month_grid, parse_month
-from booking.web.citizen.forms import BookingForm, ConfirmForm
+from booking.web.citizen.forms import BookingForm, ConfirmForm, MoveForm
 
 
 def _lang() -> str:
@@ -140,7 +140,7 @@ def book(office_id: str, service_id: str):
         flash(_conflict_message(NotBookable()), "error")
         return redirect(url_for("citizen.calendar", office_id=office.id, service_id=service.id,
                                 day=start_at.astimezone(office.tz).date().isoformat()))
-    if form.validate_on_submit():
+    if form.validate_on_submit() and bot_check.check_form(form, bound_to=form.key.data):
         citizen = operations.Citizen(form.name.data, form.email.data, form.phone.data, _lang())
         try:
             appointment, token = operations.book_appointment(
@@ -252,7 +252,7 @@ def move(code: str, token: str):
 @bp.route("/manage/<code>/<token>/move/confirm", methods=["GET", "POST"])
 def move_confirm(code: str, token: str):
     appointment = _appointment_or_404(code, token)
-    form = ConfirmForm()
+    form = MoveForm()
     start_at = _parse_start(form.start.data if request.method == "POST"
                             else request.args.get("start"))
     form.start.data = start_at.isoformat()
@@ -261,7 +261,7 @@ def move_confirm(code: str, token: str):
     ):
         flash(_conflict_message(NotBookable()), "error")
         return redirect(url_for("citizen.move", code=code, token=token), 303)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and bot_check.check_form(form):
         try:
             operations.reschedule_appointment(appointment, start_at, utcnow(), token)
         except (NotBookable, SlotTaken, DeadlinePassed, AppointmentCancelled) as exc:
@@ -272,7 +272,8 @@ def move_confirm(code: str, token: str):
         return redirect(url_for("citizen.manage", code=code, token=token), 303)
     return render_template("citizen/move_confirm.html", appointment=appointment, token=token,
                            form=form, start_at=start_at,
-                           end_at=_end_at(appointment.service, start_at), lang=_lang())
+                           end_at=_end_at(appointment.service, start_at),
+                           lang=_lang()), 422 if form.errors else 200
 
 
 @bp.get("/offices/<office_id>/services/<service_id>/slots.ics")

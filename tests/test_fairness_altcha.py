@@ -426,3 +426,33 @@ def test_manager_issues_a_key_shown_once_and_revokes_it(manager, ctx):
     assert "API key for a portal issued" in audit and "API key for a portal revoked" in audit
     # another office's key is not this manager's
     assert manager.get("/admin/offices/nord/portal-keys/").status_code == 403
+
+
+def test_hostile_payloads_are_refused_not_errors(ctx):
+    import base64
+    import json
+
+    def encoded(value) -> str:
+        return base64.b64encode(json.dumps(value).encode()).decode()
+
+    now = utcnow()
+    good = pow_check.new_challenge(settings(), now)
+    solution = {"counter": 1, "derivedKey": "ab"}
+    payloads = [
+        "====", encoded([]), encoded({}), encoded({"challenge": 1, "solution": 2}),
+        encoded({"challenge": {"parameters": {}}, "solution": {}}),
+        encoded({"challenge": {"parameters": {**good["parameters"], "expiresAt": 10**30},
+                               "signature": good["signature"]}, "solution": solution}),
+        encoded({"challenge": {"parameters": {**good["parameters"], "nonce": 5},
+                               "signature": good["signature"]}, "solution": solution}),
+        encoded({"challenge": good, "solution": {"counter": "1", "derivedKey": 5}}),
+        encoded({"challenge": {**good, "signature": 5}, "solution": solution}),
+        base64.b64encode(b"\xff\xfe").decode(), "a" * 5000,
+    ]
+    for payload in payloads:
+        with pytest.raises(pow_check.ChallengeRefused):
+            pow_check.verify(payload, settings(), now)
+    for token in ("x", "a.b", "W10.sig", "a" * 5000):
+        with pytest.raises(pow_check.ChallengeRefused):
+            pow_check.verify_wait_token(token, settings(), now)
+    ctx.rollback()

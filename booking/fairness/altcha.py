@@ -112,11 +112,13 @@ def verify(payload: str | None, settings: Settings, now: datetime, *,
                                         hmac_key_secret=settings.key_secret)
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise ChallengeRefused(MALFORMED) from None
-    expires_dt = datetime.fromtimestamp(expires_at, UTC)
-    if result.expired or expires_dt <= now:
+    if result.expired:
         raise ChallengeRefused(EXPIRED)
-    if not result.verified:
+    if not result.verified:  # (only now is expiresAt known to be ours: it is signed)
         raise ChallengeRefused(INVALID)
+    expires_dt = datetime.fromtimestamp(expires_at, UTC)
+    if expires_dt <= now:
+        raise ChallengeRefused(EXPIRED)
     _spend(_digest("challenge", nonce), expires_dt, bound_to)
 
 

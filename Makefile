@@ -35,6 +35,9 @@ assets: package-lock.json
 	mkdir -p booking/static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js booking/static/vendor/htmx.min.js
 	cp node_modules/htmx-ext-sse/dist/sse.min.js booking/static/vendor/htmx-ext-sse.min.js
+	cp node_modules/altcha/dist/external/altcha.min.js booking/static/vendor/altcha.js
+	cp node_modules/altcha/dist/external/altcha.css booking/static/vendor/altcha.css
+	cp node_modules/altcha/dist/workers/pbkdf2.js booking/static/vendor/altcha-pbkdf2.js
 
 translations: $(VENV)/.installed-run
 	$(BIN)/pybabel compile -d booking/translations

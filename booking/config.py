@@ -48,6 +48,14 @@ Environment variables (all optional in development):
 ``RATELIMIT_SLOTS``, ``RATELIMIT_BOOKING``, ``RATELIMIT_MOVING``, ``RATELIMIT_CHECKIN``,
 ``RATELIMIT_TICKETS`` (per visitor) and each with ``_PER_ADDRESS``; ``RATELIMIT_KIOSK_PER_ADDRESS``,
 ``RATELIMIT_EXEMPT_NETWORKS``, ``RATELIMIT_KEY_PREFIX``: see booking.web.limits and the README.
+``ALTCHA_COST``, ``ALTCHA_MAX_NUMBER``
+                       The proof of work: PBKDF2 iterations per try (default 5000) and the
+                       most tries (default 10000; the server picks a number between half of
+                       it and it). A phone needs about a second or two with the defaults.
+``ALTCHA_EXPIRE_MINUTES`` How long a challenge can be solved and sent (default 20).
+``ALTCHA_NOJS_WAIT_SECONDS``
+                       Without JavaScript a form is accepted without proof of work once it
+                       is this old (default 20 seconds; each form once).
 ``REALTIME_BACKEND``   ``auto`` (default), ``postgres`` or ``memory``; see booking.realtime.
 ``REALTIME_HEARTBEAT_SECONDS``, ``REALTIME_STREAM_MAX_SECONDS``
                        Ping interval (default 15) and lifetime (default 300) of event streams.
@@ -114,6 +122,10 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         **{f"{name}_ENABLED": _bool(env.get(f"{name}_ENABLED"), default=True)
            for name in MEASURES},
         **ratelimit_settings(env),
+        "ALTCHA_COST": int(env.get("ALTCHA_COST") or 5000),
+        "ALTCHA_MAX_NUMBER": int(env.get("ALTCHA_MAX_NUMBER") or 10000),
+        "ALTCHA_EXPIRE_MINUTES": float(env.get("ALTCHA_EXPIRE_MINUTES") or 20),
+        "ALTCHA_NOJS_WAIT_SECONDS": float(env.get("ALTCHA_NOJS_WAIT_SECONDS") or 20),
         "BOOKING_ENV": "production" if production else "development",
         # A random development key: sessions and CSRF tokens do not survive a restart.
         "SECRET_KEY": secret or secrets.token_hex(32),

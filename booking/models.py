@@ -2,6 +2,7 @@
 
 from booking.accounts.models import ApiToken, LoginFailure, User
 from booking.audit.models import AuditEntry
+from booking.fairness.models import PortalKey, SpentChallenge
 from booking.notifications.models import OutboxMessage
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
 from booking.queueing.models import Ticket, TicketDay
@@ -21,7 +22,9 @@ __all__ = [
     "IdempotencyKey",
     "Office",
     "OutboxMessage",
+    "PortalKey",
     "Service",
+    "SpentChallenge",
     "Ticket",
     "TicketDay",
     "WaitlistOffer",

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from booking.accounts.operations import forget_stale_logins
 from booking.audit.log import strip_citizen_data
+from booking.fairness import altcha
 from booking.notifications.retention import forget_delivered
 from booking.queueing.reminders import forget_reminders
 from booking.scheduling import idempotency
@@ -71,6 +72,8 @@ STEPS: list[Step] = [
          lambda p: forget_wishes(p.cutoff)),
     Step("deleted {} idempotency keys",
          lambda p: idempotency.purge_expired(p.now)),
+    Step("deleted {} spent proofs of work (expired)",
+         lambda p: altcha.purge_spent(p.now)),
 ]
 
 

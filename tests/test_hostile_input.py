@@ -59,6 +59,7 @@ def world(app, ctx, floor, client):
     """Valid values for every URL argument (so that each variant reaches its view), a
     logged-in administrator's client and an API client with the administrator's token."""
     from booking.accounts.operations import get_user_by_email, issue_api_token
+    from booking.fairness.portal_keys import issue_key as issue_portal_key
 
     log_in_with_password(client, add_user(ctx, "admin"))
     token = issue_api_token(get_user_by_email("admin@teststadt.example"), utcnow())
@@ -68,11 +69,14 @@ def world(app, ctx, floor, client):
     ctx.add(closure)
     ctx.commit()
     appointment = make_appointment(ctx, floor, at(day, 9))
+    portal_key, _ = issue_portal_key(floor, "Portal", get_user_by_email("admin@teststadt.example"),
+                                     utcnow())
+    ctx.commit()
     values = {"office_id": "amt", "service_id": "pass", "counter_id": counter(ctx, "1").id,
               "ticket_id": ticket.id, "code": appointment.code, "token": "manage-token-123",
               "closure_id": closure.id, "rule_id": floor.rules[0].id,
-              "appointment_id": appointment.id, "filename": "app.css",
-              "wish_id": 1, "offer_id": 1}  # (no such wish or offer: 404)
+              "appointment_id": appointment.id, "key_id": portal_key.id,
+              "filename": "app.css", "wish_id": 1, "offer_id": 1}  # (no such wish or offer: 404)
     ctx.rollback()
     return {"values": values, "page": client, "csrf": session_csrf(client),
             "api": {"Authorization": f"Bearer {token}"}}

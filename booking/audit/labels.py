@@ -34,6 +34,8 @@ ACTIONS = {
     "feed_token.created": _l("Calendar feed created"),
     "feed_token.renewed": _l("Calendar feed renewed"),
     "feed_token.revoked": _l("Calendar feed revoked"),
+    "portal_key.issued": _l("API key for a portal issued"),
+    "portal_key.revoked": _l("API key for a portal revoked"),
 }
 
 ENTITIES = {
@@ -44,6 +46,7 @@ ENTITIES = {
     "closure": _l("Closure"),
     "appointment": _l("Appointment"),
     "user": _l("Staff account"),
+    "portal_key": _l("API key for a portal"),
 }
 
 FIELDS = {
@@ -109,6 +112,8 @@ FIELDS = {
     "service_id": _l("Service"),
     "start_at": _l("Start"),
     "end_at": _l("End"),
+    # portal keys
+    "label": _l("Label"),
 }
 
 VALUES = {

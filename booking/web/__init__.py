@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from booking.extensions import csrf
-from booking.web import caching, inputs, limits
+from booking.web import bot_check, caching, inputs, limits
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -41,6 +41,7 @@ def register(app: Flask) -> None:
     csrf.exempt(api.bp)  # token-authenticated JSON, no cookies
     app.session_interface = caching.SessionInterface()
     context.register(app)
+    bot_check.init_app(app)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)

@@ -40,6 +40,7 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from booking.fairness.ratelimit import GROUPS
+from booking.web.portal_keys import trusted_portal
 
 VISITOR_COOKIE = "visitor"
 
@@ -121,10 +122,10 @@ def _in_networks(address: str, networks) -> bool:
 def is_exempt() -> bool:
     """Every exemption from the rate limits, in one place: logged-in staff (browser
     session or personal API token) and the office's own networks (kiosks, counter and
-    display screens). Trusted portal API keys belong here too."""
+    display screens) and the trusted portals' API keys (booking.web.portal_keys)."""
     if _in_networks(request.remote_addr or "", current_app.extensions["ratelimit_exempt"]):
         return True
-    return bool(current_user.is_authenticated)
+    return bool(current_user.is_authenticated) or trusted_portal() is not None
 
 
 # ---------------------------------------------------------------- the answer: 429

@@ -2,7 +2,7 @@
 the cap per person, and the offices' fairness settings
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-08 09:00:00.000000
 
 """
@@ -14,7 +14,7 @@ from booking.fairness.emails import normalise_email
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

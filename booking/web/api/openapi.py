@@ -43,6 +43,22 @@ TOO_MANY = {
 }
 
 
+ALTCHA_HEADER = {
+    "name": "X-Altcha", "in": "header", "required": False, "schema": {"type": "string"},
+    "description": "A solved proof of work (ALTCHA): the base64 payload of a challenge from "
+    "`/altcha/challenge` and its solution, accepted once. Or send it as the body field "
+    "`altcha`. Needed unless the anti-abuse measures are off or `X-Api-Key` is sent.",
+}
+API_KEY_HEADER = {
+    "name": "X-Api-Key", "in": "header", "required": False, "schema": {"type": "string"},
+    "description": "The API key an office issued to a trusted portal (back office: API "
+    "keys): appointments of that office then need no proof of work. Unknown, revoked or "
+    "another office's key: 403.",
+}
+PROOF_REFUSED = _json(ERROR, "No proof of work (ALTCHA), or one that is invalid, expired "
+                      "or used already; or an unknown, revoked or other office's API key")
+
+
 def openapi_document() -> dict:
     document = copy.deepcopy(_document())  # the parts are shared module constants
     for path, operations in document["paths"].items():
@@ -101,7 +117,7 @@ def _document() -> dict:
                 "same key and the same body (after a broken connection, say) books nothing "
                 "and answers with the first booking, again 201 with its code and manage "
                 "token; no second email is sent.",
-                "parameters": [IDEMPOTENCY_KEY],
+                "parameters": [IDEMPOTENCY_KEY, ALTCHA_HEADER, API_KEY_HEADER],
                 "requestBody": {"required": True, "content": {
                     "application/json": {"schema": _ref("BookingRequest")}}},
                 "responses": {
@@ -113,6 +129,7 @@ def _document() -> dict:
                                  "again from `held_until` on"),
                     "400": _json(ERROR, "The body is not a JSON object, or a malformed "
                                  "Idempotency-Key"),
+                    "403": PROOF_REFUSED,
                     "409": _json(ERROR, "That start is not (or no longer) bookable"),
                     "422": _json(_ref("ValidationError"), "Invalid fields, the "
                                  "Idempotency-Key was used with a different body, or the "
@@ -139,18 +156,29 @@ def _document() -> dict:
             },
             "/appointments/{code}/reschedule": {"post": {
                 "summary": "Move to another free start of the same service and office",
-                "security": BEARER, "parameters": [CODE_PARAM],
+                "security": BEARER, "parameters": [CODE_PARAM, ALTCHA_HEADER, API_KEY_HEADER],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["start"],
-                    "properties": {"start": {"type": "string", "format": "date-time"}}}}}},
+                    "properties": {"start": {"type": "string", "format": "date-time"},
+                                   "altcha": {"type": "string"}}}}}},
                 "responses": {
                     "200": _json(_ref("NewAppointment"), "Moved (same code, same UID)"),
                     "400": _json(ERROR, "The body is not a JSON object"),
+                    "403": PROOF_REFUSED,
                     "404": _json(ERROR, "Unknown code or wrong token"),
                     "409": _json(ERROR, "Not bookable, cancelled, past the deadline, or held "
                                  "and not yet confirmed"),
                     "422": _json(_ref("ValidationError"), "Invalid start"),
                 },
+            }},
+            "/altcha/challenge": {"get": {
+                "summary": "A new proof-of-work challenge (ALTCHA) for booking or moving",
+                "description": "Find the counter whose PBKDF2 key starts with `keyPrefix` "
+                "(the ALTCHA libraries and widget do it), then send the base64 JSON "
+                "`{challenge, solution: {counter, derivedKey}}` as `X-Altcha` or `altcha`. "
+                "Each solution is accepted once, until `expiresAt`.",
+                "responses": {"200": _json(_ref("AltchaChallenge"),
+                                           "A signed challenge; never cached")},
             }},
             **openapi_queue.PATHS,
             **openapi_waitlist.PATHS,
@@ -195,7 +223,20 @@ def _document() -> dict:
                              "pattern": "[^ \\t\\n]"},
                     "email": {"type": "string", "format": "email"},
                     "phone": {"type": ["string", "null"]},
-                    "language": {"type": "string", "enum": ["de", "en"]}}},
+                    "language": {"type": "string", "enum": ["de", "en"]},
+                    "altcha": {"type": "string", "description": "A solved proof of work, "
+                               "as in the X-Altcha header"}}},
+                "AltchaChallenge": {"type": "object", "required": ["parameters", "signature"],
+                                    "properties": {
+                    "parameters": {"type": "object", "required": [
+                        "algorithm", "nonce", "salt", "cost", "keyLength", "keyPrefix",
+                        "expiresAt"], "properties": {
+                        "algorithm": {"type": "string"}, "nonce": {"type": "string"},
+                        "salt": {"type": "string"}, "cost": {"type": "integer"},
+                        "keyLength": {"type": "integer"}, "keyPrefix": {"type": "string"},
+                        "keySignature": {"type": "string"},
+                        "expiresAt": {"type": "integer"}}},
+                    "signature": {"type": "string"}}},
                 "Appointment": {"type": "object",
                                 "required": ["code", "office", "service", "start", "end",
                                              "status"],

@@ -22,6 +22,7 @@ from booking.scheduling.errors import (
 )
 from booking.web import caching, fairness, validation
 from booking.web.api import bp
+from booking.web.api.bot_check import require_proof
 from booking.web.api.openapi import openapi_document
 from booking.web.auth import office_for, require_role, staff_user
 
@@ -228,6 +229,7 @@ def book():
         errors["service"] = not_offered()  # (without other errors book_appointment checks)
     if errors:
         raise ApiError(422, gettext("Please correct the marked fields."), errors)
+    require_proof(office, data, bound_to=key)
     now = utcnow()
     try:
         appointment, token = operations.book_appointment(
@@ -279,6 +281,7 @@ def reschedule(code: str):
     except ValueError as exc:
         raise ApiError(422, gettext("Please correct the marked fields."),
                        {"start": str(exc)}) from None
+    require_proof(appointment.office, data)
     now = utcnow()
     operations.reschedule_appointment(appointment, start_at, now, token,
                                       release_at=fairness.release_at(appointment.office, now))

@@ -13,13 +13,8 @@ from booking.offices.models import Office, Service
 from booking.waitlist import wishes
 from booking.web import validation
 from booking.web.api import bp
+from booking.web.api.bot_check import require_proof
 from booking.web.api.views import ApiError, _json_object
-
-
-def _api_human_check_passed(data: dict) -> bool:
-    """The ALTCHA solution (or trusted API key) of a wish sent through the API: not
-    checked yet (always True); the lead wires the ALTCHA check in here."""
-    return True
 
 
 def _time(value, default: time, field: str, errors: dict) -> time:
@@ -89,8 +84,8 @@ def register_wish():
         errors["until"] = gettext("%(name)s must be a date like 2026-12-01.", name="until")
     if errors:
         raise ApiError(422, gettext("Please correct the marked fields."), errors)
-    if not _api_human_check_passed(data):
-        raise ApiError(403, gettext("Please solve the challenge."))
+    # the proof of work, or a portal key of the first office the wish names
+    require_proof(offices[0], data)
     try:
         row, _ = wishes.register_wish(wishes.Wish(
             service, offices, weekdays, from_time, until_time, until_date, values["name"],

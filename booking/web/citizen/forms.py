@@ -21,6 +21,7 @@ from wtforms.validators import InputRequired, Optional, StopValidation, Validati
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.web import validation
+from booking.web.bot_check import bot_check_field
 
 _using = validation.form_check
 
@@ -40,6 +41,7 @@ class BookingForm(FlaskForm):
     phone = TelField(_l("Phone number (optional)"), validators=[_using(validation.clean_phone)],
                      render_kw={"autocomplete": "tel", "maxlength": 40})
     privacy = BooleanField(_l("I have read the privacy notice."), validators=[_consent])
+    bot_check = bot_check_field()
 
 
 class ConfirmForm(FlaskForm):
@@ -92,6 +94,7 @@ class WishForm(FlaskForm):
                            choices=[SelectChoice("de", "Deutsch"),
                                     SelectChoice("en", "English")])
     privacy = BooleanField(_l("I have read the privacy notice."), validators=[_consent])
+    bot_check = bot_check_field()
 
     def validate_from_time(self, field):
         if self.window.data == CUSTOM and field.data is None:
@@ -100,3 +103,9 @@ class WishForm(FlaskForm):
     def validate_to_time(self, field):
         if self.window.data == CUSTOM and field.data is None:
             raise ValidationError(_l("Please enter a time like 12:00."))
+
+
+class MoveForm(ConfirmForm):
+    """Confirming a move: the new start, and the check against automated bookings."""
+
+    bot_check = bot_check_field()

@@ -26,10 +26,10 @@ from booking.scheduling.errors import (
     SlotTaken,
 )
 from booking.scheduling.idempotency import new_key
-from booking.web import caching, fairness, validation
+from booking.web import bot_check, caching, fairness, validation
 from booking.web.citizen import bp
 from booking.web.citizen.calendar import month_bounds, month_grid, parse_month
-from booking.web.citizen.forms import BookingForm, ConfirmForm
+from booking.web.citizen.forms import BookingForm, ConfirmForm, MoveForm
 from booking.web.citizen.notice import privacy_notice
 
 
@@ -147,7 +147,7 @@ def book(office_id: str, service_id: str):
         flash(_conflict_message(NotBookable()), "error")
         return redirect(url_for("citizen.calendar", office_id=office.id, service_id=service.id,
                                 day=start_at.astimezone(office.tz).date().isoformat()))
-    if form.validate_on_submit():
+    if form.validate_on_submit() and bot_check.check_form(form, bound_to=form.key.data):
         citizen = operations.Citizen(form.name.data, form.email.data, form.phone.data, _lang())
         now = utcnow()
         try:
@@ -280,7 +280,7 @@ def move(code: str, token: str):
 @bp.route("/manage/<code>/<token>/move/confirm", methods=["GET", "POST"])
 def move_confirm(code: str, token: str):
     appointment = _appointment_or_404(code, token)
-    form = ConfirmForm()
+    form = MoveForm()
     start_at = _parse_start(form.start.data if request.method == "POST"
                             else request.args.get("start"))
     form.start.data = start_at.isoformat()
@@ -289,7 +289,7 @@ def move_confirm(code: str, token: str):
     ):
         flash(_conflict_message(NotBookable()), "error")
         return redirect(url_for("citizen.move", code=code, token=token), 303)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and bot_check.check_form(form):
         now = utcnow()
         try:
             operations.reschedule_appointment(
@@ -304,7 +304,8 @@ def move_confirm(code: str, token: str):
         return redirect(url_for("citizen.manage", code=code, token=token), 303)
     return render_template("citizen/move_confirm.html", appointment=appointment, token=token,
                            form=form, start_at=start_at,
-                           end_at=_end_at(appointment.service, start_at), lang=_lang())
+                           end_at=_end_at(appointment.service, start_at),
+                           lang=_lang()), 422 if form.errors else 200
 
 
 @bp.get("/manage/<code>/<token>/confirm")

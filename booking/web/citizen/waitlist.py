@@ -16,18 +16,13 @@ from booking.db import db, utcnow
 from booking.notifications.waitlist_mails import weekday_names, window_text
 from booking.offices.models import Service
 from booking.waitlist import offers, wishes
+from booking.web import bot_check
 from booking.web.citizen import bp
 from booking.web.citizen.forms import AFTERNOON, CUSTOM, MORNING, ConfirmForm, WishForm
 
 
 def _lang() -> str:
     return str(get_locale() or "de")
-
-
-def _human_check_passed(form: WishForm) -> bool:
-    """The ALTCHA proof of work of the wish form: not checked yet (always True). The lead
-    wires the ALTCHA check in here when it is merged."""
-    return True
 
 
 def _window(form: WishForm) -> tuple[time, time]:
@@ -55,7 +50,7 @@ def waitlist(service_id: str):
         form.language.data = _lang()
     now = utcnow()
     latest = wishes.latest_until(offices, now)
-    if form.validate_on_submit() and _human_check_passed(form):
+    if form.validate_on_submit() and bot_check.check_form(form):
         chosen = [o for o in offices if o.id in form.offices.data]
         from_time, until_time = _window(form)
         wish = wishes.Wish(service, chosen, "".join(form.weekdays.data), from_time,

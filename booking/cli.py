@@ -77,10 +77,11 @@ def seed_demo() -> None:
 def purge(days: int | None) -> None:
     """Anonymise past and cancelled appointments and delete what else holds personal
     data past its time: reminder addresses and emails, ended staff sessions, expired
-    login counters (run daily, e.g. from a systemd timer)."""
+    login counters, entries of drawn lotteries (run daily, e.g. from a systemd timer)."""
     from flask import current_app
 
     from booking.accounts.operations import forget_stale_logins
+    from booking.fairness.lottery_run import forget_entries
     from booking.queueing.reminders import forget_reminders
     from booking.scheduling.retention import purge_personal_data
 
@@ -90,10 +91,25 @@ def purge(days: int | None) -> None:
     with unit_of_work():
         appointments, emails = purge_personal_data(now, timedelta(days=days))
         reminders = forget_reminders(before=now - timedelta(days=days))
+        entries = forget_entries(now, timedelta(days=days))
         forget_stale_logins(now, timedelta(minutes=config["STAFF_SESSION_IDLE_MINUTES"]),
                             timedelta(hours=config["STAFF_SESSION_MAX_HOURS"]))
     click.echo(f"anonymised {appointments} appointments, deleted {emails} emails "
                f"and {reminders} reminder emails")
+    click.echo(f"deleted {entries} lottery entries")
+
+
+@click.command("lottery-draw")
+@with_appcontext
+def lottery_draw() -> None:
+    """Draw every lottery whose entry window has closed (run every few minutes, e.g. from
+    a systemd timer; the app's background sender draws them too). Each lottery is drawn
+    exactly once, whichever server gets there first."""
+    from booking.fairness.lottery_run import draw_due
+
+    for lottery_id, summary in draw_due(utcnow()):
+        click.echo(f"lottery {lottery_id}: seed {summary['seed']}, {summary['verified']} "
+                   f"verified entries, {summary['seats']} seats, {summary['winners']} winners")
 
 
 queue_cli = AppGroup("queue", help="The walk-in queue.")
@@ -171,5 +187,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(purge)
+    app.cli.add_command(lottery_draw)
     app.cli.add_command(user_cli)
     app.cli.add_command(queue_cli)

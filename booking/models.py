@@ -2,6 +2,7 @@
 
 from booking.accounts.models import ApiToken, LoginFailure, User
 from booking.audit.models import AuditEntry
+from booking.fairness.lottery_models import Lottery, LotteryEntry
 from booking.notifications.models import OutboxMessage
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
 from booking.queueing.models import Ticket, TicketDay
@@ -18,6 +19,8 @@ __all__ = [
     "Closure",
     "Counter",
     "IdempotencyKey",
+    "Lottery",
+    "LotteryEntry",
     "Office",
     "OutboxMessage",
     "Service",

@@ -34,6 +34,8 @@ ACTIONS = {
     "feed_token.created": _l("Calendar feed created"),
     "feed_token.renewed": _l("Calendar feed renewed"),
     "feed_token.revoked": _l("Calendar feed revoked"),
+    "lottery.created": _l("Lottery announced"),
+    "lottery.drawn": _l("Lottery drawn"),
 }
 
 ENTITIES = {
@@ -44,6 +46,7 @@ ENTITIES = {
     "closure": _l("Closure"),
     "appointment": _l("Appointment"),
     "user": _l("Staff account"),
+    "lottery": _l("Lottery"),
 }
 
 FIELDS = {
@@ -101,6 +104,17 @@ FIELDS = {
     "service_id": _l("Service"),
     "start_at": _l("Start"),
     "end_at": _l("End"),
+    # lotteries
+    "offices": _l("Offices taking part"),
+    "first_day": _l("First day"),
+    "last_day": _l("Last day"),
+    "opens_at": _l("Entries open"),
+    "closes_at": _l("Entries close (draw)"),
+    "seed": _l("Seed of the draw"),
+    "entries": _l("Entries"),
+    "verified": _l("Confirmed entries"),
+    "seats": _l("Appointments drawn for"),
+    "winners": _l("Drawn and booked"),
 }
 
 VALUES = {

@@ -21,6 +21,7 @@ import os
 import re
 import smtplib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -332,6 +333,7 @@ class BackgroundSender:
 
     def _run(self, app: Flask) -> None:
         interval = app.config["OUTBOX_POLL_SECONDS"]
+        jobs_due = 0.0
         while not self._stop.is_set():
             self._wake.wait(timeout=interval)
             self._wake.clear()
@@ -340,8 +342,20 @@ class BackgroundSender:
             try:
                 with app.app_context():
                     deliver_due()
+                    if time.monotonic() >= jobs_due:  # not on every commit's wake-up
+                        jobs_due = time.monotonic() + interval
+                        _run_jobs()
             except Exception:  # keep the thread alive; the next round retries
                 log.exception("outbox delivery round failed")
+
+
+def _run_jobs() -> None:
+    """What else is due by the clock, at most once per poll interval: lotteries whose
+    entry window has closed are drawn (exactly once across servers, see
+    :mod:`booking.fairness.lottery_run`); their emails go out in the next round."""
+    from booking.fairness.lottery_run import draw_due
+
+    draw_due(utcnow())
 
 
 sender = BackgroundSender()

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
-from wtforms.validators import ValidationError
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+    TelField,
+)
+from wtforms.validators import DataRequired, InputRequired, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.web import validation
 
@@ -33,3 +43,36 @@ class ConfirmForm(FlaskForm):
     """A button-only form (cancel, confirm a move): CSRF token and nothing else."""
 
     start = HiddenField()
+
+
+class CheckboxesField(SelectMultipleField):
+    """A group of checkboxes (rendered in a fieldset by the ``choices`` macro)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+WEEKDAY_CHOICES = [SelectChoice(str(number), name) for number, name in enumerate((
+    _l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
+    _l("Saturday"), _l("Sunday")), start=1)]
+TIME_CHOICES = [SelectChoice("morning", _l("Mornings (before 12:00)")),
+                SelectChoice("afternoon", _l("Afternoons (from 12:00)"))]
+LANGUAGE_CHOICES = [SelectChoice("de", "Deutsch"), SelectChoice("en", "English")]
+
+
+class LotteryEntryForm(FlaskForm):
+    """Entering a lottery; the offices to choose from are set by the view."""
+
+    name = StringField(_l("Full name"), validators=[_using(validation.clean_name)],
+                       render_kw={"autocomplete": "name", "maxlength": 200})
+    email = EmailField(_l("Email address"), validators=[_using(validation.clean_email)],
+                       render_kw={"autocomplete": "email", "maxlength": 254})
+    language = RadioField(_l("Language of our emails"), choices=LANGUAGE_CHOICES,
+                          validators=[InputRequired(_l("Please choose a language."))])
+    offices = CheckboxesField(_l("Offices you can go to"), validators=[
+        DataRequired(_l("Please choose at least one office."))])
+    weekdays = CheckboxesField(_l("Weekdays that suit you"), choices=WEEKDAY_CHOICES,
+                               validators=[DataRequired(_l("Please choose at least one weekday."))])
+    times = CheckboxesField(_l("Times of day that suit you"), choices=TIME_CHOICES,
+                            validators=[DataRequired(_l("Please choose at least one time of day."))])
+    privacy = BooleanField(_l("I have read the privacy notice."), validators=[_consent])

@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from werkzeug.routing import AnyConverter, IntegerConverter
 
 from booking.db import utcnow
+from booking.fairness.lottery_models import Lottery
 from booking.offices.models import Closure
 from booking.queueing import arrivals
 from tests.factories import (
@@ -68,10 +69,16 @@ def world(app, ctx, floor, client):
     ctx.add(closure)
     ctx.commit()
     appointment = make_appointment(ctx, floor, at(day, 9))
+    lottery = Lottery(service_id="pass", offices=[floor], first_day=day, last_day=day,
+                      opens_at=utcnow() - timedelta(hours=1),
+                      closes_at=utcnow() + timedelta(days=1), created_at=utcnow())
+    ctx.add(lottery)
+    ctx.commit()
     values = {"office_id": "amt", "service_id": "pass", "counter_id": counter(ctx, "1").id,
               "ticket_id": ticket.id, "code": appointment.code, "token": "manage-token-123",
               "closure_id": closure.id, "rule_id": floor.rules[0].id,
-              "appointment_id": appointment.id, "filename": "app.css"}
+              "appointment_id": appointment.id, "filename": "app.css",
+              "lottery_id": lottery.id}
     ctx.rollback()
     return {"values": values, "page": client, "csrf": session_csrf(client),
             "api": {"Authorization": f"Bearer {token}"}}

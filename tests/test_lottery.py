@@ -39,7 +39,7 @@ from tests.factories import (
 smtp_server = smtp.smtp_server
 mail_to_sink = smtp.mail_to_sink
 TZ = ZoneInfo(BERLIN)
-LINK = re.compile(r"http://booking\.test(/lottery-entries/[\w-]+)\?lang=\w+")
+LINK = re.compile(r"http://booking\.test(/lottery-entries/[\w-]+\?lang=(\w+))")
 
 
 @pytest.fixture(autouse=True)
@@ -142,7 +142,8 @@ def test_lottery_from_announcement_to_draw(app, ctx, offices, admin, mail_to_sin
         "dora@example.org": ("Dora", ["amt"], every_day, ["morning"]),
     }
     for email, (name, offices, weekdays, times) in entries.items():
-        _, response = _enter(app, lottery_id, name, email, offices, weekdays, times)
+        language = "de" if name == "Cara" else "en"  # emails come in the entry's language
+        _, response = _enter(app, lottery_id, name, email, offices, weekdays, times, language)
         assert response.status_code == 303, response.get_data(as_text=True)
     _, again = _enter(app, lottery_id, "Ben B.", "B.e.n+lottery@Example.org", ["amt"],
                       every_day, ["morning"])
@@ -159,10 +160,13 @@ def test_lottery_from_announcement_to_draw(app, ctx, offices, admin, mail_to_sin
     mails = _by_recipient(sink)
     for email in ("anna@example.org", "ben@example.org", "cara@example.org"):
         text = mails[email].get_body(preferencelist=("plain",)).get_content()
-        path = LINK.search(text).group(1)
+        link = LINK.search(text)
+        path = link.group(1)
         citizen = app.test_client()
         page = citizen.get(path)
-        assert page.status_code == 200 and "Confirm my entry" in page.get_data(as_text=True)
+        assert page.status_code == 200
+        assert ("Teilnahme bestätigen" if link.group(2) == "de" else "Confirm my entry") in \
+            page.get_data(as_text=True)
         assert count_rows(ctx, LotteryEntry, LotteryEntry.email == email,
                           LotteryEntry.verified_at.is_not(None)) == 0  # a GET changes nothing
         confirmed = citizen.post(path, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
@@ -170,6 +174,7 @@ def test_lottery_from_announcement_to_draw(app, ctx, offices, admin, mail_to_sin
         assert count_rows(ctx, LotteryEntry, LotteryEntry.email == email,
                           LotteryEntry.verified_at.is_not(None)) == 1
     assert "Please confirm your entry" in str(mails["anna@example.org"]["Subject"])
+    assert "Bitte bestätigen Sie Ihre Teilnahme" in str(mails["cara@example.org"]["Subject"])
     sink.clear()
 
     # before the close nothing is drawn
@@ -202,7 +207,8 @@ def test_lottery_from_announcement_to_draw(app, ctx, offices, admin, mail_to_sin
     for email in ("anna@example.org", "ben@example.org"):
         assert "METHOD:REQUEST" in smtp.ics_bytes(mails[email]).decode()
     cara = mails["cara@example.org"].get_body(preferencelist=("plain",)).get_content()
-    assert "not drawn this time" in cara and "No further draw is announced" in cara
+    assert "Leider wurden Sie diesmal nicht gezogen" in cara
+    assert "Eine weitere Verlosung ist noch nicht angekündigt" in cara
 
     # the draw does not run twice; the remaining seats are bookable as usual
     assert "winners" not in _draw(app, monkeypatch, draw_at + timedelta(minutes=5))

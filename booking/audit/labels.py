@@ -111,7 +111,7 @@ FIELDS = {
     "opens_at": _l("Entries open"),
     "closes_at": _l("Entries close (draw)"),
     "seed": _l("Seed of the draw"),
-    "entries": _l("Entries"),
+    "entries": _l("Number of entries"),
     "verified": _l("Confirmed entries"),
     "seats": _l("Appointments drawn for"),
     "winners": _l("Drawn and booked"),

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from booking.audit.models import AuditEntry
 from booking.accounts.operations import create_user
+from booking.audit.models import AuditEntry
 from booking.db import unit_of_work, utcnow
 from booking.fairness import lottery as lotteries
-from booking.fairness.lottery_run import draw_lottery
 from booking.fairness.lottery_models import Lottery, LotteryEntry
+from booking.fairness.lottery_run import draw_lottery
 from booking.offices.models import AvailabilityRule, Office, Service
 from booking.scheduling import operations
 from booking.scheduling.models import Appointment

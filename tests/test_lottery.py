@@ -366,3 +366,23 @@ def test_lottery_seed_and_counts_are_shown_after_the_draw(app, ctx, admin, offic
     assert "Lottery drawn" in audit and seed in audit
     assert ctx.scalar(select(func.count()).select_from(Appointment)) == 1
     ctx.rollback()
+
+
+def test_the_background_sender_draws_due_lotteries(app, ctx, offices, monkeypatch):
+    """The outbox's background thread runs the due draws in its rounds (the same path as
+    ``flask lottery-draw``)."""
+    from booking.notifications import outbox
+
+    now = utcnow()
+    closes_at = now + timedelta(days=1)
+    with unit_of_work():
+        _lottery_with_entry(ctx, next_workday(10), now, closes_at)
+    with app.app_context():
+        outbox._run_jobs()  # not due yet
+    assert count_rows(ctx, Lottery, Lottery.status == "drawn") == 0
+    monkeypatch.setattr("booking.notifications.outbox.utcnow",
+                        lambda: closes_at + timedelta(seconds=1))
+    with app.app_context():
+        outbox._run_jobs()
+    assert count_rows(ctx, Lottery, Lottery.status == "drawn") == 1
+    assert count_rows(ctx, Appointment) == 1

@@ -137,6 +137,19 @@ def purge(days: int | None) -> None:
         click.echo(step.report.format(count))
 
 
+@click.command("lottery-draw")
+@with_appcontext
+def lottery_draw() -> None:
+    """Draw every lottery whose entry window has closed (run every few minutes, e.g. from
+    a systemd timer; the app's background sender draws them too). Each lottery is drawn
+    exactly once, whichever server gets there first."""
+    from booking.fairness.lottery_run import draw_due
+
+    for lottery_id, summary in draw_due(utcnow()):
+        click.echo(f"lottery {lottery_id}: seed {summary['seed']}, {summary['verified']} "
+                   f"verified entries, {summary['seats']} seats, {summary['winners']} winners")
+
+
 queue_cli = AppGroup("queue", help="The walk-in queue.")
 
 
@@ -212,6 +225,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(purge)
+    app.cli.add_command(lottery_draw)
     app.cli.add_command(user_cli)
     app.cli.add_command(queue_cli)
     app.cli.add_command(send_reminders)

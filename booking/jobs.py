@@ -1,11 +1,12 @@
-"""Periodic jobs: appointment reminders and the waitlist matcher.
+"""Periodic jobs: appointment reminders, the waitlist matcher and due lottery draws.
 
 Each runs in its own transaction with the clock as an argument, from its CLI command
-(``flask send-reminders``, ``flask waitlist-offers``, for cron) and from every
+(``flask send-reminders``, ``flask waitlist-offers``, ``flask lottery-draw``, for cron) and from every
 process's background sender every ``PERIODIC_JOBS_SECONDS`` (see
 :meth:`booking.notifications.outbox.BackgroundSender.run_round`). Running them in
 several processes at once is safe: each reminder and each offer is written once
-(conditional updates and unique indexes).
+(conditional updates and unique indexes), each lottery drawn once (a conditional status
+change, see booking.fairness.lottery_run).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 from datetime import datetime
 
 from booking.db import unit_of_work
+from booking.fairness.lottery_run import draw_due
 from booking.notifications import outbox
 from booking.scheduling.reminders import send_due_reminders
 from booking.waitlist.matching import MatcherRun, run_matcher
@@ -31,9 +33,13 @@ def waitlist_offers(now: datetime) -> MatcherRun:
         return run_matcher(now)
 
 
+def lotteries(now: datetime) -> list:
+    return draw_due(now)  # each lottery in its own transaction
+
+
 @outbox.periodic
 def run_jobs(now: datetime) -> None:
-    for job in (reminders, waitlist_offers):
+    for job in (reminders, waitlist_offers, lotteries):
         try:
             job(now)
         except Exception:  # one failing job never stops the other, nor the sending

@@ -3,6 +3,7 @@
 from booking.accounts.models import ApiToken, LoginFailure, User
 from booking.audit.models import AuditEntry
 from booking.fairness.models import PortalKey, SpentChallenge
+from booking.fairness.lottery_models import Lottery, LotteryEntry
 from booking.notifications.models import OutboxMessage
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
 from booking.queueing.models import Ticket, TicketDay
@@ -20,6 +21,8 @@ __all__ = [
     "Closure",
     "Counter",
     "IdempotencyKey",
+    "Lottery",
+    "LotteryEntry",
     "Office",
     "OutboxMessage",
     "PortalKey",

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from booking.accounts.operations import forget_stale_logins
 from booking.audit.log import strip_citizen_data
 from booking.fairness import altcha
+from booking.fairness.lottery_run import forget_entries
 from booking.notifications.retention import forget_delivered
 from booking.queueing.reminders import forget_reminders
 from booking.scheduling import idempotency
@@ -70,6 +71,8 @@ STEPS: list[Step] = [
          lambda p: forget_offers(p.cutoff)),
     Step("deleted {} waitlist wishes (ended, with their offers)",
          lambda p: forget_wishes(p.cutoff)),
+    Step("deleted {} entries of drawn lotteries",
+         lambda p: forget_entries(p.now, p.retention)),
     Step("deleted {} idempotency keys",
          lambda p: idempotency.purge_expired(p.now)),
     Step("deleted {} spent proofs of work (expired)",

@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from werkzeug.routing import AnyConverter, IntegerConverter
 
 from booking.db import utcnow
+from booking.fairness.lottery_models import Lottery
 from booking.offices.models import Closure
 from booking.queueing import arrivals
 from tests.factories import (
@@ -71,12 +72,17 @@ def world(app, ctx, floor, client):
     appointment = make_appointment(ctx, floor, at(day, 9))
     portal_key, _ = issue_portal_key(floor, "Portal", get_user_by_email("admin@teststadt.example"),
                                      utcnow())
+    lottery = Lottery(service_id="pass", offices=[floor], first_day=day, last_day=day,
+                      opens_at=utcnow() - timedelta(hours=1),
+                      closes_at=utcnow() + timedelta(days=1), created_at=utcnow())
+    ctx.add(lottery)
     ctx.commit()
     values = {"office_id": "amt", "service_id": "pass", "counter_id": counter(ctx, "1").id,
               "ticket_id": ticket.id, "code": appointment.code, "token": "manage-token-123",
               "closure_id": closure.id, "rule_id": floor.rules[0].id,
               "appointment_id": appointment.id, "key_id": portal_key.id,
-              "filename": "app.css", "wish_id": 1, "offer_id": 1}  # (no such wish or offer: 404)
+              "filename": "app.css", "wish_id": 1, "offer_id": 1,  # (no such wish or offer: 404)
+              "lottery_id": lottery.id}
     ctx.rollback()
     return {"values": values, "page": client, "csrf": session_csrf(client),
             "api": {"Authorization": f"Bearer {token}"}}

@@ -27,6 +27,7 @@ from booking.queueing.reminders import ask_for_reminder
 from booking.retention import STEPS, run_purge
 from booking.scheduling import operations, staff_operations
 from booking.scheduling.models import Appointment, IdempotencyKey
+from booking.fairness.lottery_models import DRAWN, Lottery, LotteryEntry
 from booking.waitlist.models import EXPIRED, WaitlistOffer, WaitlistStat, WaitlistWish
 from tests.factories import at, cheap_hashing, next_workday, tables_containing
 
@@ -38,6 +39,7 @@ PHONE = ("Fritz Phone", None, "+49 30 2222222")
 FUTURE = ("Fiona Future", "fiona.future@example.org", None)
 REMINDER = "rita.reminder@example.org"
 WISHER = ("Wanda Wartend", "wanda.wartend@example.org")
+ENTRANT = ("Lotte Losfee", "lotte.losfee@example.org")
 REASON = "Clara Cancel rief an"
 
 #: what the test writes into each table (the tables that can hold personal data first)
@@ -60,6 +62,9 @@ TABLES = {
     "waitlist_wish_offices": "the wish's office",
     "waitlist_offers": "an offer to the wish, expired",
     "waitlist_stats": "the offer's count (no personal data: stays)",
+    "lotteries": "a lottery drawn at the fill's time (no personal data: stays)",
+    "lottery_offices": "its office",
+    "lottery_entries": "an entry of the drawn lottery",
 }
 #: tables with nothing about a person (offices, their rules and counters)
 NO_CITIZEN_DATA = {"offices", "services", "office_services", "availability_rules", "counters",
@@ -113,6 +118,12 @@ def _fill(ctx, floor, base: datetime) -> dict:
                           token_hash="1" * 64, status=EXPIRED))
     ctx.add(WaitlistStat(office_id=office.id, service_id="pass", day=base.date(), offered=1,
                          expired=1))
+    lottery = Lottery(service_id="pass", offices=[office], first_day=_day(8), last_day=_day(8),
+                      opens_at=base - timedelta(days=2), closes_at=base, status=DRAWN,
+                      seed="1", drawn_at=base, created_at=base - timedelta(days=3))
+    ctx.add(LotteryEntry(lottery=lottery, name=ENTRANT[0], email=ENTRANT[1],
+                         email_key=ENTRANT[1], offices="amt", weekdays="12345",
+                         times="morning", token_hash="2" * 64, created_at=base))
     ids = {"past": past.id, "cancelled": cancelled.id, "phone": phone.id,
            "past_end": past.end_at}
     ctx.commit()
@@ -198,6 +209,9 @@ def test_each_table_keeps_personal_data_as_long_as_the_notice_says(app, ctx, fil
     # the cancellation (at base + 1 min) is past its retention period
     counts = _purge(app, ctx, base + RETENTION + timedelta(minutes=2))
     assert counts["anonymised {} appointments (past, or cancelled)"] == 1
+    # and the lottery drawn at base: its entries go, its seed and counts stay
+    assert counts["deleted {} entries of drawn lotteries"] == 1
+    assert tables_containing(ctx, ENTRANT[1]) == [] and _count(ctx, Lottery) == 1
     assert _person(ctx, ids["cancelled"]) == ("–", None, None, None, "cancelled")
     for value in CANCELLED + (REASON, REMINDER):
         assert tables_containing(ctx, value) == [], value
@@ -254,5 +268,5 @@ def test_the_cli_runs_every_step(app, ctx, filled, monkeypatch):
     # every appointment, with its sent emails; the cancellation's audit entry; the
     # session and both login counters; the idempotency key
     assert result.output.splitlines() == [step.report.format(count) for step, count in zip(
-        STEPS, [4, 0, 0, 1, 3, 1, 1, 1, 0], strict=True)]
+        STEPS, [4, 0, 0, 1, 3, 1, 1, 1, 1, 0], strict=True)]
     assert _count(ctx, OutboxMessage) == 1  # the pending one

@@ -36,6 +36,8 @@ ACTIONS = {
     "feed_token.revoked": _l("Calendar feed revoked"),
     "portal_key.issued": _l("API key for a portal issued"),
     "portal_key.revoked": _l("API key for a portal revoked"),
+    "lottery.created": _l("Lottery announced"),
+    "lottery.drawn": _l("Lottery drawn"),
 }
 
 ENTITIES = {
@@ -47,6 +49,7 @@ ENTITIES = {
     "appointment": _l("Appointment"),
     "user": _l("Staff account"),
     "portal_key": _l("API key for a portal"),
+    "lottery": _l("Lottery"),
 }
 
 FIELDS = {
@@ -114,6 +117,17 @@ FIELDS = {
     "end_at": _l("End"),
     # portal keys
     "label": _l("Label"),
+    # lotteries
+    "offices": _l("Offices taking part"),
+    "first_day": _l("First day"),
+    "last_day": _l("Last day"),
+    "opens_at": _l("Entries open"),
+    "closes_at": _l("Entries close (draw)"),
+    "seed": _l("Seed of the draw"),
+    "entries": _l("Number of entries"),
+    "verified": _l("Confirmed entries"),
+    "seats": _l("Appointments drawn for"),
+    "winners": _l("Drawn and booked"),
 }
 
 VALUES = {

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from booking.db import db
 from booking.fairness.emails import normalise_email
+from booking.fairness.lottery import withhold_lottery_days
 from booking.notifications import appointment_mails
 from booking.offices.models import Office, Service
 from booking.scheduling import codes, holds, idempotency, queries, slots
@@ -109,6 +110,7 @@ def list_free_slots(
         return []
     rules = queries.get_rules(office)
     steps = queries.get_open_steps(office, rules, service.id, first_day, last_day)
+    steps = withhold_lottery_days(office, service.id, steps)
     taken = queries.get_taken(office, rules, first_day, last_day, now)
     return slots.free_slots(steps, taken, service.duration_minutes, _policy(office, by_staff),
                             now)
@@ -175,6 +177,7 @@ def _seat_taker(office: Office, service: Service, start_at: datetime, now: datet
     duration = service.duration_minutes
     day = start_at.astimezone(office.tz).date()
     steps = queries.get_open_steps(office, queries.get_rules(office), service.id, day, day)
+    steps = withhold_lottery_days(office, service.id, steps)
     if not slots.offers_start(steps, start_at, duration, _policy(office, by_staff), now):
         raise NotBookable("this start is not offered")
     covered = slots.covered_steps(start_at, duration, office.slot_minutes)

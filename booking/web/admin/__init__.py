@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from booking.web.admin import audit, closures, portal_keys, rules, views  # noqa: E402,F401
+from booking.web.admin import audit, closures, lotteries, portal_keys, rules, views  # noqa: E402,F401

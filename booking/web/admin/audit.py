@@ -27,8 +27,8 @@ from booking.web.admin.views import language
 from booking.web.auth import office_for, require_role, staff_user
 
 AUDIT_PAGE_SIZE = 50
-INSTANTS = {"starts_at", "ends_at", "start_at", "end_at"}  # stored as ISO, with offset
-DATES = {"valid_from", "valid_until"}
+INSTANTS = {"starts_at", "ends_at", "start_at", "end_at", "opens_at", "closes_at"}  # ISO, offset
+DATES = {"valid_from", "valid_until", "first_day", "last_day"}
 TIMES = {"start_time", "end_time"}
 
 

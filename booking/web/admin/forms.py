@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     DecimalField,
     EmailField,
     HiddenField,
@@ -306,3 +307,35 @@ def parse_ids(value: str | None) -> frozenset[int] | None:
 
 def format_ids(appointments) -> str:
     return ",".join(str(a.id) for a in appointments) or "-"
+
+
+class LotteryForm(FlaskForm):
+    """A lottery release; the window's times are the offices' local time."""
+
+    service = SelectField(_l("Service"))
+    offices = MultiCheckboxField(_l("Offices taking part"), validators=[
+        DataRequired(_l("Please choose at least one office."))])
+    first_day = DateField(_l("First day of the new appointments"), validators=[
+        InputRequired(_l("Please enter a date."))])
+    last_day = DateField(_l("Last day of the new appointments"), validators=[
+        InputRequired(_l("Please enter a date."))])
+    opens_at = DateTimeLocalField(_l("Entries open"), validators=[
+        InputRequired(_l("Please enter a date and time."))])
+    closes_at = DateTimeLocalField(_l("Entries close and the draw takes place"), validators=[
+        InputRequired(_l("Please enter a date and time."))])
+
+    def validate_first_day(self, field):
+        _check_year(field)
+
+    def validate_last_day(self, field):
+        _check_year(field)
+        if self.first_day.data and field.data and field.data < self.first_day.data:
+            raise ValidationError(_l("The last day must not be before the first."))
+
+    def validate_opens_at(self, field):
+        _check_year(field)
+
+    def validate_closes_at(self, field):
+        _check_year(field)
+        if self.opens_at.data and field.data and field.data <= self.opens_at.data:
+            raise ValidationError(_l("Entries must close after they open."))

@@ -17,7 +17,7 @@ from wtforms import (
     TelField,
     TimeField,
 )
-from wtforms.validators import InputRequired, Optional, StopValidation, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Optional, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.web import validation
@@ -50,7 +50,9 @@ class ConfirmForm(FlaskForm):
     start = HiddenField()
 
 
-class _Checkboxes(SelectMultipleField):
+class CheckboxesField(SelectMultipleField):
+    """A group of checkboxes (rendered in a fieldset by the ``choices`` macro)."""
+
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
@@ -71,9 +73,9 @@ ANY, MORNING, AFTERNOON, CUSTOM = "any", "morning", "afternoon", "custom"
 class WishForm(FlaskForm):
     """A waitlist wish; the offices' choices are set by the view."""
 
-    offices = _Checkboxes(_l("Offices you can go to"),
+    offices = CheckboxesField(_l("Offices you can go to"),
                           validators=[_at_least_one(_l("Please choose at least one office."))])
-    weekdays = _Checkboxes(_l("Weekdays that suit you"), choices=WEEKDAY_CHOICES,
+    weekdays = CheckboxesField(_l("Weekdays that suit you"), choices=WEEKDAY_CHOICES,
                            default=["1", "2", "3", "4", "5"],
                            validators=[_at_least_one(_l("Please choose at least one weekday."))])
     window = RadioField(_l("Time of day"), default=ANY, choices=[
@@ -109,3 +111,26 @@ class MoveForm(ConfirmForm):
     """Confirming a move: the new start, and the check against automated bookings."""
 
     bot_check = bot_check_field()
+
+
+TIME_CHOICES = [SelectChoice("morning", _l("Mornings (before 12:00)")),
+                SelectChoice("afternoon", _l("Afternoons (from 12:00)"))]
+LANGUAGE_CHOICES = [SelectChoice("de", "Deutsch"), SelectChoice("en", "English")]
+
+
+class LotteryEntryForm(FlaskForm):
+    """Entering a lottery; the offices to choose from are set by the view."""
+
+    name = StringField(_l("Full name"), validators=[_using(validation.clean_name)],
+                       render_kw={"autocomplete": "name", "maxlength": 200})
+    email = EmailField(_l("Email address"), validators=[_using(validation.clean_email)],
+                       render_kw={"autocomplete": "email", "maxlength": 254})
+    language = RadioField(_l("Language of our emails"), choices=LANGUAGE_CHOICES,
+                          validators=[InputRequired(_l("Please choose a language."))])
+    offices = CheckboxesField(_l("Offices you can go to"), validators=[
+        DataRequired(_l("Please choose at least one office."))])
+    weekdays = CheckboxesField(_l("Weekdays that suit you"), choices=WEEKDAY_CHOICES,
+                               validators=[DataRequired(_l("Please choose at least one weekday."))])
+    times = CheckboxesField(_l("Times of day that suit you"), choices=TIME_CHOICES,
+                            validators=[DataRequired(_l("Please choose at least one time of day."))])
+    privacy = BooleanField(_l("I have read the privacy notice."), validators=[_consent])

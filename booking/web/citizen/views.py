@@ -30,6 +30,7 @@ from booking.web import bot_check, caching, fairness, validation
 from booking.web.citizen import bp
 from booking.web.citizen.calendar import month_bounds, month_grid, parse_month
 from booking.web.citizen.forms import BookingForm, ConfirmForm, MoveForm
+from booking.web.citizen.lottery import announcements
 from booking.web.citizen.notice import privacy_notice
 
 
@@ -123,7 +124,8 @@ def catalogue():
 @bp.get("/services/<service_id>")
 def service(service_id: str):
     service = db.session.get(Service, service_id) or abort(404)
-    return render_template("citizen/service.html", service=service, lang=_lang())
+    return render_template("citizen/service.html", service=service, lang=_lang(),
+                           lotteries=announcements(service.id, utcnow()))
 
 
 @bp.get("/offices/<office_id>/services/<service_id>/")
@@ -132,6 +134,7 @@ def calendar(office_id: str, service_id: str):
     ctx = _calendar_context(office, service, utcnow(), "citizen.book", "citizen.calendar",
                             office_id=office.id, service_id=service.id)
     ctx["waitlist_url"] = url_for("citizen.waitlist", service_id=service.id, office=office.id)
+    ctx["lotteries"] = announcements(service.id, utcnow(), office.id)
     return caching.public(_render_calendar("citizen/calendar.html", ctx))
 
 

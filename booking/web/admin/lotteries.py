@@ -1,0 +1,62 @@
+"""Lottery releases: a manager marks new capacity of a service at their offices
+(administrators: any office) to be given by a draw, with an announced entry window."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext
+from wtforms import SelectChoice
+
+from booking.db import db, utcnow
+from booking.fairness import lottery as lotteries
+from booking.offices.models import Office, Service
+from booking.web.admin import bp
+from booking.web.admin.forms import LotteryForm
+from booking.web.admin.views import all_services, language, service_choices
+from booking.web.auth import offices_of, require_role, staff_user
+
+ERRORS = {
+    lotteries.NotOffered: ("offices", lambda: gettext(
+        "Not every chosen office offers this service.")),
+    lotteries.BadWindow: ("closes_at", lambda: gettext(
+        "Entries must close in the future and before the first day of the new "
+        "appointments.")),
+    lotteries.Overlaps: ("first_day", lambda: gettext(
+        "Another lottery of this service at one of these offices covers some of these "
+        "days and is not drawn yet.")),
+}
+
+
+def _local(value: datetime, office: Office) -> datetime:
+    return value.replace(tzinfo=office.tz).astimezone(UTC)
+
+
+@bp.route("/lotteries/", methods=["GET", "POST"])
+@require_role("manager")
+def lotteries_page():
+    user = staff_user()
+    offices = offices_of(user)
+    form = LotteryForm()
+    form.service.choices = service_choices(all_services())
+    form.offices.choices = [SelectChoice(office.id, office.name) for office in offices]
+    if form.validate_on_submit():
+        chosen = [office for office in offices if office.id in form.offices.data]
+        service = db.session.get(Service, form.service.data)
+        try:
+            lotteries.create_lottery(
+                service, chosen, form.first_day.data, form.last_day.data,
+                _local(form.opens_at.data, chosen[0]), _local(form.closes_at.data, chosen[0]),
+                user, utcnow())
+        except lotteries.LotteryError as exc:
+            name, message = ERRORS[type(exc)]
+            form[name].errors = [message()]
+        else:
+            flash(gettext("The lottery is announced. Until the draw, these days' "
+                          "appointments cannot be booked directly."), "success")
+            return redirect(url_for("admin.lotteries_page"), 303)
+    return render_template(
+        "admin/lotteries.html", form=form, lotteries=lotteries.get_lotteries(
+            [office.id for office in offices]), lang=language(),
+    ), 422 if form.errors else 200

@@ -16,11 +16,13 @@ from sqlalchemy import select
 from booking.db import utcnow
 from booking.notifications.models import OutboxMessage
 from booking.offices.models import Office, Service
+from booking.offices.models import Closure
 from booking.scheduling import operations
+from booking.scheduling.errors import SlotTaken
 from booking.scheduling.models import Appointment
 from booking.waitlist.models import WaitlistOffer, WaitlistStat, WaitlistWish, wish_offices
 from booking.waitlist.stats import get_offer_counts
-from booking.waitlist.wishes import ALL_DAY, MORNING, Wish, register_wish
+from booking.waitlist.wishes import ALL_DAY, MORNING, Wish, register_wish, withdraw_wish
 from tests import smtp
 from tests.factories import at, count_rows, csrf_from, make_town, next_workday, written_email
 
@@ -168,11 +170,19 @@ def test_freed_seat_goes_to_the_longest_waiting_wish_and_is_booked_by_post(app, 
     link = offer_link(app, ctx)
     page = client.get(link + "?lang=en")
     assert page.status_code == 200 and "Book this appointment" in page.get_data(as_text=True)
-    assert count_rows(ctx, Appointment, Appointment.name == "Older") == 0  # GET books nothing
+    # the offer holds the seat: nobody else can book it meanwhile, and the GET confirms nothing
+    with pytest.raises(SlotTaken):
+        operations.book_appointment(ctx.get(Office, "amt"), ctx.get(Service, "melde"),
+                                    at(day, 9), operations.Citizen("Quick", "q@example.org"),
+                                    now)
+    ctx.rollback()
+    assert count_rows(ctx, Appointment, Appointment.name == "Older",
+                      Appointment.status == "held") == 1
     response = client.post(link, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
     assert response.status_code == 303 and "/manage/" in response.headers["Location"]
     appointment = ctx.scalar(select(Appointment).where(Appointment.name == "Older"))
     assert appointment.start_at == at(day, 9) and appointment.email == "older@example.org"
+    assert appointment.status == "confirmed"
     assert ctx.get(WaitlistWish, older).status == "taken"
     ctx.rollback()
     assert offers(ctx) == [(older, at(day, 9), "taken")]
@@ -211,7 +221,9 @@ def test_an_expired_offer_passes_the_start_to_the_next_wish(app, ctx, town):
     assert (counts.offered, counts.taken, counts.expired) == (2, 0, 1)
 
 
-def test_taken_meanwhile_keeps_the_wish(app, client, ctx, town):
+def test_gone_meanwhile_keeps_the_wish(app, client, ctx, town):
+    """The office closes the offered time before the citizen accepts: the hold cannot be
+    confirmed, the offer is withdrawn and the wish stays active."""
     day = next_workday(5)
     booked = fill_day(ctx, day)
     now = utcnow()
@@ -220,10 +232,8 @@ def test_taken_meanwhile_keeps_the_wish(app, client, ctx, town):
     ctx.commit()
     run_matcher(app, now)
     link = offer_link(app, ctx)
-    # an ordinary booking takes the seat first (no seat hold yet)
-    operations.book_appointment(ctx.get(Office, "amt"), ctx.get(Service, "melde"),
-                                at(day, 8, 30), operations.Citizen("Quick", "q@example.org"),
-                                utcnow())
+    ctx.add(Closure(office=ctx.get(Office, "amt"), starts_at=at(day, 8),
+                    ends_at=at(day, 9), reason="Stromausfall"))
     ctx.commit()
     page = client.get(link + "?lang=en").get_data(as_text=True)
     response = client.post(link, data={"csrf_token": csrf_from(page)})
@@ -234,6 +244,24 @@ def test_taken_meanwhile_keeps_the_wish(app, client, ctx, town):
     assert ctx.get(WaitlistWish, wish_id).status == "active"
     ctx.rollback()
     assert offers(ctx) == [(wish_id, at(day, 8, 30), "withdrawn")]
+
+
+def test_withdrawing_the_wish_frees_the_held_seat(app, client, ctx, town):
+    day = next_workday(5)
+    booked = fill_day(ctx, day)
+    now = utcnow()
+    wish_id, token = add_wish(ctx, "Waiting", day)
+    operations.cancel_appointment(ctx.get(Appointment, booked[2]), now)
+    ctx.commit()
+    run_matcher(app, now)
+    amt, melde = ctx.get(Office, "amt"), ctx.get(Service, "melde")
+    assert at(day, 8, 30) not in [s.start_at for s in operations.list_free_slots(
+        amt, melde, now, day, day)]
+    assert withdraw_wish(ctx.get(WaitlistWish, wish_id), now)
+    ctx.commit()
+    assert at(day, 8, 30) in [s.start_at for s in operations.list_free_slots(
+        amt, melde, now, day, day)]
+    ctx.rollback()
 
 
 def test_the_purge_deletes_wishes_and_offers_and_keeps_the_counts(app, ctx, town):

@@ -13,10 +13,11 @@ earliest matching start. At most one open offer per wish and per
 (office, service, start) (database indexes): a concurrent matcher's duplicate fails its
 savepoint and is skipped.
 
-Seat hold: an open offer does not yet keep ordinary bookings off its seat; the matcher
-only keeps the start from other wishes (``_open_starts``). The place to hold the seat
-is :func:`_offer` (take the hold there, until ``expires_at``) and
-:func:`booking.waitlist.offers.accept_offer` (book against the hold).
+Seat hold: :func:`_offer` books the start for the wish's citizen as a *held*
+appointment (booking.scheduling.holds) until the offer expires, through the one booking
+path; nobody else can book the seat meanwhile, and when the offer expires the seat is
+free again by itself. Accepting confirms that hold
+(:func:`booking.waitlist.offers.accept_offer`); withdrawing the wish frees it at once.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from booking.db import db
 from booking.notifications import waitlist_mails
 from booking.offices.models import Office, Service
 from booking.scheduling import codes, operations
-from booking.scheduling.errors import ServiceNotOffered
+from booking.scheduling.errors import NotBookable, ServiceNotOffered, SlotTaken
 from booking.scheduling.slots import FreeSlot
 from booking.waitlist import stats
 from booking.waitlist.models import (
@@ -130,13 +131,20 @@ def _offer(wish: WaitlistWish, office: Office, service: Service, slot: FreeSlot,
     offer = WaitlistOffer(wish=wish, office=office, service=service, start_at=slot.start_at,
                           expires_at=expires_at, created_at=now, status=OFFERED,
                           token_hash=codes.hash_token(token))
+    citizen = operations.Citizen(wish.name, wish.email, None, wish.language)
     try:
         with db.session.begin_nested():
             db.session.add(offer)
             db.session.flush()
-    except IntegrityError:
+            # the seat is held for the offer (an appointment held until the offer expires,
+            # through the one booking path): nobody else books it meanwhile, and when the
+            # offer expires the seat is free again by itself
+            held, _ = operations.book_appointment(office, service, slot.start_at, citizen, now,
+                                                  hold_until=expires_at, notify=False)
+            offer.appointment_id = held.id
+            db.session.flush()
+    except (IntegrityError, NotBookable, SlotTaken):
         return False
-    # (the seat hold for the offer goes here, until expires_at)
     stats.count(office, service.id, now, "offered")
     waitlist_mails.notify_offer(offer, token, now)
     return True

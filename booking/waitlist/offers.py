@@ -1,4 +1,5 @@
-"""Accepting a waitlist offer: one click (a POST) books it through the normal booking path."""
+"""Accepting a waitlist offer: one click (a POST) confirms the appointment that has held the
+offered seat since the offer was made (booking.waitlist.matching)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import update
 
 from booking.db import db
-from booking.scheduling import codes, operations
-from booking.scheduling.errors import NotBookable, ServiceNotOffered, SlotTaken
+from booking.scheduling import codes, holds
 from booking.scheduling.models import Appointment
 from booking.waitlist import stats
 from booking.waitlist.models import OFFERED, TAKEN, WITHDRAWN, WaitlistOffer
@@ -34,11 +34,12 @@ def is_open(offer: WaitlistOffer, now: datetime) -> bool:
 
 
 def accept_offer(offer: WaitlistOffer, now: datetime) -> tuple[Appointment, str]:
-    """Book the offered start for the wish's citizen; returns (appointment, manage token).
+    """Confirm the held appointment of the offer; returns (appointment, manage token).
 
     The offer is claimed with a conditional UPDATE first, so a double click or two tabs
-    book once (OfferGone for the second). If the seat is gone, the offer is withdrawn
-    and the wish stays active for the next free seat (SeatGone)."""
+    confirm once (OfferGone for the second). If the hold is gone (a closure, a rule
+    change), the offer is withdrawn and the wish stays active for the next free seat
+    (SeatGone)."""
     claimed = db.session.execute(
         update(WaitlistOffer).where(WaitlistOffer.id == offer.id,
                                     WaitlistOffer.status == OFFERED,
@@ -49,16 +50,16 @@ def accept_offer(offer: WaitlistOffer, now: datetime) -> tuple[Appointment, str]
     if not claimed:
         raise OfferGone()
     wish = offer.wish
-    citizen = operations.Citizen(wish.name, wish.email, None, wish.language)
+    appointment = db.session.get(Appointment, offer.appointment_id) \
+        if offer.appointment_id is not None else None
     try:
-        # (with the seat hold: book against the offer's hold here)
-        appointment, token = operations.book_appointment(
-            offer.office, offer.service, offer.start_at, citizen, now)
-    except (NotBookable, SlotTaken, ServiceNotOffered):
+        if appointment is None:  # (the hold was cancelled by the office)
+            raise holds.HoldLapsed("no hold")
+        token = holds.confirm_hold(appointment, now)  # the normal confirmation email
+    except holds.HoldLapsed:
         offer.status = WITHDRAWN
         db.session.flush()
         raise SeatGone() from None
-    offer.appointment_id = appointment.id
     wish.status, wish.ended_at = TAKEN, now
     stats.count(offer.office, offer.service_id, now, "taken")
     db.session.flush()

@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 from booking.db import db
 from booking.notifications import waitlist_mails
 from booking.offices.models import Office, Service
-from booking.scheduling import codes, queries
+from booking.scheduling import codes, holds, queries
+from booking.scheduling.models import HELD, Appointment
 from booking.waitlist.models import ACTIVE, OFFERED, WITHDRAWN, WaitlistOffer, WaitlistWish
 
 MORNING = (time(0), time(12))
@@ -98,10 +99,15 @@ def withdraw_wish(wish: WaitlistWish, now: datetime) -> bool:
         .values(status=WITHDRAWN, ended_at=now).execution_options(synchronize_session=False)
     ).rowcount
     if done:
-        db.session.execute(
-            update(WaitlistOffer).where(WaitlistOffer.wish_id == wish.id,
-                                        WaitlistOffer.status == OFFERED)
-            .values(status=WITHDRAWN).execution_options(synchronize_session=False))
+        offer = get_open_offer(wish)
+        if offer is not None:  # its held seat is free again at once
+            offer.status = WITHDRAWN
+            if offer.appointment_id is not None:
+                held = db.session.get(Appointment, offer.appointment_id)
+                if held.status == HELD:
+                    held.held_until = now
+                    holds.give_up_seats(held, now, None)
+            db.session.flush()
     db.session.refresh(wish)
     return bool(done)
 

@@ -138,3 +138,16 @@ def test_reminder_arrives_at_a_real_smtp_server(app, ctx, town, mail_to_sink):
     assert received["To"].addresses[0].addr_spec == "erika@example.org"
     assert any(p.get_content_type() == "image/png" for p in received.walk())
     assert "/manage/" in received.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_a_moved_appointment_is_reminded_of_its_new_time(app, ctx, town):
+    day = next_workday(3)
+    booked = book(ctx, "pass", day, 9)
+    assert run_cli(app, at(day, 9) - timedelta(hours=23)) == "queued 1 reminders\n"
+    later = next_workday(10)
+    operations.reschedule_appointment(ctx.get(Appointment, booked.id), at(later, 10),
+                                      at(day, 9) - timedelta(hours=22), by_staff=True)
+    ctx.commit()
+    assert run_cli(app, at(day, 9) - timedelta(hours=21)) == "queued 0 reminders\n"
+    assert run_cli(app, at(later, 10) - timedelta(hours=23)) == "queued 1 reminders\n"
+    assert len(reminder_rows(ctx)) == 2

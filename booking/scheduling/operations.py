@@ -311,6 +311,8 @@ def reschedule_appointment(
         appointment.token_hash = codes.hash_token(token)
     appointment.sequence += 1
     appointment.updated_at = now
+    # the new time gets its own reminder (booking.scheduling.reminders), with a new link
+    appointment.reminder_queued_at = appointment.reminder_token_hash = None
     db.session.flush()
     if appointment.email:
         appointment_mails.notify_moved(appointment, token, now)

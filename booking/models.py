@@ -2,8 +2,8 @@
 
 from booking.accounts.models import ApiToken, LoginFailure, User
 from booking.audit.models import AuditEntry
-from booking.fairness.models import PortalKey, SpentChallenge
 from booking.fairness.lottery_models import Lottery, LotteryEntry
+from booking.fairness.models import PortalKey, SpentChallenge
 from booking.notifications.models import OutboxMessage
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
 from booking.queueing.models import Ticket, TicketDay

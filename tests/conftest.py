@@ -18,9 +18,11 @@ from tests.factories import (
     BERLIN,
     add_user,
     back_office_town,
+    dispose_app,
     log_in_with_password,
     make_town,
     scratch_postgres_database,
+    second_app,
     state_without_holiday,
 )
 
@@ -93,16 +95,7 @@ def app(app_config):
     with app.app_context():
         flask_migrate.upgrade()
     yield app
-    _dispose(app)
-
-
-def _dispose(app) -> None:
-    from booking.db import db
-
-    app.extensions["realtime"].stop()  # its listener would outlive the test database
-    with app.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
+    dispose_app(app)
 
 
 @pytest.fixture(autouse=True)
@@ -133,11 +126,8 @@ def domain_app(app, app_config):
     this other app's context keeps test-client requests in fresh contexts (own
     session, own locale), as in production.
     """
-    from booking import create_app
-
-    other = create_app({**app_config, "SQLITE_BEGIN_IMMEDIATE": False})
-    yield other
-    _dispose(other)
+    with second_app({**app_config, "SQLITE_BEGIN_IMMEDIATE": False}) as other:
+        yield other
 
 
 @pytest.fixture

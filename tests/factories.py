@@ -41,6 +41,30 @@ PASSWORD = "correct horse battery"
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Berlin
 
 
+def dispose_app(app) -> None:
+    """Stop an app's realtime listener and close its pooled connections (they would
+    outlive the test database)."""
+    from booking.db import db
+
+    app.extensions["realtime"].stop()
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@contextmanager
+def second_app(config: dict):
+    """Another app on the suite's database with other settings (e.g. the fair-access
+    measures on, which the suite's app has off)."""
+    from booking import create_app
+
+    other = create_app(config)
+    try:
+        yield other
+    finally:
+        dispose_app(other)
+
+
 # ---------------------------------------------------------------- offices, days, forms
 
 

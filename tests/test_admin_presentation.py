@@ -255,7 +255,7 @@ def test_staff_cancellation_reason_is_labelled_in_the_citizens_language(ctx, bac
 
 
 def test_long_reason_is_cut_to_the_column(app):
-    from booking.scheduling.operations import REASON_LENGTH, cancellation_text
+    from booking.notifications.appointment_mails import REASON_LENGTH, cancellation_text
 
     with app.app_context():
         text = cancellation_text("en", "x" * 400, "Sorry.")

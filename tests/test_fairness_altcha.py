@@ -27,6 +27,7 @@ from tests.factories import (
     local_iso,
     make_town,
     next_workday,
+    second_app,
 )
 
 COST, MAX_NUMBER, WAIT = 10, 30, 20
@@ -36,18 +37,11 @@ COST, MAX_NUMBER, WAIT = 10, 30, 20
 def altcha_app(app, app_config):
     """The app with the proof of work on (and every other measure off), on the same
     database; challenges cheap enough for the test's solver."""
-    from booking import create_app
-
-    other = create_app({**app_config, "ANTI_ABUSE": True,
-                        **{f"{name}_ENABLED": False for name in MEASURES},
-                        "ALTCHA_ENABLED": True, "ALTCHA_COST": COST,
-                        "ALTCHA_MAX_NUMBER": MAX_NUMBER, "ALTCHA_NOJS_WAIT_SECONDS": WAIT})
-    yield other
-    other.extensions["realtime"].stop()
-    from booking.db import db
-    with other.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
+    with second_app({**app_config, "ANTI_ABUSE": True,
+                     **{f"{name}_ENABLED": False for name in MEASURES},
+                     "ALTCHA_ENABLED": True, "ALTCHA_COST": COST,
+                     "ALTCHA_MAX_NUMBER": MAX_NUMBER, "ALTCHA_NOJS_WAIT_SECONDS": WAIT}) as other:
+        yield other
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import re
 import pytest
 from sqlalchemy import select
 
-from booking import create_app
 from booking.db import utcnow
 from booking.offices.models import Office, Service
 from booking.scheduling import holds, operations
@@ -22,6 +21,7 @@ from tests.factories import (
     make_user,
     next_workday,
     race,
+    second_app,
 )
 from tests.server import gunicorn, post_json
 
@@ -30,14 +30,8 @@ MEASURES_ON = {"ANTI_ABUSE": True, "ALTCHA_ENABLED": False, "RATELIMIT_ENABLED":
 
 @pytest.fixture(scope="module")
 def fair_app(app, app_config):
-    fair = create_app({**app_config, **MEASURES_ON})
-    yield fair
-    fair.extensions["realtime"].stop()
-    from booking.db import db
-
-    with fair.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
+    with second_app({**app_config, **MEASURES_ON}) as fair:
+        yield fair
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from booking import create_app
 from booking.db import utcnow
 from booking.notifications.models import OutboxMessage
 from booking.notifications.outbox import deliver_due
@@ -18,7 +17,7 @@ from booking.offices.models import Service
 from booking.scheduling import holds, operations
 from booking.scheduling.errors import SlotTaken
 from booking.scheduling.models import Appointment, AppointmentSeat
-from tests.factories import at, csrf_from, local_iso, make_town, next_workday, written_email
+from tests.factories import at, csrf_from, local_iso, make_town, next_workday, second_app, written_email
 
 MEASURES_ON = {"ANTI_ABUSE": True, "ALTCHA_ENABLED": False, "RATELIMIT_ENABLED": False}
 
@@ -26,14 +25,8 @@ MEASURES_ON = {"ANTI_ABUSE": True, "ALTCHA_ENABLED": False, "RATELIMIT_ENABLED":
 @pytest.fixture(scope="module")
 def fair_app(app, app_config):
     """The app with the measures of this module on (the suite runs with them off)."""
-    fair = create_app({**app_config, **MEASURES_ON})
-    yield fair
-    fair.extensions["realtime"].stop()
-    from booking.db import db
-
-    with fair.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
+    with second_app({**app_config, **MEASURES_ON}) as fair:
+        yield fair
 
 
 @pytest.fixture

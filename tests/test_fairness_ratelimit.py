@@ -15,8 +15,8 @@ import pytest
 import redis
 
 from booking import create_app
-from booking.db import db, utcnow
-from tests.factories import csrf_from, local_iso, make_town, make_user, next_workday
+from booking.db import utcnow
+from tests.factories import csrf_from, dispose_app, local_iso, make_town, make_user, next_workday
 
 LIMITS = {
     "RATELIMIT_SLOTS": "3/day", "RATELIMIT_SLOTS_PER_ADDRESS": "5/day",
@@ -37,18 +37,13 @@ def limited_app(app_config, **settings):
                        **LIMITS, **settings})
 
 
-def dispose(made) -> None:
-    made.extensions["realtime"].stop()
-    with made.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def limited_module(app, app_config):
     made = limited_app(app_config)
     yield made
-    dispose(made)
+    dispose_app(made)
 
 
 @pytest.fixture
@@ -245,7 +240,7 @@ def test_a_busy_morning_at_the_kiosk_is_never_limited_by_default(app_config, flo
         kiosk = client_at(defaults, "10.20.1.5")
         assert set(kiosk_draws(kiosk, 40)) == {303}  # far more than one screen can serve
     finally:
-        dispose(defaults)
+        dispose_app(defaults)
 
 
 def test_office_networks_are_exempt(app_config, floor, app):
@@ -256,7 +251,7 @@ def test_office_networks_are_exempt(app_config, floor, app):
         assert set(statuses([lambda: post_ticket(client_at(made, "2001:db8:99:1::5"))] * 6)) \
             == {404}
     finally:
-        dispose(made)
+        dispose_app(made)
 
 
 # ---------------------------------------------------------------- switches and storage
@@ -271,7 +266,7 @@ def test_switched_off_nothing_is_limited(app_config, app, switch):
         assert set(statuses([lambda: post_ticket(client)] * 10)) == {404}
         assert "visitor=" not in client.get("/").headers.get("Set-Cookie", "")
     finally:
-        dispose(made)
+        dispose_app(made)
 
 
 def test_an_unreachable_redis_lets_requests_through_and_is_logged(app_config, app, caplog):
@@ -283,7 +278,7 @@ def test_an_unreachable_redis_lets_requests_through_and_is_logged(app_config, ap
         assert set(statuses([lambda: post_ticket(client)] * 4)) == {404}
         assert "Failed to rate limit" in caplog.text
     finally:
-        dispose(made)
+        dispose_app(made)
 
 
 # ---------------------------------------------------------------- several workers, Redis

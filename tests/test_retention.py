@@ -19,6 +19,7 @@ from booking.accounts import operations as accounts
 from booking.accounts.models import LoginFailure, StaffSession
 from booking.audit.models import AuditEntry
 from booking.db import db, utcnow
+from booking.fairness.lottery_models import DRAWN, Lottery, LotteryEntry
 from booking.notifications.models import PENDING, SENT, OutboxMessage
 from booking.notifications.outbox import deliver_due
 from booking.offices.models import Closure, Service, rule_services
@@ -27,7 +28,6 @@ from booking.queueing.reminders import ask_for_reminder
 from booking.retention import STEPS, run_purge
 from booking.scheduling import operations, staff_operations
 from booking.scheduling.models import Appointment, IdempotencyKey
-from booking.fairness.lottery_models import DRAWN, Lottery, LotteryEntry
 from booking.waitlist.models import EXPIRED, WaitlistOffer, WaitlistStat, WaitlistWish
 from tests.factories import at, cheap_hashing, next_workday, tables_containing
 

@@ -15,8 +15,7 @@ from sqlalchemy import select
 
 from booking.db import utcnow
 from booking.notifications.models import OutboxMessage
-from booking.offices.models import Office, Service
-from booking.offices.models import Closure
+from booking.offices.models import Closure, Office, Service
 from booking.scheduling import operations
 from booking.scheduling.errors import SlotTaken
 from booking.scheduling.models import Appointment

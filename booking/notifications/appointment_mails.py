@@ -41,6 +41,25 @@ SUBJECTS = {
 }
 
 
+REASON_LENGTH = 300  # Appointment.cancel_reason
+
+
+def cancellation_text(language: str, reason: str | None, apology: str | None = None
+                      ) -> str | None:
+    """What the cancellation email says about why, in the citizen's ``language``: the
+    office's ``apology`` (already in that language), then the manager's or clerk's
+    ``reason`` labelled ("Grund: …"); at most 300 characters (``cancel_reason``)."""
+    reason = " ".join((reason or "").split())
+    parts = [apology] if apology else []
+    if reason:
+        with force_locale(language):
+            parts.append(gettext("Reason: %(reason)s", reason=reason))
+    text = " ".join(parts)
+    if not text:
+        return None
+    return text if len(text) <= REASON_LENGTH else text[:REASON_LENGTH - 1] + "…"
+
+
 # ---------------------------------------------------------------- in the request
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from booking import i18n
 from booking.audit import log as audit
 from booking.db import db
+from booking.notifications import appointment_mails
 from booking.offices import operations as ops
 from booking.offices.models import Closure, Office
 from booking.offices.operations import CANCEL
@@ -29,7 +30,7 @@ def _apology_closure(appointment: Appointment, draft: ClosureDraft, office: Offi
         text = gettext("We are very sorry: the office has to close (%(period)s), so we had "
                        "to cancel your appointment.",
                        period=i18n.period(draft.starts_at, draft.ends_at, office.tz, language))
-    return operations.cancellation_text(language, draft.reason, text)
+    return appointment_mails.cancellation_text(language, draft.reason, text)
 
 
 @dataclass(frozen=True)

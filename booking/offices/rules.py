@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 
 from booking.audit import log as audit
 from booking.db import db
+from booking.notifications import appointment_mails
 from booking.offices import operations as ops
 from booking.offices.models import AvailabilityRule, Office
 from booking.offices.operations import CANCEL
@@ -104,7 +105,7 @@ def _apology_rules(appointment: Appointment, detail: str) -> str:
     with force_locale(appointment.language):
         text = gettext("We are very sorry: the opening hours of the office have changed "
                        "and your appointment can no longer take place.")
-    return operations.cancellation_text(appointment.language, detail, text)
+    return appointment_mails.cancellation_text(appointment.language, detail, text)
 
 
 def _apply_plan(plan: RulePlan, decision: str | None, detail: str, actor,

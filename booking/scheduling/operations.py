@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask_babel import force_locale, gettext
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -45,7 +44,6 @@ from booking.scheduling.models import (
 )
 
 SEAT_ATTEMPTS = 5
-REASON_LENGTH = 300  # Appointment.cancel_reason
 
 
 @dataclass(frozen=True)
@@ -327,28 +325,13 @@ def _release_seats(appointment: Appointment, only: list[datetime] | None = None)
     db.session.expire(appointment, ["seats"])
 
 
-def cancellation_text(language: str, reason: str | None, apology: str | None = None
-                      ) -> str | None:
-    """What the cancellation email says about why, in the citizen's ``language``: the
-    office's ``apology`` (already in that language), then the manager's or clerk's
-    ``reason`` labelled ("Grund: …"); at most 300 characters (``cancel_reason``)."""
-    reason = " ".join((reason or "").split())
-    parts = [apology] if apology else []
-    if reason:
-        with force_locale(language):
-            parts.append(gettext("Reason: %(reason)s", reason=reason))
-    text = " ".join(parts)
-    if not text:
-        return None
-    return text if len(text) <= REASON_LENGTH else text[:REASON_LENGTH - 1] + "…"
-
-
 def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadline=True,
                        reason: str | None = None, release_at: datetime | None = None) -> bool:
     """Cancel and queue the cancellation email. Returns False if it was already cancelled
     (no second email). Raises DeadlinePassed after the cancellation deadline.
 
-    ``reason`` (see :func:`cancellation_text`) is stored in ``cancel_reason`` and shown in the email.
+    ``reason`` (see :func:`appointment_mails.cancellation_text`) is stored in
+    ``cancel_reason`` and shown in the email.
     ``release_at`` (a citizen's cancellation): its seats stay held until then
     (:func:`holds.release_at`); otherwise they are free at once."""
     if appointment.is_cancelled:

@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 
 from booking.audit import log as audit
 from booking.db import db
+from booking.notifications import appointment_mails
 from booking.offices.models import Counter, Office, Service
 from booking.scheduling import codes, operations
 from booking.scheduling.errors import SchedulingError
@@ -93,7 +94,7 @@ def cancel_by_staff(appointment: Appointment, actor, now: datetime,
     fields = ["status", "cancel_reason"]
     before = audit.snapshot(appointment, fields)
     operations.cancel_appointment(appointment, now, enforce_deadline=False,
-                                  reason=operations.cancellation_text(appointment.language, reason))
+                                  reason=appointment_mails.cancellation_text(appointment.language, reason))
     _record(actor, "appointment.cancelled", appointment, before,
             audit.snapshot(appointment, fields), now)
 

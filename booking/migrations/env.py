@@ -91,14 +91,30 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # SQLite: batch migrations copy a table and drop the old one; with foreign keys on,
+        # dropping it deletes every row that refers to it with ON DELETE CASCADE (an
+        # office's counters, say). They are off while migrating (a PRAGMA outside any
+        # transaction) and checked afterwards.
+        raw = connection.connection.dbapi_connection
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
+        if sqlite:
+            broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"rows refer to missing rows after migrating: {broken[:5]}")
 
 
 if context.is_offline_mode():

@@ -310,3 +310,24 @@ def test_the_clerks_schedule_shows_live_holds_as_awaiting_and_leaves_lapsed_ones
         as_text=True)
     assert "Live Hold" in html and "Awaiting the citizen" in html
     assert "Lapsed Hold" not in html
+
+
+def test_cancelling_a_held_booking_sends_no_calendar_cancel(ctx, town):
+    """It was never confirmed: the citizen has no calendar entry to cancel."""
+    from booking.notifications.models import OutboxMessage
+
+    passport, now = ctx.get(Service, "pass"), utcnow()
+    held, _ = operations.book_appointment(
+        town, passport, at(next_workday(), 9), citizen(), now,
+        hold_until=now + timedelta(minutes=30), notify=False)
+    confirmed, _ = operations.book_appointment(
+        town, passport, at(next_workday(), 10), citizen("bob@example.org"), now)
+    ctx.commit()
+    assert operations.cancel_appointment(held, now, enforce_deadline=False)
+    assert operations.cancel_appointment(confirmed, now, enforce_deadline=False)
+    ctx.commit()
+    kinds = ctx.execute(select(OutboxMessage.recipient, OutboxMessage.kind)
+                        .order_by(OutboxMessage.id)).all()
+    assert [tuple(k) for k in kinds] == [("bob@example.org", "booked"),
+                                         ("bob@example.org", "cancelled")]
+    ctx.rollback()

@@ -342,6 +342,8 @@ def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadl
         _release_seats(appointment)
     else:
         holds.give_up_seats(appointment, now, release_at)
+    # a held appointment was never confirmed: no calendar entry to cancel, no email
+    confirmed = appointment.status != HELD
     appointment.status = CANCELLED
     appointment.held_until = None
     appointment.cancelled_at = now
@@ -349,7 +351,7 @@ def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadl
     appointment.sequence += 1
     appointment.cancel_reason = reason
     db.session.flush()
-    if appointment.email:
+    if appointment.email and confirmed:
         appointment_mails.notify_cancelled(appointment, now, reason=reason)
     return True
 

@@ -164,3 +164,33 @@ def appointments(ctx) -> list:
             for a in ctx.scalars(select(Appointment).order_by(Appointment.id))]
     ctx.rollback()
     return rows
+
+
+# ---------------------------------------------------------------- pages checked by axe
+
+
+def visit(page, path: str, status: int = 200, label: str = "") -> None:
+    response = page.goto(path)
+    assert response.status == status, f"{path}: {response.status}"
+    check(page, label)
+
+
+def check(page, label: str = "") -> None:
+    assert page.locator("h1").count() == 1, page.url
+    assert_accessible(page, label)
+
+
+def post_and_check(page, button, status: int, label: str) -> None:
+    """Click a submit button, wait for the page it loads (with ``status``), run axe."""
+    with page.expect_navigation() as navigation:
+        button.click()
+    assert navigation.value.status == status, f"{label}: {navigation.value.status}"
+    check(page, label)
+
+
+def main_button(page, form_action: str, value: str | None = None):
+    """The submit button of the form in <main> posting to a URL ending in ``form_action``."""
+    selector = f"main form[method=post][action$='{form_action}'] button[type=submit]"
+    if value:
+        selector += f"[value={value}]"
+    return page.locator(selector)

@@ -25,14 +25,17 @@ from booking.offices.models import Closure
 from booking.scheduling import codes, operations
 from booking.scheduling.models import CONFIRMED, Appointment
 from tests.browser.support import (
-    assert_accessible,
     assert_focus_visible,
+    check,
     format_violations,
     html_lang,
     log_in,
+    main_button,
+    post_and_check,
     real_console_errors,
     run_axe,
     tab_until,
+    visit,
 )
 from tests.factories import (
     add_user,
@@ -66,33 +69,6 @@ def lang(request):
 def a11y_page(new_page, lang):
     """A browser asking for ``lang`` (Accept-Language), axe injectable (CSP bypassed)."""
     return new_page(locale="de-DE" if lang == "de" else "en-GB", bypass_csp=True)
-
-
-def visit(page, path: str, status: int = 200, label: str = "") -> None:
-    response = page.goto(path)
-    assert response.status == status, f"{path}: {response.status}"
-    check(page, label)
-
-
-def check(page, label: str = "") -> None:
-    assert page.locator("h1").count() == 1, page.url
-    assert_accessible(page, label)
-
-
-def post_and_check(page, button, status: int, label: str) -> None:
-    """Click a submit button, wait for the page it loads (with ``status``), run axe."""
-    with page.expect_navigation() as navigation:
-        button.click()
-    assert navigation.value.status == status, f"{label}: {navigation.value.status}"
-    check(page, label)
-
-
-def main_button(page, form_action: str, value: str | None = None):
-    """The submit button of the form in <main> posting to a URL ending in ``form_action``."""
-    selector = f"main form[method=post][action$='{form_action}'] button[type=submit]"
-    if value:
-        selector += f"[value={value}]"
-    return page.locator(selector)
 
 
 # ---------------------------------------------------------------- login, own account

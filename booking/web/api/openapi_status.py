@@ -6,8 +6,9 @@ from booking.web.api.openapi_queue import ERROR, OFFICE, _json, _ref
 
 DATE_TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 LANG = {"name": "lang", "in": "query", "required": False,
-        "schema": {"type": "string", "enum": ["de", "en"]},
-        "description": "Language of the service names (default: Accept-Language, else de)"}
+        "schema": {"type": "string", "examples": ["en"]},
+        "description": "Language of the service names: de or en (anything else: "
+                       "Accept-Language, else de)"}
 IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False,
                  "schema": {"type": "string"}}
 CORS = {"Access-Control-Allow-Origin": {"description": "`*`: any web page may read it",

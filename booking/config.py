@@ -56,6 +56,10 @@ Environment variables (all optional in development):
 ``ALTCHA_NOJS_WAIT_SECONDS``
                        Without JavaScript a form is accepted without proof of work once it
                        is this old (default 20 seconds; each form once).
+``WIDGET_FRAME_ANCESTORS`` The sites that may show the status widget (/widget/...) in a frame:
+                       a space-separated CSP frame-ancestors source list, e.g.
+                       ``https://www.musterstadt.de`` (default ``*``: any site). Every other
+                       page refuses to be framed.
 ``REALTIME_BACKEND``   ``auto`` (default), ``postgres`` or ``memory``; see booking.realtime.
 ``REALTIME_HEARTBEAT_SECONDS``, ``REALTIME_STREAM_MAX_SECONDS``
                        Ping interval (default 15) and lifetime (default 300) of event streams.
@@ -64,6 +68,7 @@ Environment variables (all optional in development):
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import date
 
@@ -82,6 +87,22 @@ def _bool(value: str | None, default: bool = False) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+# a CSP source: a keyword, a scheme (https:), or a host with optional scheme, port and path
+_FRAME_SOURCE = re.compile(
+    r"^(\*|'self'|'none'|[a-z][a-z0-9+.-]*:|"
+    r"([a-z][a-z0-9+.-]*://)?(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:(\d+|\*))?(/[^\s;,']*)?)$",
+    re.IGNORECASE)
+
+
+def frame_ancestors(value: str | None) -> str:
+    """The WIDGET_FRAME_ANCESTORS source list, checked (it goes into a header)."""
+    sources = (value or "*").split()
+    bad = [s for s in sources if not _FRAME_SOURCE.match(s)]
+    if bad or not sources or ("'none'" in sources and len(sources) > 1):
+        raise ConfigError(f"WIDGET_FRAME_ANCESTORS: not a CSP source list: {value!r}")
+    return " ".join(sources)
 
 
 def normalise_database_url(url: str) -> str:
@@ -162,6 +183,7 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         # demo only (make run): the kiosk gives tickets at any hour; ignored in production
         "QUEUE_ALWAYS_OPEN": (not production) and env.get("QUEUE_ALWAYS_OPEN") == "1",
         "OUTBOX_BACKGROUND": _bool(env.get("OUTBOX_BACKGROUND"), default=True),
+        "WIDGET_FRAME_ANCESTORS": frame_ancestors(env.get("WIDGET_FRAME_ANCESTORS")),
         "REALTIME_BACKEND": (env.get("REALTIME_BACKEND") or "auto").strip().lower(),
         "REALTIME_HEARTBEAT_SECONDS": float(env.get("REALTIME_HEARTBEAT_SECONDS") or 15),
         "REALTIME_STREAM_MAX_SECONDS": float(env.get("REALTIME_STREAM_MAX_SECONDS") or 300),

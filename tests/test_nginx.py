@@ -351,6 +351,27 @@ def test_public_listings_are_served_from_the_microcache(proxied):
 
 
 @pytest.mark.server
+def test_the_live_feed_is_served_from_the_microcache(proxied):
+    """The status feed and the widget: kept for five seconds, CORS and frame headers
+    kept with them."""
+    server, _ = proxied
+    for path in ("/api/v1/offices/amt/status", "/api/v1/status",
+                 "/widget/offices/amt/status?lang=en", "/widget/status"):
+        _, first, body = server.request("GET", path)
+        status, again, cached = server.request("GET", path)
+        assert status == 200, path
+        assert (first["X-Cache-Status"], again["X-Cache-Status"]) == ("MISS", "HIT"), path
+        assert cached == body and again["ETag"] == first["ETag"], path
+        assert again["Cache-Control"] == "public, max-age=5" and "Set-Cookie" not in again
+        status, _, empty = server.request("GET", path, headers={"If-None-Match": first["ETag"]})
+        assert (status, empty) == (304, b""), path
+        assert app_requests(server, "GET", path) == 1, path
+    assert again["Content-Security-Policy"].count("frame-ancestors *") == 1
+    api = server.request("GET", "/api/v1/offices/amt/status")[1]
+    assert api["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.server
 def test_a_new_booking_shows_after_the_second_has_passed(proxied):
     server, _ = proxied
     start = local_iso(DAY, 9)

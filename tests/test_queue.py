@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from booking.db import utcnow
 from booking.offices.models import Closure, Office, Service
-from booking.queueing import arrivals, counter_operations, errors, ordering, waits
+from booking.queueing import arrivals, counter_operations, errors, estimates, ordering, waits
 from booking.queueing.models import (
     CALLED,
     DONE,
@@ -102,8 +102,9 @@ def test_estimated_wait_from_average_and_counters():
     assert ordering.estimate_wait(3, 10.0, 2) == 15
     assert ordering.estimate_wait(1, 7.5, 1) == 8  # rounded up
     assert ordering.estimate_wait(4, 10.0, 0) is None  # nobody serves it: unknown
-    assert ordering.average_minutes([timedelta(minutes=4), timedelta(minutes=8)], 15) == 6
-    assert ordering.average_minutes([], 15) == 15  # no measurement yet: planned duration
+    # measured times shrink toward the planned duration (worth four tickets)
+    assert estimates.service_minutes([4, 8], 15) == (4 * 15 + 4 + 8) / 6
+    assert estimates.service_minutes([], 15) == 15  # no measurement yet: planned duration
 
 
 def test_ticket_number_format():
@@ -276,9 +277,10 @@ def test_estimates_follow_measured_service_times(ctx, floor):
     waiting = [arrivals.draw_ticket(floor, "pass", T0 + timedelta(minutes=i)) for i in range(3)]
     view = waits.QueueView(floor, T0 + timedelta(minutes=20))
     assert [view.position(t) for t in waiting] == [0, 1, 2]
-    # one counter serves passports, 8 minutes on average
-    assert [view.estimate(t) for t in waiting] == [0, 8, 16]
-    assert view.for_new(ctx.get(Service, "pass")) == (3, 24)
+    # one counter serves passports: 6 and 10 minutes measured, 30 planned (worth four
+    # tickets): (4 * 30 + 6 + 10) / 6 = 22.7 minutes each
+    assert [view.estimate(t) for t in waiting] == [0, 23, 46]
+    assert view.for_new(ctx.get(Service, "pass")) == (3, 68)
     counter_operations.set_paused(c1, True)
     paused = waits.QueueView(floor, T0 + timedelta(minutes=20))
     assert paused.estimate(waiting[1]) is None  # nobody serves passports now

@@ -105,12 +105,6 @@ def estimate_wait(ahead: int, average_minutes: float, counters: int) -> int | No
     return math.ceil(ahead * average_minutes / counters)
 
 
-def average_minutes(durations: Iterable[timedelta], default_minutes: int) -> float:
-    """Mean of measured service times; the service's planned duration without any."""
-    values = [d.total_seconds() / 60 for d in durations if d.total_seconds() > 0]
-    return sum(values) / len(values) if values else float(default_minutes)
-
-
 def format_number(prefix: str, seq: int) -> str:
     """The ticket number shown and called out: prefix letter and running number, A017."""
     return f"{prefix}{seq:03d}"

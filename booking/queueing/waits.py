@@ -10,11 +10,8 @@ from sqlalchemy import select
 
 from booking.db import db
 from booking.offices.models import Counter, Office, Service, counter_services
-from booking.queueing import ordering
+from booking.queueing import estimates, ordering
 from booking.queueing.models import CALLED, DONE, NO_SHOW, SERVING, WAITING, Ticket
-
-AVERAGE_SAMPLE = 20  # recent finished tickets per service for the average service time
-AVERAGE_DAYS = 28
 
 
 def due_window(office: Office) -> timedelta:
@@ -45,15 +42,19 @@ def get_counter_services(office: Office) -> dict[int, frozenset[str]]:
 
 
 def get_average_minutes(office: Office, service: Service, now: datetime) -> float:
+    """Minutes a ticket of ``service`` takes (estimates.service_minutes), from the
+    office's recent finished tickets of that service."""
     rows = db.session.execute(
         select(Ticket.started_at, Ticket.finished_at).where(
             Ticket.office_id == office.id, Ticket.service_id == service.id,
             Ticket.status == DONE, Ticket.started_at.is_not(None),
             Ticket.finished_at.is_not(None),
-            Ticket.finished_at >= now - timedelta(days=AVERAGE_DAYS),
-        ).order_by(Ticket.finished_at.desc()).limit(AVERAGE_SAMPLE)
+            Ticket.finished_at >= now - timedelta(days=estimates.SAMPLE_DAYS),
+            Ticket.finished_at < now,
+        ).order_by(Ticket.finished_at.desc()).limit(estimates.SAMPLE)
     ).all()
-    return ordering.average_minutes([f - s for s, f in rows], service.duration_minutes)
+    return estimates.service_minutes([(f - s).total_seconds() / 60 for s, f in rows],
+                                     service.duration_minutes)
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class QueueView:
         if service_id not in self._serving:
             self._serving[service_id] = ordering.counters_serving(self.counter_services,
                                                                   service_id)
-        return ordering.estimate_wait(ahead, self.average(service_id), self._serving[service_id])
+        return estimates.wait_minutes(ahead, self.average(service_id), self._serving[service_id])
 
     def estimate(self, ticket: Ticket) -> int | None:
         return self._estimate(self.position(ticket), ticket.service_id)
@@ -145,7 +146,7 @@ class QueueView:
         rivals = ordering.rivals_of(service.id, self.counter_services.values())
         ahead = sum(1 for e in self.entries if e.service_id in rivals)
         counters = ordering.counters_serving(self.counter_services, service.id)
-        return ahead, ordering.estimate_wait(ahead, self.average(service), counters)
+        return ahead, estimates.wait_minutes(ahead, self.average(service), counters)
 
     def for_counter(self, counter: Counter) -> list[Ticket]:
         """The waiting tickets the counter may call, in call order."""

@@ -25,7 +25,7 @@ from booking.fairness.emails import normalise_email
 from booking.fairness.lottery import withhold_lottery_days
 from booking.notifications import appointment_mails
 from booking.offices.models import Office, Service
-from booking.scheduling import codes, holds, idempotency, queries, slots
+from booking.scheduling import codes, holds, idempotency, next_free, queries, slots
 from booking.scheduling.errors import (
     AppointmentCancelled,
     DeadlinePassed,
@@ -116,8 +116,9 @@ def list_free_slots(
 
 def first_free_day(office: Office, service: Service, now: datetime) -> date | None:
     """The first local date with a free start for ``service`` within the horizon."""
-    free = list_free_slots(office, service, now)
-    return free[0].start_at.astimezone(office.tz).date() if free else None
+    check_offered(office, service)
+    first = next_free.first_free_starts(office, [service], now)[service.id]
+    return first.start_at.astimezone(office.tz).date() if first else None
 
 
 def is_offered(office: Office, service: Service, start_at: datetime, now: datetime) -> bool:

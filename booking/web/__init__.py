@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, jsonify, make_response, render_template, request
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -28,6 +28,7 @@ def register(app: Flask) -> None:
         display,
         kiosk,
         staff,
+        widget,
     )
 
     inputs.init_app(app)  # before the blueprints: their rules take its int converter
@@ -38,6 +39,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(display.bp)
     app.register_blueprint(kiosk.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
+    app.register_blueprint(widget.bp, url_prefix="/widget")
     csrf.exempt(api.bp)  # token-authenticated JSON, no cookies
     app.session_interface = caching.SessionInterface()
     context.register(app)
@@ -54,9 +56,16 @@ def is_api_request() -> bool:
 
 def _security_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
+    if getattr(g, "frameable", False):
+        # the status widget: framed by the sites in WIDGET_FRAME_ANCESTORS (X-Frame-Options
+        # cannot name sites; browsers that know CSP ignore it anyway)
+        headers.setdefault("Content-Security-Policy", CSP.replace(
+            "frame-ancestors 'none'",
+            "frame-ancestors " + current_app.config["WIDGET_FRAME_ANCESTORS"]))
+    else:
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")

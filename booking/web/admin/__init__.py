@@ -5,4 +5,12 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from booking.web.admin import audit, closures, lotteries, portal_keys, rules, views  # noqa: E402,F401
+from booking.web.admin import (  # noqa: E402,F401
+    audit,
+    closures,
+    estimates,
+    lotteries,
+    portal_keys,
+    rules,
+    views,
+)

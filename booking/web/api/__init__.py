@@ -4,4 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from booking.web.api import bot_check, queue_views, views, waitlist_views  # noqa: E402,F401
+from booking.web.api import (  # noqa: E402,F401
+    bot_check,
+    queue_views,
+    status_views,
+    views,
+    waitlist_views,
+)

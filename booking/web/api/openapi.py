@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from booking.scheduling import idempotency
-from booking.web.api import openapi_queue, openapi_waitlist
+from booking.web.api import openapi_queue, openapi_status, openapi_waitlist
 
 
 def _ref(name: str) -> dict:
@@ -75,8 +75,8 @@ def _document() -> dict:
         "info": {
             "title": "Bürgerbüro appointment booking API",
             "version": "1.0.0",
-            "description": "Services, offices, free slots, citizen appointments, the waitlist "
-            "and the walk-in queue. Times are "
+            "description": "Services, offices, free slots, citizen appointments, the waitlist, "
+            "the walk-in queue and the offices' live status. Times are "
             "ISO 8601 with the office's local UTC offset.",
         },
         "servers": [{"url": "/api/v1"}],
@@ -182,6 +182,7 @@ def _document() -> dict:
             }},
             **openapi_queue.PATHS,
             **openapi_waitlist.PATHS,
+            **openapi_status.PATHS,
         },
         "components": {
             "securitySchemes": {"manageToken": {"type": "http", "scheme": "bearer"},
@@ -261,6 +262,7 @@ def _document() -> dict:
                                    "manage_url": {"type": "string", "format": "uri"}}}]},
                 **openapi_queue.SCHEMAS,
                 **openapi_waitlist.SCHEMAS,
+                **openapi_status.SCHEMAS,
             },
         },
     }

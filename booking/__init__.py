@@ -12,10 +12,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def create_app(config: dict | None = None) -> Flask:
     """Application factory. ``config`` overrides settings (tests pass a mapping)."""
-    from booking import cli, extensions, i18n, jobs, models, realtime, web  # noqa: F401  (models: register tables; jobs: periodic jobs)
+    from booking import cli, extensions, i18n, jobs, logs, models, realtime, web  # noqa: F401  (models: register tables; jobs: periodic jobs)
     from booking.config import DEMO_CONTROLLER, load_config
     from booking.db import commit_request, configure_sqlite
     from booking.fairness import apply_switch
+    from booking.web import operations
 
     app = Flask(
         __name__,
@@ -27,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.from_mapping(config)
     apply_switch(app.config)
+    logs.configure(app)
     os.makedirs(app.instance_path, exist_ok=True)
     if app.config["BOOKING_ENV"] == "production" and not app.config["MAIL_SERVER"]:
         app.logger.warning("MAIL_SERVER is not set: emails are written to %s, not sent",
@@ -50,6 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
     extensions.htmx.init_app(app)
     extensions.login_manager.init_app(app)
     realtime.init_app(app)
+    operations.init_app(app)  # before the commit hook: requests are counted after commit
     app.after_request(commit_request)
 
     web.register(app)

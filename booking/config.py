@@ -63,6 +63,13 @@ Environment variables (all optional in development):
 ``REALTIME_BACKEND``   ``auto`` (default), ``postgres`` or ``memory``; see booking.realtime.
 ``REALTIME_HEARTBEAT_SECONDS``, ``REALTIME_STREAM_MAX_SECONDS``
                        Ping interval (default 15) and lifetime (default 300) of event streams.
+``LOG_FORMAT``         ``json`` (one JSON object per line; the default in production) or
+                       ``text`` (the default in development); see booking.logs.
+``METRICS_TOKEN``      A scraper sending ``Authorization: Bearer <token>`` may read ``/metrics``
+                       (default unset: no token is accepted).
+``METRICS_ALLOW_NETWORKS`` Addresses (CIDRs, comma- or space-separated) that may read
+                       ``/metrics`` without the token (default ``127.0.0.0/8,::1``: this host).
+                       See booking.web.operations and deploy/README.md.
 """
 
 from __future__ import annotations
@@ -130,7 +137,9 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
     # Every checkout pings its connection (one round trip): a connection the database
     # dropped (a restart, pg_terminate_backend, a firewall's idle timeout) is replaced,
     # with every older one of the pool, before a request gets it instead of failing it.
-    engine_options: dict = {"pool_pre_ping": True}
+    # hide_parameters: a database error in the log shows the statement, never the values
+    # (names, addresses, tokens)
+    engine_options: dict = {"pool_pre_ping": True, "hide_parameters": True}
     if database_url.startswith(("postgres://", "postgresql")):
         engine_options.update(
             pool_size=int(env.get("DATABASE_POOL_SIZE") or 5),
@@ -187,6 +196,9 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "REALTIME_BACKEND": (env.get("REALTIME_BACKEND") or "auto").strip().lower(),
         "REALTIME_HEARTBEAT_SECONDS": float(env.get("REALTIME_HEARTBEAT_SECONDS") or 15),
         "REALTIME_STREAM_MAX_SECONDS": float(env.get("REALTIME_STREAM_MAX_SECONDS") or 300),
+        "LOG_FORMAT": (env.get("LOG_FORMAT") or ("json" if production else "text")).strip().lower(),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        "METRICS_ALLOW_NETWORKS": env.get("METRICS_ALLOW_NETWORKS") or "127.0.0.0/8,::1",
         "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT") or 0),
         "STAFF_SESSION_IDLE_MINUTES": float(env.get("STAFF_SESSION_IDLE_MINUTES") or 60),
         "STAFF_SESSION_MAX_HOURS": float(env.get("STAFF_SESSION_MAX_HOURS") or 12),

@@ -11,6 +11,25 @@ import os
 # (the app refuses to start without SECRET_KEY, cookies become Secure).
 os.environ.setdefault("BOOKING_ENV", "production")
 
+# Metrics (booking.metrics): every worker writes its counters to files in this folder
+# and a scrape of /metrics by any worker adds up all of them. It must be set before
+# prometheus_client is first imported (the workers import the app after the fork);
+# the master empties it at start (on_starting), and a worker that exits takes its open
+# event streams with it (child_exit). Without PROMETHEUS_MULTIPROC_DIR a private
+# temporary folder is used (PrivateTmp under systemd); a reload (HUP) keeps the folder.
+_own_metrics_dir = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    _own_metrics_dir = tempfile.mkdtemp(prefix="buergerbuero-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _own_metrics_dir
+
+# The app writes one JSON line per request (booking.logs, LOG_FORMAT=json, the default
+# in production), with the request id; gunicorn's own access log would repeat it. With
+# LOG_FORMAT=text the access log is on by default; GUNICORN_ACCESSLOG ("-": stdout, or a
+# file) turns it on in either case.
+_log_format = os.environ.get("LOG_FORMAT", "json").strip().lower()
+
 from gunicorn.glogging import Logger  # noqa: E402
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -49,7 +68,7 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", 200))
 control_socket_disable = True
 
 # stdout/stderr end up in the journal (systemd) or the container log.
-accesslog = "-"
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or ("-" if _log_format == "text" else None)
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
@@ -119,3 +138,26 @@ def post_worker_init(worker):
     # again while requests allocate (CPython's advice for pre-forking servers).
     gc.freeze()
 
+
+
+def on_starting(server):
+    # a fresh start: counts of an earlier run (a crash, a restart) would be added up again
+    path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
+
+
+def child_exit(server, worker):
+    # the worker's counts stay (they happened); its live gauges (open event streams) go
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_metrics_dir and os.environ.get("PROMETHEUS_MULTIPROC_DIR") == _own_metrics_dir:
+        import shutil
+
+        shutil.rmtree(_own_metrics_dir, ignore_errors=True)

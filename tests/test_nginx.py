@@ -267,6 +267,19 @@ def test_manage_tokens_stay_out_of_the_access_logs(proxied):
 
 
 @pytest.mark.server
+def test_metrics_are_not_served_through_the_public_site(proxied):
+    """Prometheus scrapes the app servers directly; nginx never passes /metrics on, not
+    even from its own host (whose address the app's default allow-list trusts)."""
+    server, _ = proxied
+    for source in ("127.0.0.1", "127.0.0.2"):
+        status, _, body = server.request("GET", "/metrics", source=source)
+        assert status == 404 and b"booking_" not in body
+    log_path = server.tmp / "app-requests.log"
+    passed = log_path.read_text(encoding="utf-8") if log_path.exists() else ""
+    assert "/metrics" not in passed
+
+
+@pytest.mark.server
 def test_the_app_sees_the_real_client_behind_nginx(proxied):
     """Each client is itself, whatever X-Forwarded-For it sends: in the app's access log,
     and in the login throttle (five failures lock out that client, not the account)."""

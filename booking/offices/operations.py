@@ -215,7 +215,7 @@ def decide(appointments: list[Appointment], decision: str | None,
 def cancel_all(appointments: list[Appointment], reason_for, actor, now: datetime) -> None:
     for appt in appointments:
         before = audit.snapshot(appt, ["status", "cancel_reason"])
-        operations.cancel_appointment(appt, now, enforce_deadline=False,
+        operations.cancel_appointment(appt, now, enforce_deadline=False, by="office",
                                       reason=reason_for(appt))
         record(actor, "appointment.cancelled", "appointment", appt.id, appt.office_id,
                 before, audit.snapshot(appt, ["status", "cancel_reason"]), now)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from booking import metrics
 from booking.db import db
 from booking.offices.models import Office, Service, office_services
 from booking.queueing import errors, events, ordering, reminders
@@ -81,6 +82,7 @@ def _new_ticket(office: Office, service: Service, now: datetime, *, kind: str,
     db.session.add(ticket)
     db.session.flush()
     events.ticket_changed(ticket, "drawn")
+    metrics.count(metrics.TICKETS, office=office.id, kind=kind)
     return ticket
 
 

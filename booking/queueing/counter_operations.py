@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, select, update
 
+from booking import metrics
 from booking.audit import log as audit
 from booking.db import db
 from booking.offices.models import Counter, Office
@@ -76,6 +77,7 @@ def call_next(counter: Counter, now: datetime) -> Ticket | None:
         if moved == 1:
             ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
             events.ticket_changed(ticket, "called")
+            metrics.count(metrics.CALLS, office=office.id)
             remind_almost_there(office, now)
             return ticket
     return None

@@ -50,6 +50,7 @@ def sse_response(channels: Iterable[str], render: Render) -> Response:
     The stream pings every ``REALTIME_HEARTBEAT_SECONDS`` and ends after
     ``REALTIME_STREAM_MAX_SECONDS`` (the browser reconnects after ``retry``).
     """
+    from booking.metrics import EVENT_STREAMS
     from booking.realtime import subscribe  # late: the package imports this module
 
     app = current_app._get_current_object()
@@ -60,6 +61,7 @@ def sse_response(channels: Iterable[str], render: Render) -> Response:
     heartbeat = float(app.config["REALTIME_HEARTBEAT_SECONDS"])
     lifetime = float(app.config["REALTIME_STREAM_MAX_SECONDS"])
     db.session.remove()  # no connection is held while the stream is open
+    open_streams = EVENT_STREAMS.labels(request.endpoint or "none")
 
     # The request is parsed and its session cookie read once per stream, not per render:
     # with a thousand open streams that is a good part of the cost of an event.
@@ -87,29 +89,33 @@ def sse_response(channels: Iterable[str], render: Render) -> Response:
                 out.append(format_message(name, data, f"{prefix}-{count}"))
             return "".join(out)
 
-        with app.app_context():
-            sub = subscribe(channels)
-        with sub:
-            # Subscribed before the state is read: nothing can fall between the two.
-            yield f"retry: {RETRY_MS}\n\n" + messages(None)
-            last_write = time.monotonic()
-            while True:
-                now = time.monotonic()
-                if now - started >= lifetime:
-                    return
-                wait = min(last_write + heartbeat, started + lifetime) - now
-                ev = sub.get(timeout=max(wait, 0))
-                if sub.closed:  # the backend stopped (shutdown): the client reconnects
-                    return
-                if ev is None:
-                    if time.monotonic() - last_write >= heartbeat:
-                        yield ": ping\n\n"
+        open_streams.inc()  # counted while the client reads it; closed: the finally
+        try:
+            with app.app_context():
+                sub = subscribe(channels)
+            with sub:
+                # Subscribed before the state is read: nothing can fall between the two.
+                yield f"retry: {RETRY_MS}\n\n" + messages(None)
+                last_write = time.monotonic()
+                while True:
+                    now = time.monotonic()
+                    if now - started >= lifetime:
+                        return
+                    wait = min(last_write + heartbeat, started + lifetime) - now
+                    ev = sub.get(timeout=max(wait, 0))
+                    if sub.closed:  # the backend stopped (shutdown): the client reconnects
+                        return
+                    if ev is None:
+                        if time.monotonic() - last_write >= heartbeat:
+                            yield ": ping\n\n"
+                            last_write = time.monotonic()
+                        continue
+                    chunk = messages(ev)
+                    if chunk:
+                        yield chunk
                         last_write = time.monotonic()
-                    continue
-                chunk = messages(ev)
-                if chunk:
-                    yield chunk
-                    last_write = time.monotonic()
+        finally:
+            open_streams.dec()
 
     response: Response = app.response_class(stream(), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"

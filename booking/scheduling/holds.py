@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 
+from booking import metrics
 from booking.db import db
 from booking.offices.models import Office, Service
 from booking.scheduling import codes, queries, slots
@@ -199,6 +200,7 @@ def confirm_hold(appointment: Appointment, now: datetime, token: str | None = No
         appointment.token_hash = codes.hash_token(token)
     db.session.flush()
     db.session.expire(appointment, ["seats"])
+    metrics.count(metrics.BOOKINGS, office=office.id, channel=appointment.channel)
     if appointment.email:
         appointment_mails.notify_booked(appointment, token, now)
     return token

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from booking import metrics
 from booking.db import db
 from booking.fairness.emails import normalise_email
 from booking.fairness.lottery import withhold_lottery_days
@@ -257,6 +258,8 @@ def book_appointment(
         if key is None or not idempotency.is_key_taken(exc):
             raise
         return idempotency.get_booking(key, fingerprint)  # the twin's, committed now
+    if not hold_until:  # a held one counts when it is confirmed (holds.confirm_hold)
+        metrics.count(metrics.BOOKINGS, office=office.id, channel=appointment.channel)
     if appointment.email and notify:
         if hold_until:
             appointment_mails.notify_held(appointment, token, now)
@@ -327,14 +330,16 @@ def _release_seats(appointment: Appointment, only: list[datetime] | None = None)
 
 
 def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadline=True,
-                       reason: str | None = None, release_at: datetime | None = None) -> bool:
+                       reason: str | None = None, release_at: datetime | None = None,
+                       by: str = "citizen") -> bool:
     """Cancel and queue the cancellation email. Returns False if it was already cancelled
     (no second email). Raises DeadlinePassed after the cancellation deadline.
 
     ``reason`` (see :func:`appointment_mails.cancellation_text`) is stored in
     ``cancel_reason`` and shown in the email.
     ``release_at`` (a citizen's cancellation): its seats stay held until then
-    (:func:`holds.release_at`); otherwise they are free at once."""
+    (:func:`holds.release_at`); otherwise they are free at once. ``by``: ``citizen`` or
+    ``office`` (for the metrics)."""
     if appointment.is_cancelled:
         return False
     if enforce_deadline and not is_changeable(appointment, now):
@@ -352,6 +357,7 @@ def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadl
     appointment.sequence += 1
     appointment.cancel_reason = reason
     db.session.flush()
+    metrics.count(metrics.CANCELLATIONS, office=appointment.office_id, by=by)
     if appointment.email and confirmed:
         appointment_mails.notify_cancelled(appointment, now, reason=reason)
     return True

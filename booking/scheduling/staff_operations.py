@@ -93,8 +93,9 @@ def cancel_by_staff(appointment: Appointment, actor, now: datetime,
     _require_confirmed(appointment)
     fields = ["status", "cancel_reason"]
     before = audit.snapshot(appointment, fields)
-    operations.cancel_appointment(appointment, now, enforce_deadline=False,
-                                  reason=appointment_mails.cancellation_text(appointment.language, reason))
+    operations.cancel_appointment(
+        appointment, now, enforce_deadline=False, by="office",
+        reason=appointment_mails.cancellation_text(appointment.language, reason))
     _record(actor, "appointment.cancelled", appointment, before,
             audit.snapshot(appointment, fields), now)
 

@@ -162,8 +162,10 @@ def wait_message(seconds: int) -> str:
 
 
 def _too_many_requests(exc: RateLimitExceeded):
+    from booking.metrics import RATE_LIMITED
     from booking.web import is_api_request
 
+    RATE_LIMITED.labels(request.endpoint or "none").inc()
     seconds = retry_after_seconds()
     message = wait_message(seconds)
     if is_api_request():

@@ -44,6 +44,9 @@ _INTENT_STEMS = {intent: {language.stem(w) for w in words} | set(words)
 KEYWORDS = frozenset(w for words in INTENTS.values() for w in words)
 
 
+MAX_WORDS = 40  # a question longer than this is cut (typo correction costs per word)
+
+
 @dataclass(frozen=True)
 class Question:
     terms: dict[str, float]  # stemmed search term → weight
@@ -72,7 +75,7 @@ def understand(text: str, known: frozenset[str]) -> Question:
     weekday = None
     corrected = []
     every = set()
-    for word in language.words(normalised):
+    for word in language.words(normalised)[:MAX_WORDS]:
         if word not in known and word not in language.STOPWORDS:
             better = language.correct(word, known)
             if better is not None:

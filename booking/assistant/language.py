@@ -55,7 +55,8 @@ STOPWORDS = frozenset("""
 a am an and are as at be bei beim bin can could das dem den der des die do does du ein eine einem
 einen einer eines er es for fur from gibt habe haben hat hi hallo i ich ihr im in is it ist
 kann konnen man me mein meine meinen mir mit mochte muss my n na oder of on or please
-sie sind so the there this that to uber what which how my und vom von we wie will wir with would you your zu zum zur bitte
+sie sind so the there this that to uber what which how und vom von we wie will wir with
+would you your zu zum zur bitte
 """.split())
 
 # colloquial or English word (normalised, not stemmed) → the official words it stands for

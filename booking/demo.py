@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import current_app
 from sqlalchemy import select
 
+from booking.assistant.models import FaqEntry
 from booking.db import db
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
 
@@ -88,6 +89,18 @@ RULES = [
     ("nord", "2", time(13, 0), time(18, 0), 1, ()),
 ]
 
+# town-wide questions for the service assistant (the back office edits them)
+FAQ = [
+    dict(question_de="Kann ich mit Karte zahlen?", question_en="Can I pay by card?",
+         answer_de="Ja, in allen Bürgerbüros mit Girocard und Kreditkarte, auch bar.",
+         answer_en="Yes, in every office by debit or credit card, or in cash."),
+    dict(question_de="Gibt es Parkplätze?", question_en="Is there parking?",
+         answer_de="Am Rathaus Mitte gibt es ein Parkhaus am Marktplatz, am Bürgerbüro Nord "
+                   "Parkplätze im Hof.",
+         answer_en="There is a multi-storey car park at the Marktplatz by the town hall, and "
+                   "parking in the yard of the Nord office."),
+]
+
 # counter labels: the screens show them as "Schalter 1" (German) or "Counter 1" (English)
 COUNTERS = {"mitte": ["1", "2", "3", "4"],
             "nord": ["1", "2"]}
@@ -148,6 +161,11 @@ def seed(now: datetime) -> str:
     if not db.session.scalar(select(Closure.id).where(Closure.reason == "Personalversammlung")):
         meeting = today + timedelta(days=21)
         _closure(offices["nord"], meeting, meeting, "Personalversammlung")
+    for values in FAQ:
+        entry = db.session.scalar(select(FaqEntry).where(
+            FaqEntry.question_de == values["question_de"], FaqEntry.office_id.is_(None)))
+        if entry is None:
+            db.session.add(FaqEntry(**values, updated_at=now))
     db.session.flush()
     return f"demo town loaded: {len(offices)} offices, {len(services)} services"
 

@@ -1,6 +1,7 @@
 """Imports every model so that the metadata (and Alembic) sees all tables."""
 
 from booking.accounts.models import ApiToken, LoginFailure, User
+from booking.assistant.models import FaqEntry
 from booking.audit.models import AuditEntry
 from booking.fairness.lottery_models import Lottery, LotteryEntry
 from booking.fairness.models import PortalKey, SpentChallenge
@@ -12,6 +13,7 @@ from booking.waitlist.models import WaitlistOffer, WaitlistStat, WaitlistWish
 
 __all__ = [
     "ApiToken",
+    "FaqEntry",
     "LoginFailure",
     "User",
     "Appointment",

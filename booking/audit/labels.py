@@ -38,6 +38,9 @@ ACTIONS = {
     "portal_key.revoked": _l("API key for a portal revoked"),
     "lottery.created": _l("Lottery announced"),
     "lottery.drawn": _l("Lottery drawn"),
+    "faq.created": _l("Question for the assistant added"),
+    "faq.updated": _l("Question for the assistant changed"),
+    "faq.deleted": _l("Question for the assistant deleted"),
 }
 
 ENTITIES = {
@@ -50,6 +53,7 @@ ENTITIES = {
     "user": _l("Staff account"),
     "portal_key": _l("API key for a portal"),
     "lottery": _l("Lottery"),
+    "faq": _l("Question for the assistant"),
 }
 
 FIELDS = {
@@ -99,6 +103,11 @@ FIELDS = {
     "valid_from": _l("Valid from"),
     "valid_until": _l("Valid until"),
     "capacity": _l("Capacity (appointments at the same time)"),
+    # FAQ entries of the assistant
+    "question_de": _l("Question (German)"),
+    "answer_de": _l("Answer (German)"),
+    "question_en": _l("Question (English)"),
+    "answer_en": _l("Answer (English)"),
     # closures
     "period": _l("When"),
     "starts_at": _l("Start"),

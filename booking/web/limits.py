@@ -50,6 +50,8 @@ ENDPOINTS: dict[str, tuple[str, list[str] | None]] = {
     "citizen.calendar": ("SLOTS", None),
     "citizen.move": ("SLOTS", None),
     "citizen.slots_ics": ("SLOTS", None),
+    "citizen.assistant": ("SLOTS", None),  # answers read free slots too
+    "api.assistant": ("SLOTS", None),
     "api.book": ("BOOKING", ["POST"]),
     "citizen.book": ("BOOKING", ["POST"]),
     "api.reschedule": ("MOVING", ["POST"]),
@@ -60,6 +62,7 @@ ENDPOINTS: dict[str, tuple[str, list[str] | None]] = {
     "api.draw_ticket": ("TICKETS", ["POST"]),
     "kiosk.check_in": ("KIOSK", ["POST"]),
     "kiosk.draw": ("KIOSK", ["POST"]),
+    "kiosk.assistant": ("KIOSK", None),
 }
 
 #: the blueprints whose responses hand out the visitor cookie

@@ -8,6 +8,7 @@ bp = Blueprint("admin", __name__)
 from booking.web.admin import (  # noqa: E402,F401
     audit,
     closures,
+    faq,
     estimates,
     lotteries,
     portal_keys,

@@ -5,6 +5,7 @@ from flask import Blueprint
 bp = Blueprint("api", __name__)
 
 from booking.web.api import (  # noqa: E402,F401
+    assistant_views,
     bot_check,
     queue_views,
     status_views,

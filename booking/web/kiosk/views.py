@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
+from booking.assistant.answers import answer
 from booking.db import db, utcnow
 from booking.offices.models import Office, Service, office_services
 from booking.qr import qr_svg
@@ -18,6 +19,7 @@ from booking.queueing.models import Ticket
 from booking.queueing.waits import QueueView
 from booking.scheduling.codes import format_code
 from booking.scheduling.operations import get_appointment_by_code
+from booking.web.assistant import question_arg
 from booking.web.kiosk import bp
 from booking.web.kiosk.forms import CheckInForm, DrawForm, parse_code
 from booking.web.queue_presenters import queue_error_message, queue_error_status, status_url
@@ -132,6 +134,19 @@ def check_in(office_id: str):
         return _page("kiosk/checkin.html", office, queue_error_status(exc), form=form,
                      get_endpoint="kiosk.check_in")
     return redirect(url_for("kiosk.ticket", office_id=office.id, ticket_id=found.id), 303)
+
+
+@bp.get("/<office_id>/assistant")
+def assistant(office_id: str):
+    """Questions at the kiosk: answered about this office when they name none; links
+    are shown as text only (the kiosk stays on its own pages)."""
+    office = _office(office_id)
+    question, error = question_arg()
+    found = answer(question, _lang(), utcnow(), office.id) if question and not error else None
+    samples = [gettext("What does a passport cost?"), gettext("Opening hours"),
+               gettext("What do I need to bring to register a change of address?")]
+    return _page("kiosk/assistant.html", office, 422 if error else 200,
+                 idle=True, question=question, error=error, answer=found, samples=samples)
 
 
 @bp.errorhandler(CSRFError)

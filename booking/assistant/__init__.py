@@ -1,0 +1,1 @@
+"""The service assistant: routine questions answered from the product's own data."""

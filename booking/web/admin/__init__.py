@@ -8,8 +8,8 @@ bp = Blueprint("admin", __name__)
 from booking.web.admin import (  # noqa: E402,F401
     audit,
     closures,
-    faq,
     estimates,
+    faq,
     lotteries,
     portal_keys,
     rules,

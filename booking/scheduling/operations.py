@@ -35,6 +35,7 @@ from booking.scheduling.errors import (
     SlotTaken,
 )
 from booking.scheduling.models import (
+    BY_CITIZEN,
     CANCELLED,
     CONFIRMED,
     HELD,
@@ -342,13 +343,15 @@ def cancellation_text(language: str, reason: str | None, apology: str | None = N
 
 
 def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadline=True,
-                       reason: str | None = None, release_at: datetime | None = None) -> bool:
+                       reason: str | None = None, release_at: datetime | None = None,
+                       by: str = BY_CITIZEN) -> bool:
     """Cancel and queue the cancellation email. Returns False if it was already cancelled
     (no second email). Raises DeadlinePassed after the cancellation deadline.
 
     ``reason`` (see :func:`cancellation_text`) is stored in ``cancel_reason`` and shown in the email.
     ``release_at`` (a citizen's cancellation): its seats stay held until then
-    (:func:`holds.release_at`); otherwise they are free at once."""
+    (:func:`holds.release_at`); otherwise they are free at once. ``by``: the citizen or
+    the office (kept for statistics)."""
     if appointment.is_cancelled:
         return False
     if enforce_deadline and not is_changeable(appointment, now):
@@ -360,6 +363,7 @@ def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadl
     appointment.status = CANCELLED
     appointment.held_until = None
     appointment.cancelled_at = now
+    appointment.cancelled_by = by
     appointment.updated_at = now
     appointment.sequence += 1
     appointment.cancel_reason = reason

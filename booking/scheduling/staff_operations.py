@@ -17,7 +17,7 @@ from booking.db import db
 from booking.offices.models import Counter, Office, Service
 from booking.scheduling import codes, operations
 from booking.scheduling.errors import SchedulingError
-from booking.scheduling.models import ARRIVED, CONFIRMED, NO_SHOW, Appointment
+from booking.scheduling.models import ARRIVED, BY_OFFICE, CONFIRMED, NO_SHOW, Appointment
 
 ENTITY = "appointment"
 FEED_PAST = timedelta(days=7)
@@ -92,7 +92,7 @@ def cancel_by_staff(appointment: Appointment, actor, now: datetime,
     _require_confirmed(appointment)
     fields = ["status", "cancel_reason"]
     before = audit.snapshot(appointment, fields)
-    operations.cancel_appointment(appointment, now, enforce_deadline=False,
+    operations.cancel_appointment(appointment, now, enforce_deadline=False, by=BY_OFFICE,
                                   reason=operations.cancellation_text(appointment.language, reason))
     _record(actor, "appointment.cancelled", appointment, before,
             audit.snapshot(appointment, fields), now)

@@ -1,0 +1,287 @@
+"""The figures of a period, grouped in the database: appointments, tickets and their
+waits, counters, capacity, channels, waitlist and reminders.
+
+Rows carry only counts, durations and ids of services and counters. Waits run from the
+ticket's arrival, or from its appointment's start when it came early (``due_at``), to
+its first call; service times from start to finish of tickets served (``done``).
+Durations are given in minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import and_, case, func, select
+
+from booking.db import db
+from booking.offices.models import Counter, Office, Service
+from booking.queueing.models import APPOINTMENT, DONE, NO_SHOW, UNSERVED, WALK_IN, Ticket
+from booking.scheduling import queries
+from booking.scheduling.models import (
+    ARRIVED,
+    BY_OFFICE,
+    CANCELLED,
+    CONFIRMED,
+    HELD,
+    ONLINE,
+    PHONE,
+    Appointment,
+    AppointmentSeat,
+)
+from booking.statistics import sql
+from booking.statistics.period import Period
+from booking.waitlist import stats as waitlist_stats
+
+NO_SHOW_APPOINTMENT = "no_show"
+
+
+def _minutes(value) -> float | None:
+    return None if value is None else round(float(value) / 60, 1)
+
+
+def _sum(expr) -> object:
+    return func.coalesce(func.sum(case((expr, 1), else_=0)), 0)
+
+
+@dataclass
+class AppointmentFigures:
+    booked: int = 0
+    cancelled_citizen: int = 0
+    cancelled_office: int = 0
+    no_show: int = 0
+    arrived: int = 0
+    online: int = 0
+    phone: int = 0
+    reminders: int = 0
+    lead_seconds: float = 0.0  # summed; lead_hours divides
+
+    def add(self, other: AppointmentFigures) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def lead_hours(self) -> float | None:
+        return round(self.lead_seconds / self.booked / 3600, 1) if self.booked else None
+
+
+def appointments(period: Period) -> dict[tuple[date, str | None], AppointmentFigures]:
+    """Appointments starting in the period (held ones never confirmed left out), per
+    (bucket, service) and per (bucket, None) for all services."""
+    sql.prepare()
+    start, end = period.bounds
+    a = Appointment
+    day = sql.bucket(sql.local_day(a.start_at, period.timezone), period.granularity)
+    by_office = func.coalesce(a.cancelled_by, "citizen") == BY_OFFICE
+    query = (select(day, a.service_id, func.count(),
+                    _sum(and_(a.status == CANCELLED, by_office.is_(False))),
+                    _sum(and_(a.status == CANCELLED, by_office.is_(True))),
+                    _sum(a.status == NO_SHOW_APPOINTMENT), _sum(a.status == ARRIVED),
+                    _sum(a.channel == ONLINE), _sum(a.channel == PHONE),
+                    _sum(a.reminder_queued_at.is_not(None)),
+                    func.coalesce(func.sum(sql.seconds(a.start_at, a.created_at)), 0))
+             .where(a.office_id == period.office_id, a.start_at >= start, a.start_at < end,
+                    a.status != HELD)
+             .group_by(day, a.service_id))
+    if period.service_id:
+        query = query.where(a.service_id == period.service_id)
+    result: dict[tuple[date, str | None], AppointmentFigures] = {}
+    for row in db.session.execute(query):
+        bucket, service_id = sql.as_date(row[0]), row[1]
+        figures = AppointmentFigures(*[int(v) for v in row[2:10]], float(row[10]))
+        result[(bucket, service_id)] = figures
+        result.setdefault((bucket, None), AppointmentFigures()).add(figures)
+    return result
+
+
+@dataclass
+class TicketFigures:
+    walk_ins: int = 0
+    check_ins: int = 0
+    served: int = 0
+    no_show: int = 0
+    unserved: int = 0
+    reminders: int = 0
+    called: int = 0
+    wait_mean: float | None = None  # minutes
+    wait_median: float | None = None
+    wait_p90: float | None = None
+    service_mean: float | None = None  # minutes, of tickets served
+    planned: int | None = None  # the service's duration, minutes
+
+
+def wait_seconds() -> object:
+    """Seconds from arrival (or the appointment's start, if later) to the first call."""
+    t = Ticket
+    begin = case((and_(t.due_at.is_not(None), t.due_at > t.arrived_at), t.due_at),
+                 else_=t.arrived_at)
+    waited = sql.seconds(t.called_at, begin)
+    return case((waited < 0, 0.0), else_=waited)
+
+
+def _ticket_columns():
+    t = Ticket
+    waited = case((t.called_at.is_not(None), wait_seconds()), else_=None)
+    served = case((and_(t.status == DONE, t.started_at.is_not(None),
+                        t.finished_at.is_not(None)),
+                   sql.seconds(t.finished_at, t.started_at)), else_=None)
+    return (func.count(), _sum(t.kind == WALK_IN), _sum(t.kind == APPOINTMENT),
+            _sum(t.status == DONE), _sum(t.status == NO_SHOW), _sum(t.status == UNSERVED),
+            _sum(t.notified_at.is_not(None)), func.count(waited), func.avg(waited),
+            sql.pct(waited, 0.5), sql.pct(waited, 0.9), func.avg(served))
+
+
+def _ticket_figures(row) -> TicketFigures:
+    (_, walk_ins, check_ins, served, no_show, unserved, reminders, called,
+     mean, median, p90, service_mean) = row
+    return TicketFigures(int(walk_ins), int(check_ins), int(served), int(no_show),
+                         int(unserved), int(reminders), int(called), _minutes(mean),
+                         _minutes(median), _minutes(p90), _minutes(service_mean))
+
+
+def tickets(period: Period, *, granularity: str | None = None
+            ) -> dict[tuple[date, str | None], TicketFigures]:
+    """Tickets of the period's days, per (bucket, service) and (bucket, None)."""
+    sql.prepare()
+    t = Ticket
+    day = sql.bucket(t.day, granularity or period.granularity)
+    where = [t.office_id == period.office_id, t.day >= period.first, t.day <= period.last]
+    if period.service_id:
+        where.append(t.service_id == period.service_id)
+    planned = dict(db.session.execute(select(Service.id, Service.duration_minutes)).all())
+    result: dict[tuple[date, str | None], TicketFigures] = {}
+    by_service = select(day, t.service_id, *_ticket_columns()).where(*where).group_by(
+        day, t.service_id)
+    for row in db.session.execute(by_service):
+        figures = _ticket_figures(row[2:])
+        figures.planned = planned.get(row[1])
+        result[(sql.as_date(row[0]), row[1])] = figures
+    totals = select(day, *_ticket_columns()).where(*where).group_by(day)
+    for row in db.session.execute(totals):
+        result[(sql.as_date(row[0]), None)] = _ticket_figures(row[1:])
+    return result
+
+
+@dataclass
+class CounterFigures:
+    counter_id: int
+    name: str
+    days: int = 0
+    served: int = 0
+    busy_seconds: float = 0.0
+    span_seconds: float = 0.0
+
+    @property
+    def utilisation(self) -> float | None:
+        """Share of the counter's working time (first call to last finish, each day)
+        spent serving, in percent."""
+        if not self.span_seconds:
+            return None
+        return round(100 * min(self.busy_seconds / self.span_seconds, 1.0), 1)
+
+    @property
+    def busy_hours(self) -> float:
+        return round(self.busy_seconds / 3600, 1)
+
+
+def counters(period: Period) -> list[CounterFigures]:
+    sql.prepare()
+    t = Ticket
+    busy = case((and_(t.status == DONE, t.started_at.is_not(None), t.finished_at.is_not(None)),
+                 sql.seconds(t.finished_at, t.started_at)), else_=0.0)
+    query = (select(t.counter_id, t.day, _sum(t.status == DONE), func.sum(busy),
+                    sql.seconds(func.max(func.coalesce(t.finished_at, t.called_at)),
+                                func.min(t.called_at)))
+             .where(t.office_id == period.office_id, t.day >= period.first,
+                    t.day <= period.last, t.counter_id.is_not(None), t.called_at.is_not(None))
+             .group_by(t.counter_id, t.day))
+    if period.service_id:
+        query = query.where(t.service_id == period.service_id)
+    names = dict(db.session.execute(select(Counter.id, Counter.name).where(
+        Counter.office_id == period.office_id)).all())
+    result: dict[int, CounterFigures] = {}
+    for counter_id, _, served, busy_s, span in db.session.execute(query):
+        figures = result.setdefault(counter_id, CounterFigures(counter_id,
+                                                               names.get(counter_id, "?")))
+        figures.days += 1
+        figures.served += int(served)
+        figures.busy_seconds += float(busy_s or 0)
+        figures.span_seconds += float(span or 0)
+    return sorted(result.values(), key=lambda c: (c.name, c.counter_id))
+
+
+@dataclass
+class Capacity:
+    published: int = 0  # seats of slot steps offered by the rules (holidays, closures off)
+    booked: int = 0  # of them taken by appointments (confirmed, arrived, no-show)
+
+    @property
+    def share(self) -> float | None:
+        return round(100 * self.booked / self.published, 1) if self.published else None
+
+
+def capacity(period: Period) -> dict[date, Capacity]:
+    """Seats published and booked per bucket. Published: the rules, closures and
+    holidays as they are now."""
+    sql.prepare()
+    office = db.session.get(Office, period.office_id)
+    result = {b: Capacity() for b in period.buckets()}
+    steps = queries.get_open_steps(office, queries.get_rules(office), period.service_id,
+                                   period.first, period.last)
+    for step in steps.values():
+        result[period.bucket_of(step.day)].published += sum(r.capacity for r in step.rules)
+    s, a = AppointmentSeat, Appointment
+    start, end = period.bounds
+    day = sql.bucket(sql.local_day(s.slot_at, period.timezone), period.granularity)
+    query = (select(day, func.count()).join(a, a.id == s.appointment_id)
+             .where(s.office_id == period.office_id, s.slot_at >= start, s.slot_at < end,
+                    a.status.in_((CONFIRMED, ARRIVED, NO_SHOW_APPOINTMENT)))
+             .group_by(day))
+    if period.service_id:
+        query = query.where(a.service_id == period.service_id)
+    for bucket, booked in db.session.execute(query):
+        result.setdefault(sql.as_date(bucket), Capacity()).booked += int(booked)
+    return result
+
+
+@dataclass(frozen=True)
+class Channel:
+    online: int
+    phone: int
+    kiosk: int  # walk-in tickets drawn
+
+
+def channels(period: Period, appointment_figures, ticket_figures) -> dict[date, Channel]:
+    result = {}
+    for b in period.buckets():
+        a = appointment_figures.get((b, None)) or AppointmentFigures()
+        t = ticket_figures.get((b, None)) or TicketFigures()
+        result[b] = Channel(a.online, a.phone, t.walk_ins)
+    return result
+
+
+def waitlist(period: Period) -> list[waitlist_stats.Counts]:
+    return waitlist_stats.get_offer_counts(period.office_id, period.first, period.last,
+                                           period.service_id)
+
+
+@dataclass
+class Report:
+    period: Period
+    appointments: dict = field(default_factory=dict)
+    tickets: dict = field(default_factory=dict)
+    counters: list = field(default_factory=list)
+    capacity: dict = field(default_factory=dict)
+    channels: dict = field(default_factory=dict)
+    waitlist: list = field(default_factory=list)
+
+
+def report(period: Period) -> Report:
+    appts, ticks = appointments(period), tickets(period)
+    return Report(period, appts, ticks, counters(period), capacity(period),
+                  channels(period, appts, ticks), waitlist(period))
+
+
+def previous_days(today: date, days: int) -> tuple[date, date]:
+    """The ``days`` days before ``today`` (not including it)."""
+    return today - timedelta(days=days), today - timedelta(days=1)

@@ -290,8 +290,9 @@ def test_figures_survive_close_day_and_purge(manager, app, ctx, office_day):
         close_day(later)
         assert sum(n for _, n in run_purge(later, timedelta(days=1))) > 0
     ctx.rollback()
-    from booking.scheduling.models import Appointment
     from sqlalchemy import select
+
+    from booking.scheduling.models import Appointment
     assert set(ctx.scalars(select(Appointment.name))) == {"–"}
     ctx.rollback()
     log_in_with_password(manager, "manager@teststadt.example")  # the purge ended the session

@@ -107,14 +107,14 @@ class Tables:
         return Table("counters", gettext("Counter utilisation"),
                      [gettext("Counter"), gettext("Days with calls"), gettext("Served"),
                       gettext("Hours serving"),
-                      gettext("Utilisation (% of first call to last finish)")], rows)
+                      gettext("Utilisation in percent (first call to last finish)")], rows)
 
     def capacity(self) -> Table:
         rows = [[self._bucket(b), c.published, c.booked, c.share]
                 for b, c in sorted(figures.capacity(self.period).items())]
         return Table("capacity", gettext("Capacity published and booked"),
                      [gettext("Period"), gettext("Seats published"), gettext("Seats booked"),
-                      gettext("Booked (%)")], rows)
+                      gettext("Booked in percent")], rows)
 
     def channels(self) -> Table:
         data = figures.channels(self.period, self.appointment_figures, self.ticket_figures)

@@ -163,16 +163,21 @@ def test_granularity_and_period_filters(ctx, office_day):
 
 
 def test_chart_data(ctx, office_day):
-    from booking.statistics import charts
+    from booking.statistics import charts, figures
 
     hours = charts.day_by_hour("amt", "Europe/Berlin", D)
     assert [(h.hour, h.arrivals, h.wait_mean) for h in hours] == [
         (8, 3, 3.0), (9, 2, 7.0), (10, 3, 11.0)]
-    assert charts.wait_distribution(_period()) == {"pass": [3, 2, 2, 0, 0, 0, 0, 0]}
+    assert charts.wait_distribution(figures.tickets(_period())) == {
+        "pass": [3, 2, 2, 0, 0, 0, 0, 0]}
     assert charts.heat_map(_period()) == {(1, 8): 3, (1, 9): 2, (1, 10): 3}
-    weeks = charts.weekly_trend(_period(last=D2))
-    assert [(w.start, w.appointments, w.walk_ins, w.wait_median) for w in weeks] == [
-        (D, 6, 7, 6.0), (D2, 1, 1, 20.0)]
+    # mean waits: (2+4+3+6+8+10+12)/7 and 20; from the daily figures or queried per week
+    expected = [(D, 6, 7, 6.4), (D2, 1, 1, 20.0)]
+    days = _period(last=D2)
+    for weeks in (charts.weekly_trend(days),
+                  charts.weekly_trend(days, figures.appointments(days), figures.tickets(days)),
+                  charts.weekly_trend(_period(last=D2, granularity="month"))):
+        assert [(w.start, w.appointments, w.walk_ins, w.wait_mean) for w in weeks] == expected
 
 
 def _query(**kw):

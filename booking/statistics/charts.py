@@ -11,12 +11,17 @@ from sqlalchemy import and_, case, func, select
 from booking.db import db
 from booking.queueing.models import Ticket
 from booking.statistics import sql
-from booking.statistics.figures import appointments, tickets, wait_seconds
+from booking.statistics.figures import (
+    WAIT_BANDS,
+    AppointmentFigures,
+    TicketFigures,
+    appointments,
+    tickets,
+    wait_seconds,
+)
 from booking.statistics.period import Period
 from booking.statistics.sql import WEEK
 
-#: Bands of waiting time in minutes: [0, 5), [5, 10), …, [60, ∞)
-WAIT_BANDS = (0, 5, 10, 15, 20, 30, 45, 60)
 
 
 @dataclass(frozen=True)
@@ -41,22 +46,15 @@ def day_by_hour(office_id: str, timezone: str, day: date,
             for h, n, w in db.session.execute(query)]
 
 
-def wait_distribution(period: Period) -> dict[str, list[int]]:
-    """Per service: how many tickets waited in each band of :data:`WAIT_BANDS`."""
-    sql.prepare()
-    t = Ticket
-    waited = wait_seconds()
-    band = case(*[(waited < WAIT_BANDS[i + 1] * 60, i) for i in range(len(WAIT_BANDS) - 1)],
-                else_=len(WAIT_BANDS) - 1)
-    query = (select(t.service_id, band, func.count())
-             .where(t.office_id == period.office_id, t.day >= period.first,
-                    t.day <= period.last, t.called_at.is_not(None))
-             .group_by(t.service_id, band))
-    if period.service_id:
-        query = query.where(t.service_id == period.service_id)
+def wait_distribution(ticket_figures: dict) -> dict[str, list[int]]:
+    """Per service: how many tickets waited in each band of :data:`WAIT_BANDS`, from
+    the figures of :func:`figures.tickets` (summed over their buckets)."""
     result: dict[str, list[int]] = {}
-    for service_id, index, count in db.session.execute(query):
-        result.setdefault(service_id, [0] * len(WAIT_BANDS))[int(index)] += int(count)
+    for (_, service_id), f in ticket_figures.items():
+        if service_id is not None and f.called:
+            counts = result.setdefault(service_id, [0] * len(WAIT_BANDS))
+            for k, n in enumerate(f.bands):
+                counts[k] += n
     return result
 
 
@@ -79,17 +77,31 @@ class Week:
     start: date
     appointments: int
     walk_ins: int
-    wait_median: float | None
+    wait_mean: float | None  # minutes
 
 
-def weekly_trend(period: Period) -> list[Week]:
+def weekly_trend(period: Period, appointment_figures: dict | None = None,
+                 ticket_figures: dict | None = None) -> list[Week]:
     """Per week (from Monday) the period touches: appointments booked, walk-ins drawn,
-    median wait."""
+    mean wait. From the period's figures when they are per day or week, else queried."""
     weekly = replace(period, granularity=WEEK)
-    booked, drawn = appointments(weekly), tickets(weekly)
+    if period.granularity == "month" or appointment_figures is None or ticket_figures is None:
+        appointment_figures = appointments(weekly)
+        ticket_figures = tickets(weekly, percentiles=False)
+    booked: dict[date, AppointmentFigures] = {}
+    drawn: dict[date, TicketFigures] = {}
+    for (bucket, service_id), f in appointment_figures.items():
+        if service_id is None:
+            booked.setdefault(sql.bucket_start(bucket, WEEK), AppointmentFigures()).add(f)
+    for (bucket, service_id), f in ticket_figures.items():
+        if service_id is None:
+            week = drawn.setdefault(sql.bucket_start(bucket, WEEK), TicketFigures())
+            week.walk_ins += f.walk_ins
+            week.called += f.called
+            week.wait_seconds += f.wait_seconds
     result = []
     for week in weekly.buckets():
-        a, t = booked.get((week, None)), drawn.get((week, None))
+        a, t = booked.get(week), drawn.get(week)
         result.append(Week(week, a.booked if a else 0, t.walk_ins if t else 0,
-                           t.wait_median if t else None))
+                           t.wait_mean if t else None))
     return result

@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Float, Integer, cast, func, literal
+from sqlalchemy import Date, Float, Integer, cast, func, literal, tuple_
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.sql import ColumnElement
 
 from booking.db import db
@@ -134,14 +135,37 @@ def bucket(day_expr, granularity: str) -> ColumnElement:
 
 
 def seconds(later, earlier) -> ColumnElement:
-    """Seconds from ``earlier`` to ``later`` (float)."""
+    """Seconds from ``earlier`` to ``later`` (float; ``date_part``, not ``extract``,
+    which computes in numeric and takes twice as long over a year of tickets)."""
     if is_sqlite():
         return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-    return cast(func.extract("epoch", later - earlier), Float)
+    return func.date_part("epoch", later) - func.date_part("epoch", earlier)
 
 
-def pct(expr, p: float) -> ColumnElement:
-    """The ``p`` percentile (0..1) of ``expr`` within the group, interpolated."""
+def percentiles(expr, ps: tuple[float, ...]) -> list[ColumnElement]:
+    """Columns giving the ``ps`` percentiles (0..1) of ``expr`` within the group,
+    interpolated; :func:`percentile_values` reads them. PostgreSQL sorts once for all."""
     if is_sqlite():
-        return func.stats_percentile(expr, literal(p))
-    return func.percentile_cont(p).within_group(expr)
+        return [func.stats_percentile(expr, literal(p)) for p in ps]
+    return [func.percentile_cont(array([float(p) for p in ps], type_=Float)).within_group(expr)]
+
+
+def percentile_values(values: tuple, count: int) -> list[float | None]:
+    """The percentiles from the row values of :func:`percentiles` (with ``count`` asked)."""
+    if len(values) == 1 and count > 1:
+        return list(values[0]) if values[0] is not None else [None] * count
+    return list(values)
+
+
+def grouped(query, *keys):
+    """GROUP BY ``keys`` and, for the totals, by the first key alone: grouping sets on
+    PostgreSQL (one pass), and on SQLite a second query; the totals have None for the
+    other keys. Returns the rows of both."""
+    if is_sqlite():
+        first = query.group_by(*keys)
+        totals = query.with_only_columns(
+            keys[0], *[literal(None) for _ in keys[1:]],
+            *list(query.selected_columns)[len(keys):]).group_by(keys[0])
+        return [*db.session.execute(first), *db.session.execute(totals)]
+    return list(db.session.execute(query.group_by(
+        func.grouping_sets(tuple_(*keys), tuple_(keys[0])))))

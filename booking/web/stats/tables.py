@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import format_date, gettext, lazy_gettext
+from markupsafe import Markup, escape
 
 from booking.statistics import charts, figures
 from booking.statistics.period import Period
@@ -30,6 +31,33 @@ def bucket_label(bucket: date, granularity: str) -> str:
     if granularity == WEEK:
         return gettext("Week from %(day)s", day=format_date(bucket, "short"))
     return format_date(bucket, "EEE, dd.MM.y")
+
+
+def number_text(value, language: str) -> str:
+    """A figure as text: integers plain, others with one decimal at most, a decimal
+    comma in German; missing ones as a dash."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int) or float(value).is_integer():
+        return str(int(value))
+    text = f"{value:.1f}"
+    return text.replace(".", ",") if language == "de" else text
+
+
+def rows_html(table: Table, language: str) -> Markup:
+    """The table's body rows; the first cell a row header (``th scope="row"``)."""
+    out = []
+    for row in table.rows:
+        cells = [escape(number_text(v, language)) for v in row]
+        head = (f'<th scope="row">{cells[0]}</th>' if table.row_headers
+                else f"<td>{cells[0]}</td>")
+        out.append(f"<tr>{head}{''.join(f'<td>{c}</td>' for c in cells[1:])}</tr>")
+    if not out:
+        out.append(f'<tr><td colspan="{len(table.headers)}">'
+                   f'{escape(gettext("No data in this period."))}</td></tr>')
+    return Markup("\n".join(out))
 
 
 class Tables:
@@ -143,7 +171,7 @@ class Tables:
 
     @property
     def distribution(self) -> dict[str, list[int]]:
-        return self._once("d", lambda: charts.wait_distribution(self.period))
+        return self._once("d", lambda: charts.wait_distribution(self.ticket_figures))
 
     def wait_bands(self) -> list[str]:
         bands = charts.WAIT_BANDS
@@ -170,14 +198,15 @@ class Tables:
 
     @property
     def weeks(self) -> list[charts.Week]:
-        return self._once("w", lambda: charts.weekly_trend(self.period))
+        return self._once("w", lambda: charts.weekly_trend(
+            self.period, self.appointment_figures, self.ticket_figures))
 
     def weeks_table(self) -> Table:
         rows = [[w.start if self.export else format_date(w.start, "short"), w.appointments,
-                 w.walk_ins, w.wait_median] for w in self.weeks]
+                 w.walk_ins, w.wait_mean] for w in self.weeks]
         return Table("weeks", gettext("Trend by week"),
                      [gettext("Week from"), gettext("Appointments booked"),
-                      gettext("Walk-in tickets drawn"), gettext("Median wait (minutes)")], rows)
+                      gettext("Walk-in tickets drawn"), gettext("Mean wait (minutes)")], rows)
 
     def by_key(self, key: str) -> Table:
         if key == "demand":

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import abort, make_response, render_template, request
+from markupsafe import Markup
 from flask_babel import format_date, get_locale, gettext
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
@@ -18,7 +19,7 @@ from booking.web.auth import office_for, require_role, staff_user
 from booking.web.stats import bp
 from booking.web.stats.export import XLSX_TYPE, to_csv, to_xlsx
 from booking.web.stats.forms import FilterForm
-from booking.web.stats.tables import BUILDERS, Tables
+from booking.web.stats.tables import BUILDERS, Tables, number_text, rows_html
 
 DEFAULT_DAYS = 30
 
@@ -65,17 +66,22 @@ def page(office_id: str):
                                active="statistics"), 422
     tables = Tables(period, names, form.day.data or period.last)
     distribution = tables.distribution
+    lang = _language()
+
+    def chart(items, **kw):
+        return svg.bar_chart(items, text=lambda v: number_text(v, lang), **kw)
+
     return render_template(
         "stats/page.html", office=office, form=form, tables=tables, period=period,
         query=_query(form), active="statistics",
         day_text=format_date(tables.day, "full"),
-        hours_chart=svg.bar_chart([(f"{h.hour:02d}", h.arrivals) for h in tables.hours]),
-        wait_chart=svg.bar_chart([(f"{h.hour:02d}", h.wait_mean) for h in tables.hours]),
-        band_charts=[(names.get(s, s), svg.bar_chart(list(zip(tables.wait_bands(), counts,
+        hours_chart=chart([(f"{h.hour:02d}", h.arrivals) for h in tables.hours]),
+        wait_chart=chart([(f"{h.hour:02d}", h.wait_mean) for h in tables.hours]),
+        band_charts=[(names.get(s, s), chart(list(zip(tables.wait_bands(), counts,
                                                              strict=True)), height=200))
                      for s, counts in distribution.items()],
         heat=svg.heat_map(tables.heat),
-        weeks_chart=svg.bar_chart([(str(i + 1), w.appointments + w.walk_ins)
+        weeks_chart=chart([(str(i + 1), w.appointments + w.walk_ins)
                                    for i, w in enumerate(tables.weeks)]),
     )
 
@@ -115,5 +121,11 @@ def export(office_id: str, table: str, fmt: str):
 @bp.app_template_filter("stat_number")
 def stat_number(value) -> str:
     """A figure in the page's language (decimal comma in German)."""
-    from flask_babel import format_decimal
-    return format_decimal(value, format="#,##0.#")
+    return number_text(value, _language())
+
+
+@bp.app_template_filter("stat_rows")
+def stat_rows(table) -> Markup:
+    """The body rows of a statistics table, rendered here rather than cell by cell in
+    the template (a year per day has tens of thousands of cells)."""
+    return rows_html(table, _language())

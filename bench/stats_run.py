@@ -25,7 +25,8 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime, time as wall, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as wall
 from zoneinfo import ZoneInfo
 
 HERE = os.path.dirname(os.path.abspath(__file__))

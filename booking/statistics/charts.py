@@ -23,7 +23,6 @@ from booking.statistics.period import Period
 from booking.statistics.sql import WEEK
 
 
-
 @dataclass(frozen=True)
 class Hour:
     hour: int

@@ -3,11 +3,12 @@ every office; clerks not (403)."""
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 from flask import abort, make_response, render_template, request
-from markupsafe import Markup
 from flask_babel import format_date, get_locale, gettext
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
@@ -129,3 +130,9 @@ def stat_rows(table) -> Markup:
     """The body rows of a statistics table, rendered here rather than cell by cell in
     the template (a year per day has tens of thousands of cells)."""
     return rows_html(table, _language())
+
+
+@bp.app_template_filter("b64")
+def b64(markup) -> str:
+    """Text as base64 (the charts' SVG documents in data: URLs)."""
+    return base64.b64encode(str(markup).encode()).decode("ascii")

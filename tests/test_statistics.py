@@ -134,17 +134,17 @@ def test_ticket_figures_waits_and_percentiles(ctx, office_day):
 
 
 def test_counters_capacity_channels_waitlist(ctx, office_day):
-    from booking.statistics import figures
+    from booking.statistics import figures, sides
 
     period = _period()
-    [counter] = figures.counters(period)
+    [counter] = sides.counters(sides.side_figures(period))
     # 6 served × 20 min in 08:02 (first call) … 10:32 (last call, the no-show): 150 min
     assert (counter.days, counter.served, counter.utilisation) == (1, 6, 80.0)
     capacity = figures.capacity(period)[D]
     assert (capacity.published, capacity.booked) == (32, 7)  # 08–12, 16 steps × 2 seats
-    report = figures.report(period)
-    assert report.channels[D] == figures.Channel(online=4, phone=2, kiosk=7)
-    [offers] = report.waitlist
+    channels = figures.channels(period, figures.appointments(period), figures.tickets(period))
+    assert channels[D] == figures.Channel(online=4, phone=2, kiosk=7)
+    [offers] = figures.waitlist(period)
     assert (offers.offered, offers.taken, offers.expired) == (3, 1, 1)
 
 
@@ -165,20 +165,22 @@ def test_granularity_and_period_filters(ctx, office_day):
 
 
 def test_chart_data(ctx, office_day):
-    from booking.statistics import charts, figures
+    from booking.statistics import charts, figures, sides
 
     hours = charts.day_by_hour("amt", "Europe/Berlin", D)
     assert [(h.hour, h.arrivals, h.wait_mean) for h in hours] == [
         (8, 3, 3.0), (9, 2, 7.0), (10, 3, 11.0)]
     assert charts.wait_distribution(figures.tickets(_period())) == {
         "pass": [3, 2, 2, 0, 0, 0, 0, 0]}
-    assert charts.heat_map(_period()) == {(1, 8): 3, (1, 9): 2, (1, 10): 3}
+    assert sides.side_figures(_period()).heat == {(1, 8): 3, (1, 9): 2, (1, 10): 3}
     # mean waits: (2+4+3+6+8+10+12)/7 and 20; from the daily figures or queried per week
     expected = [(D, 6, 7, 6.4), (D2, 1, 1, 20.0)]
     days = _period(last=D2)
     for weeks in (charts.weekly_trend(days),
                   charts.weekly_trend(days, figures.appointments(days), figures.tickets(days)),
-                  charts.weekly_trend(_period(last=D2, granularity="month"))):
+                  charts.weekly_trend(_period(last=D2, granularity="month")),
+                  charts.weekly_trend(days, figures.appointments(days), None,
+                                      sides.side_figures(days).weeks)):
         assert [(w.start, w.appointments, w.walk_ins, w.wait_mean) for w in weeks] == expected
 
 

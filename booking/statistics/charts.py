@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 
 from booking.db import db
 from booking.queueing.models import Ticket
@@ -57,20 +57,6 @@ def wait_distribution(ticket_figures: dict) -> dict[str, list[int]]:
     return result
 
 
-def heat_map(period: Period) -> dict[tuple[int, int], int]:
-    """Tickets drawn (walk-ins and check-ins) per (ISO weekday, local hour)."""
-    sql.prepare()
-    t = Ticket
-    weekday, hour = sql.isodow(t.day), sql.local_hour(t.arrived_at, period.timezone)
-    query = (select(weekday, hour, func.count())
-             .where(and_(t.office_id == period.office_id, t.day >= period.first,
-                         t.day <= period.last))
-             .group_by(weekday, hour))
-    if period.service_id:
-        query = query.where(t.service_id == period.service_id)
-    return {(int(d), int(h)): int(n) for d, h, n in db.session.execute(query)}
-
-
 @dataclass(frozen=True)
 class Week:
     start: date
@@ -80,12 +66,17 @@ class Week:
 
 
 def weekly_trend(period: Period, appointment_figures: dict | None = None,
-                 ticket_figures: dict | None = None) -> list[Week]:
+                 ticket_figures: dict | None = None,
+                 week_figures: dict[date, TicketFigures] | None = None) -> list[Week]:
     """Per week (from Monday) the period touches: appointments booked, walk-ins drawn,
-    mean wait. From the period's figures when they are per day or week, else queried."""
+    mean wait. From figures per day or week when given (appointments: any; tickets: not
+    per month; ``week_figures``: :func:`sides.side_figures`' weeks), else queried."""
     weekly = replace(period, granularity=WEEK)
-    if period.granularity == "month" or appointment_figures is None or ticket_figures is None:
+    if appointment_figures is None:
         appointment_figures = appointments(weekly)
+    if week_figures is not None:
+        ticket_figures = {(week, None): f for week, f in week_figures.items()}
+    elif ticket_figures is None or period.granularity == "month":
         ticket_figures = tickets(weekly, percentiles=False)
     booked: dict[date, AppointmentFigures] = {}
     drawn: dict[date, TicketFigures] = {}

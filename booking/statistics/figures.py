@@ -10,12 +10,12 @@ Durations are given in minutes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import and_, case, func, select
 
 from booking.db import db
-from booking.offices.models import Counter, Office, Service
+from booking.offices.models import Office, Service
 from booking.queueing.models import APPOINTMENT, DONE, NO_SHOW, UNSERVED, WALK_IN, Ticket
 from booking.scheduling import queries
 from booking.scheduling.models import (
@@ -27,13 +27,13 @@ from booking.scheduling.models import (
     ONLINE,
     PHONE,
     Appointment,
-    AppointmentSeat,
 )
 from booking.statistics import sql
 from booking.statistics.period import Period
 from booking.waitlist import stats as waitlist_stats
 
 NO_SHOW_APPOINTMENT = "no_show"
+KEPT = (CONFIRMED, ARRIVED, NO_SHOW_APPOINTMENT)  # appointments that hold their seats
 
 
 def _minutes(value) -> float | None:
@@ -55,6 +55,7 @@ class AppointmentFigures:
     phone: int = 0
     reminders: int = 0
     lead_seconds: float = 0.0  # summed; lead_hours divides
+    kept_seconds: float = 0.0  # length of those kept (confirmed, arrived, no-show), summed
 
     def add(self, other: AppointmentFigures) -> None:
         for name in self.__dataclass_fields__:
@@ -67,11 +68,12 @@ class AppointmentFigures:
 
 def appointments(period: Period) -> dict[tuple[date, str | None], AppointmentFigures]:
     """Appointments starting in the period (held ones never confirmed left out), per
-    (bucket, service) and per (bucket, None) for all services."""
+    (bucket, service) and per (bucket, None) for all services. Every figure adds up, so
+    the database groups by day and the days are summed into weeks or months here."""
     sql.prepare()
     start, end = period.bounds
     a = Appointment
-    day = sql.bucket(sql.local_day(a.start_at, period.timezone), period.granularity)
+    day = sql.local_day(a.start_at, period.timezone)
     by_office = func.coalesce(a.cancelled_by, "citizen") == BY_OFFICE
     query = (select(day, a.service_id, func.count(),
                     _sum(and_(a.status == CANCELLED, by_office.is_(False))),
@@ -79,7 +81,10 @@ def appointments(period: Period) -> dict[tuple[date, str | None], AppointmentFig
                     _sum(a.status == NO_SHOW_APPOINTMENT), _sum(a.status == ARRIVED),
                     _sum(a.channel == ONLINE), _sum(a.channel == PHONE),
                     _sum(a.reminder_queued_at.is_not(None)),
-                    func.coalesce(func.sum(sql.seconds(a.start_at, a.created_at)), 0))
+                    func.coalesce(func.sum(sql.seconds(a.start_at, a.created_at)), 0),
+                    func.coalesce(func.sum(case((a.status.in_(KEPT), sql.seconds(a.end_at,
+                                                                                  a.start_at)),
+                                                else_=0.0)), 0))
              .where(a.office_id == period.office_id, a.start_at >= start, a.start_at < end,
                     a.status != HELD)
              .group_by(day, a.service_id))
@@ -87,15 +92,25 @@ def appointments(period: Period) -> dict[tuple[date, str | None], AppointmentFig
         query = query.where(a.service_id == period.service_id)
     result: dict[tuple[date, str | None], AppointmentFigures] = {}
     for row in db.session.execute(query):
-        bucket, service_id = sql.as_date(row[0]), row[1]
-        figures = AppointmentFigures(*[int(v) for v in row[2:10]], float(row[10]))
-        result[(bucket, service_id)] = figures
+        bucket, service_id = period.bucket_of(sql.as_date(row[0])), row[1]
+        figures = AppointmentFigures(*[int(v) for v in row[2:10]], float(row[10]),
+                                     float(row[11]))
+        result.setdefault((bucket, service_id), AppointmentFigures()).add(figures)
         result.setdefault((bucket, None), AppointmentFigures()).add(figures)
     return result
 
 
 #: Bands of waiting time in minutes: [0, 5), [5, 10), …, [60, ∞)
 WAIT_BANDS = (0, 5, 10, 15, 20, 30, 45, 60)
+
+
+def roll_up(day_figures: dict[tuple[date, str | None], AppointmentFigures], period: Period
+            ) -> dict[tuple[date, str | None], AppointmentFigures]:
+    """Appointment figures per day summed into the period's buckets."""
+    result: dict[tuple[date, str | None], AppointmentFigures] = {}
+    for (day, service_id), figures in day_figures.items():
+        result.setdefault((period.bucket_of(day), service_id), AppointmentFigures()).add(figures)
+    return result
 
 
 @dataclass
@@ -198,32 +213,6 @@ class CounterFigures:
         return round(self.busy_seconds / 3600, 1)
 
 
-def counters(period: Period) -> list[CounterFigures]:
-    sql.prepare()
-    t = Ticket
-    busy = case((and_(t.status == DONE, t.started_at.is_not(None), t.finished_at.is_not(None)),
-                 sql.seconds(t.finished_at, t.started_at)), else_=0.0)
-    query = (select(t.counter_id, t.day, _sum(t.status == DONE), func.sum(busy),
-                    sql.seconds(func.max(func.coalesce(t.finished_at, t.called_at)),
-                                func.min(t.called_at)))
-             .where(t.office_id == period.office_id, t.day >= period.first,
-                    t.day <= period.last, t.counter_id.is_not(None), t.called_at.is_not(None))
-             .group_by(t.counter_id, t.day))
-    if period.service_id:
-        query = query.where(t.service_id == period.service_id)
-    names = dict(db.session.execute(select(Counter.id, Counter.name).where(
-        Counter.office_id == period.office_id)).all())
-    result: dict[int, CounterFigures] = {}
-    for counter_id, _, served, busy_s, span in db.session.execute(query):
-        figures = result.setdefault(counter_id, CounterFigures(counter_id,
-                                                               names.get(counter_id, "?")))
-        figures.days += 1
-        figures.served += int(served)
-        figures.busy_seconds += float(busy_s or 0)
-        figures.span_seconds += float(span or 0)
-    return sorted(result.values(), key=lambda c: (c.name, c.counter_id))
-
-
 @dataclass
 class Capacity:
     published: int = 0  # seats of slot steps offered by the rules (holidays, closures off)
@@ -234,27 +223,24 @@ class Capacity:
         return round(100 * self.booked / self.published, 1) if self.published else None
 
 
-def capacity(period: Period) -> dict[date, Capacity]:
-    """Seats published and booked per bucket. Published: the rules, closures and
-    holidays as they are now."""
-    sql.prepare()
+def capacity(period: Period, appointment_figures: dict | None = None) -> dict[date, Capacity]:
+    """Seats published and booked per bucket. Published: the steps the rules open, with
+    the closures and holidays as they are now. Booked: the slot steps the appointments
+    kept (confirmed, arrived, no-show) cover, from ``appointment_figures`` of the period
+    (queried when not given)."""
     office = db.session.get(Office, period.office_id)
     result = {b: Capacity() for b in period.buckets()}
     steps = queries.get_open_steps(office, queries.get_rules(office), period.service_id,
                                    period.first, period.last)
     for step in steps.values():
         result[period.bucket_of(step.day)].published += sum(r.capacity for r in step.rules)
-    s, a = AppointmentSeat, Appointment
-    start, end = period.bounds
-    day = sql.bucket(sql.local_day(s.slot_at, period.timezone), period.granularity)
-    query = (select(day, func.count()).join(a, a.id == s.appointment_id)
-             .where(s.office_id == period.office_id, s.slot_at >= start, s.slot_at < end,
-                    a.status.in_((CONFIRMED, ARRIVED, NO_SHOW_APPOINTMENT)))
-             .group_by(day))
-    if period.service_id:
-        query = query.where(a.service_id == period.service_id)
-    for bucket, booked in db.session.execute(query):
-        result.setdefault(sql.as_date(bucket), Capacity()).booked += int(booked)
+    if appointment_figures is None:
+        appointment_figures = appointments(period)
+    step_seconds = office.slot_minutes * 60
+    for (bucket, service_id), figures in appointment_figures.items():
+        if service_id is None:
+            result.setdefault(bucket, Capacity()).booked += round(
+                figures.kept_seconds / step_seconds)
     return result
 
 
@@ -277,25 +263,3 @@ def channels(period: Period, appointment_figures, ticket_figures) -> dict[date, 
 def waitlist(period: Period) -> list[waitlist_stats.Counts]:
     return waitlist_stats.get_offer_counts(period.office_id, period.first, period.last,
                                            period.service_id)
-
-
-@dataclass
-class Report:
-    period: Period
-    appointments: dict = field(default_factory=dict)
-    tickets: dict = field(default_factory=dict)
-    counters: list = field(default_factory=list)
-    capacity: dict = field(default_factory=dict)
-    channels: dict = field(default_factory=dict)
-    waitlist: list = field(default_factory=list)
-
-
-def report(period: Period) -> Report:
-    appts, ticks = appointments(period), tickets(period)
-    return Report(period, appts, ticks, counters(period), capacity(period),
-                  channels(period, appts, ticks), waitlist(period))
-
-
-def previous_days(today: date, days: int) -> tuple[date, date]:
-    """The ``days`` days before ``today`` (not including it)."""
-    return today - timedelta(days=days), today - timedelta(days=1)

@@ -115,14 +115,14 @@ def local_day(column, tz: str) -> ColumnElement:
 def local_hour(column, tz: str) -> ColumnElement:
     if is_sqlite():
         return func.stats_local_hour(column, tz)
-    return cast(func.extract("hour", func.timezone(tz, column)), Integer)
+    return cast(func.date_part("hour", func.timezone(tz, column)), Integer)
 
 
 def isodow(day_expr) -> ColumnElement:
     """ISO weekday (Monday 1) of a date expression."""
     if is_sqlite():
         return func.stats_isodow(day_expr)
-    return cast(func.extract("isodow", day_expr), Integer)
+    return cast(func.date_part("isodow", day_expr), Integer)
 
 
 def bucket(day_expr, granularity: str) -> ColumnElement:

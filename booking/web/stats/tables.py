@@ -5,15 +5,15 @@ counter names)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from flask_babel import format_date, gettext, lazy_gettext
 from markupsafe import Markup, escape
 
-from booking.statistics import charts, figures
+from booking.statistics import charts, figures, sides
 from booking.statistics.period import Period
-from booking.statistics.sql import MONTH, WEEK
+from booking.statistics.sql import DAY, MONTH, WEEK
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,14 @@ class Tables:
         return rows
 
     @property
+    def appointment_days(self):
+        """Per day: what the buckets and the weekly trend sum up (one query)."""
+        return self._once("a", lambda: figures.appointments(replace(self.period,
+                                                                    granularity=DAY)))
+
+    @property
     def appointment_figures(self):
-        return self._once("a", lambda: figures.appointments(self.period))
+        return self._once("ab", lambda: figures.roll_up(self.appointment_days, self.period))
 
     @property
     def ticket_figures(self):
@@ -129,9 +135,13 @@ class Tables:
                       gettext("Planned duration")],
                      self._service_rows(self.ticket_figures, cells))
 
+    @property
+    def sides(self) -> sides.Sides:
+        return self._once("s", lambda: sides.side_figures(self.period))
+
     def counters(self) -> Table:
         rows = [[c.name, c.days, c.served, c.busy_hours, c.utilisation]
-                for c in figures.counters(self.period)]
+                for c in sides.counters(self.sides)]
         return Table("counters", gettext("Counter utilisation"),
                      [gettext("Counter"), gettext("Days with calls"), gettext("Served"),
                       gettext("Hours serving"),
@@ -139,7 +149,8 @@ class Tables:
 
     def capacity(self) -> Table:
         rows = [[self._bucket(b), c.published, c.booked, c.share]
-                for b, c in sorted(figures.capacity(self.period).items())]
+                for b, c in sorted(figures.capacity(self.period,
+                                                               self.appointment_figures).items())]
         return Table("capacity", gettext("Capacity published and booked"),
                      [gettext("Period"), gettext("Seats published"), gettext("Seats booked"),
                       gettext("Booked in percent")], rows)
@@ -188,7 +199,7 @@ class Tables:
 
     @property
     def heat(self) -> dict[tuple[int, int], int]:
-        return self._once("m", lambda: charts.heat_map(self.period))
+        return self.sides.heat
 
     def heat_table(self, hours: list[int]) -> Table:
         rows = [[weekday_name(d), *[self.heat.get((d, h), 0) for h in hours]]
@@ -199,7 +210,9 @@ class Tables:
     @property
     def weeks(self) -> list[charts.Week]:
         return self._once("w", lambda: charts.weekly_trend(
-            self.period, self.appointment_figures, self.ticket_figures))
+            self.period, figures.roll_up(self.appointment_days,
+                                         replace(self.period, granularity=WEEK)),
+            self.ticket_figures, self.sides.weeks))
 
     def weeks_table(self) -> Table:
         rows = [[w.start if self.export else format_date(w.start, "short"), w.appointments,

@@ -134,15 +134,33 @@ def load(app, appointments: int, tickets: int, days: int, rng: random.Random) ->
         return last
 
 
-def time_pages(app, last: date, days: int, repeat: int) -> dict[str, tuple[float, float]]:
+def time_pages(app, last: date, days: int, repeat: int) -> dict[str, tuple[float, ...]]:
+    """Per page: median and slowest wall time, median Python CPU time of this process
+    and median time in SQL statements (from sending to the last row)."""
+    from sqlalchemy import event, select
+
+    from booking.accounts.models import User
     from booking.accounts.operations import create_user, start_session
     from booking.db import db
 
     with app.app_context():
-        user = create_user("bench-admin@example.org", "bench password 123", "admin", [],
-                           datetime.now(UTC))
+        user = db.session.scalar(select(User).where(User.email == "bench-admin@example.org"))
+        if user is None:
+            user = create_user("bench-admin@example.org", "bench password 123", "admin", [],
+                               datetime.now(UTC))
         session_id = start_session(user, datetime.now(UTC))
         db.session.commit()
+        engine = db.engine
+    in_sql: list[float] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["stats_bench_t"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn, cursor, statement, parameters, context, executemany):
+        in_sql.append(time.perf_counter() - conn.info.pop("stats_bench_t"))
+
     client = app.test_client()
     with client.session_transaction() as sess:
         sess["_user_id"] = session_id
@@ -156,14 +174,19 @@ def time_pages(app, last: date, days: int, repeat: int) -> dict[str, tuple[float
     results = {}
     for label, url in targets.items():
         client.get(url)  # warm: templates compiled, connections open
-        seconds = []
+        seconds, cpu, sql = [], [], []
         for _ in range(repeat):
-            began = time.perf_counter()
+            in_sql.clear()
+            began, began_cpu = time.perf_counter(), time.process_time()
             response = client.get(url)
             seconds.append(time.perf_counter() - began)
+            cpu.append(time.process_time() - began_cpu)
+            sql.append(sum(in_sql))
             assert response.status_code == 200, (url, response.status_code)
-        results[label] = (statistics.median(seconds), max(seconds))
-        log(f"{label}: median {results[label][0]:.3f} s, slowest {results[label][1]:.3f} s")
+        results[label] = (statistics.median(seconds), max(seconds), statistics.median(cpu),
+                          statistics.median(sql))
+        log(f"{label}: median {results[label][0]:.3f} s, slowest {results[label][1]:.3f} s, "
+            f"Python CPU {results[label][2]:.3f} s, SQL {results[label][3]:.3f} s")
     return results
 
 
@@ -176,18 +199,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tickets", type=int, default=300_000)
     p.add_argument("--days", type=int, default=365)
     p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--keep-db", action="store_true")
+    p.add_argument("--keep-db", action="store_true", help="keep the database for --reuse-db")
+    p.add_argument("--reuse-db", action="store_true",
+                   help="time the pages on the database a run with --keep-db left")
     args = p.parse_args(argv)
 
     instance_dir = tempfile.mkdtemp(prefix="stats-bench-")
     try:
-        log(f"creating database {args.db_name}")
-        database_url = seed.create_database(args.admin_url, args.db_name)
-        env = {**os.environ, "DATABASE_URL": database_url, "BOOKING_INSTANCE_PATH": instance_dir,
-               "OUTBOX_BACKGROUND": "0"}
-        env.pop("BOOKING_ENV", None)
-        seed.flask_cli(["db", "upgrade"], env)
-        log(seed.flask_cli(["seed-demo"], env))
+        if args.reuse_db:
+            database_url = args.admin_url.rsplit("/", 1)[0] + "/" + args.db_name
+        else:
+            log(f"creating database {args.db_name}")
+            database_url = seed.create_database(args.admin_url, args.db_name)
+            env = {**os.environ, "DATABASE_URL": database_url,
+                   "BOOKING_INSTANCE_PATH": instance_dir, "OUTBOX_BACKGROUND": "0"}
+            env.pop("BOOKING_ENV", None)
+            seed.flask_cli(["db", "upgrade"], env)
+            log(seed.flask_cli(["seed-demo"], env))
         os.environ.update({"DATABASE_URL": database_url, "BOOKING_INSTANCE_PATH": instance_dir,
                            "OUTBOX_BACKGROUND": "0", "MAIL_SERVER": "", "ANTI_ABUSE": "0",
                            "REALTIME_BACKEND": "memory"})
@@ -195,8 +223,16 @@ def main(argv: list[str] | None = None) -> int:
 
         app = create_app()
         began = time.perf_counter()
-        last = load(app, args.appointments, args.tickets, args.days, random.Random(14))
-        log(f"loaded in {time.perf_counter() - began:.0f} s")
+        if args.reuse_db:
+            with app.app_context():
+                from sqlalchemy import func, select
+
+                from booking.db import db
+                from booking.queueing.models import Ticket
+                last = db.session.scalar(select(func.max(Ticket.day)))
+        else:
+            last = load(app, args.appointments, args.tickets, args.days, random.Random(14))
+            log(f"loaded in {time.perf_counter() - began:.0f} s")
         with app.app_context():
             from sqlalchemy import text
 
@@ -205,12 +241,14 @@ def main(argv: list[str] | None = None) -> int:
             db.session.commit()
         results = time_pages(app, last, args.days, args.repeat)
     finally:
-        if not args.keep_db:
+        if not args.keep_db and not args.reuse_db:
             seed.drop_database(args.admin_url, args.db_name)
+    load_avg = os.getloadavg()[0]
     print(f"\n| {args.days} days, {args.appointments:,} appointments, {args.tickets:,} tickets "
-          "| median | slowest |\n|---|---|---|")
-    for label, (median, slowest) in results.items():
-        print(f"| {label} | {median:.3f} s | {slowest:.3f} s |")
+          f"(load average {load_avg:.1f}) | median | slowest | Python CPU | in SQL |\n"
+          "|---|---|---|---|---|")
+    for label, (median, slowest, cpu, sql) in results.items():
+        print(f"| {label} | {median:.3f} s | {slowest:.3f} s | {cpu:.3f} s | {sql:.3f} s |")
     return 0
 
 

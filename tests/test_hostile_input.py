@@ -33,7 +33,8 @@ HUGE = (2**31, 2**63, 10**30)
 # every query parameter a view reads (request.args, and the fields of the forms given
 # formdata=request.args: ScheduleFilter, DayForm, SlotQuery)
 QUERY_NAMES = ("from", "to", "date", "day", "month", "lang", "next", "page", "partial", "print",
-               "service", "start", "code", "idle", "action", "new", "q", "counter")
+               "service", "start", "code", "idle", "action", "new", "q", "counter",
+               "first", "last", "granularity")
 JSON_NAMES = ("office", "service", "start", "name", "email", "phone", "language", "code",
               "counter", "paused")
 
@@ -82,7 +83,8 @@ def world(app, ctx, floor, client):
               "closure_id": closure.id, "rule_id": floor.rules[0].id,
               "appointment_id": appointment.id, "key_id": portal_key.id,
               "filename": "app.css", "wish_id": 1, "offer_id": 1,  # (no such wish or offer: 404)
-              "lottery_id": lottery.id, "entry_id": 1}  # (no such FAQ entry: 404)
+              "lottery_id": lottery.id, "entry_id": 1,  # (no such FAQ entry: 404)
+              "table": "appointments", "fmt": "xlsx"}
     ctx.rollback()
     return {"values": values, "page": client, "csrf": session_csrf(client),
             "api": {"Authorization": f"Bearer {token}"}}

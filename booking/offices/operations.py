@@ -20,7 +20,7 @@ from booking.audit import log as audit
 from booking.db import db
 from booking.offices.models import Counter, Office, Service
 from booking.scheduling import operations
-from booking.scheduling.models import CONFIRMED, Appointment
+from booking.scheduling.models import BY_OFFICE, CONFIRMED, Appointment
 
 OFFICE_FIELDS = ("name", "address", "email", "phone", "state", "slot_minutes",
                  "lead_time_minutes", "horizon_days", "cancel_deadline_minutes",
@@ -215,7 +215,7 @@ def decide(appointments: list[Appointment], decision: str | None,
 def cancel_all(appointments: list[Appointment], reason_for, actor, now: datetime) -> None:
     for appt in appointments:
         before = audit.snapshot(appt, ["status", "cancel_reason"])
-        operations.cancel_appointment(appt, now, enforce_deadline=False, by="office",
+        operations.cancel_appointment(appt, now, enforce_deadline=False, by=BY_OFFICE,
                                       reason=reason_for(appt))
         record(actor, "appointment.cancelled", "appointment", appt.id, appt.office_id,
                 before, audit.snapshot(appt, ["status", "cancel_reason"]), now)

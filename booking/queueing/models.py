@@ -56,6 +56,7 @@ class Ticket(db.Model):
         Index("uq_tickets_counter_active", "counter_id", unique=True,
               postgresql_where=text(_ACTIVE_AT_COUNTER), sqlite_where=text(_ACTIVE_AT_COUNTER)),
         Index("ix_tickets_office_status", "office_id", "status"),
+        Index("ix_tickets_office_day", "office_id", "day"),  # statistics of a period
     )
 
     # unguessable: the id is the capability for the public status page

@@ -24,6 +24,7 @@ NO_SHOW = "no_show"
 HELD = "held"  # booked, not yet confirmed; its seats are free again from held_until on
 STATUSES = (HELD, CONFIRMED, CANCELLED, ARRIVED, NO_SHOW)
 ONLINE, PHONE = "online", "phone"
+BY_CITIZEN, BY_OFFICE = "citizen", "office"  # cancelled_by
 
 
 class Appointment(db.Model):
@@ -36,6 +37,8 @@ class Appointment(db.Model):
         CheckConstraint("channel in ('online', 'phone')", name="channel_known"),
         CheckConstraint("language in ('de', 'en')", name="language_known"),
         CheckConstraint("sequence >= 0", name="sequence_nonneg"),
+        CheckConstraint("cancelled_by is null or cancelled_by in ('citizen', 'office')",
+                        name="cancelled_by_known"),
         Index("ix_appointments_office_start", "office_id", "start_at"),
     )
 
@@ -61,6 +64,8 @@ class Appointment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # who cancelled (statistics; no personal data, so it outlives the purge)
+    cancelled_by: Mapped[str | None] = mapped_column(String(8))
     # the reminder email N hours before (booking.scheduling.reminders): set in the
     # transaction that queues it, so it is queued once; the hash of the second manage
     # token that the reminder's link carries (the first one's hash is token_hash)

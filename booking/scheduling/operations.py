@@ -35,6 +35,7 @@ from booking.scheduling.errors import (
     SlotTaken,
 )
 from booking.scheduling.models import (
+    BY_CITIZEN,
     CANCELLED,
     CONFIRMED,
     HELD,
@@ -331,15 +332,15 @@ def _release_seats(appointment: Appointment, only: list[datetime] | None = None)
 
 def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadline=True,
                        reason: str | None = None, release_at: datetime | None = None,
-                       by: str = "citizen") -> bool:
+                       by: str = BY_CITIZEN) -> bool:
     """Cancel and queue the cancellation email. Returns False if it was already cancelled
     (no second email). Raises DeadlinePassed after the cancellation deadline.
 
     ``reason`` (see :func:`appointment_mails.cancellation_text`) is stored in
     ``cancel_reason`` and shown in the email.
     ``release_at`` (a citizen's cancellation): its seats stay held until then
-    (:func:`holds.release_at`); otherwise they are free at once. ``by``: ``citizen`` or
-    ``office`` (for the metrics)."""
+    (:func:`holds.release_at`); otherwise they are free at once. ``by``: the citizen or
+    the office (kept for statistics, counted in the metrics)."""
     if appointment.is_cancelled:
         return False
     if enforce_deadline and not is_changeable(appointment, now):
@@ -353,6 +354,7 @@ def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadl
     appointment.status = CANCELLED
     appointment.held_until = None
     appointment.cancelled_at = now
+    appointment.cancelled_by = by
     appointment.updated_at = now
     appointment.sequence += 1
     appointment.cancel_reason = reason

@@ -18,7 +18,7 @@ from booking.notifications import appointment_mails
 from booking.offices.models import Counter, Office, Service
 from booking.scheduling import codes, operations
 from booking.scheduling.errors import SchedulingError
-from booking.scheduling.models import ARRIVED, CONFIRMED, NO_SHOW, Appointment
+from booking.scheduling.models import ARRIVED, BY_OFFICE, CONFIRMED, NO_SHOW, Appointment
 
 ENTITY = "appointment"
 FEED_PAST = timedelta(days=7)
@@ -94,7 +94,7 @@ def cancel_by_staff(appointment: Appointment, actor, now: datetime,
     fields = ["status", "cancel_reason"]
     before = audit.snapshot(appointment, fields)
     operations.cancel_appointment(
-        appointment, now, enforce_deadline=False, by="office",
+        appointment, now, enforce_deadline=False, by=BY_OFFICE,
         reason=appointment_mails.cancellation_text(appointment.language, reason))
     _record(actor, "appointment.cancelled", appointment, before,
             audit.snapshot(appointment, fields), now)

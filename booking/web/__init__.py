@@ -28,6 +28,7 @@ def register(app: Flask) -> None:
         display,
         kiosk,
         staff,
+        stats,
         widget,
     )
 
@@ -35,6 +36,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(citizen.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(stats.bp, url_prefix="/admin")
     app.register_blueprint(counter.bp, url_prefix="/counter")
     app.register_blueprint(display.bp)
     app.register_blueprint(kiosk.bp)

@@ -27,7 +27,7 @@ from sqlalchemy import delete, func, or_, select, update
 
 from booking.db import db
 from booking.offices.models import Office, Service
-from booking.scheduling import codes, queries, slots
+from booking.scheduling import codes, queries, seat_counts, slots
 from booking.scheduling.errors import SchedulingError
 from booking.scheduling.models import CONFIRMED, HELD, Appointment, AppointmentSeat
 
@@ -104,26 +104,35 @@ def delete_lapsed_seats(office: Office, instants: list[datetime], now: datetime)
 
 
 def give_up_seats(appointment: Appointment, now: datetime, until: datetime | None,
-                  keep: list[datetime] | None = None) -> None:
+                  keep: list[datetime] | None = None) -> seat_counts.Changes:
     """The appointment gives up its seats (except those in the steps ``keep``, which it
     keeps as they are): held until ``until`` (the release time), or freed at once
-    (``until`` None). Seats it gave up earlier and still holds keep their time."""
+    (``until`` None). Seats it gave up earlier and still holds keep their time. Returns
+    the changes of the kept counts for the caller to apply (:mod:`seat_counts`)."""
     mine = AppointmentSeat.appointment_id == appointment.id
     if keep:
         mine = mine & AppointmentSeat.slot_at.not_in(keep)
+    key = (AppointmentSeat.rule_id, AppointmentSeat.slot_at)
     if until is None:
-        db.session.execute(delete(AppointmentSeat).where(mine),
-                           execution_options={"synchronize_session": False})
+        rows = db.session.execute(
+            delete(AppointmentSeat).where(mine).returning(*key, AppointmentSeat.held_until),
+            execution_options={"synchronize_session": False})
+        counted = seat_counts.unheld(rows, -1)
     else:
         db.session.execute(
             delete(AppointmentSeat).where(mine, AppointmentSeat.held_until <= now),
             execution_options={"synchronize_session": False})
-        if appointment.status != HELD:  # a held one's seats all take the release time
-            mine = mine & AppointmentSeat.held_until.is_(None)
-        db.session.execute(
-            update(AppointmentSeat).where(mine).values(held_until=until),
-            execution_options={"synchronize_session": False})
+        if appointment.status == HELD:  # its seats are all held: they take the release time
+            db.session.execute(update(AppointmentSeat).where(mine).values(held_until=until),
+                               execution_options={"synchronize_session": False})
+            counted = seat_counts.Changes()
+        else:  # the seats not held yet (those given up earlier keep their time)
+            counted = seat_counts.changes(db.session.execute(
+                update(AppointmentSeat).where(mine, AppointmentSeat.held_until.is_(None))
+                .values(held_until=until).returning(*key),
+                execution_options={"synchronize_session": False}), -1)
     db.session.expire(appointment, ["seats"])
+    return counted
 
 
 # ---------------------------------------------------------------- the cap per person
@@ -187,10 +196,12 @@ def confirm_hold(appointment: Appointment, now: datetime, token: str | None = No
             slots.Policy(policy.tz, policy.slot_minutes, timedelta(0), policy.horizon_days),
             now)):
         raise HoldLapsed("the seats are gone or the start is no longer offered")
-    db.session.execute(update(AppointmentSeat)
-                       .where(AppointmentSeat.appointment_id == appointment.id)
-                       .values(held_until=None),
-                       execution_options={"synchronize_session": False})
+    seat_counts.apply(seat_counts.changes(db.session.execute(
+        update(AppointmentSeat)
+        .where(AppointmentSeat.appointment_id == appointment.id,
+               AppointmentSeat.held_until.is_not(None))
+        .values(held_until=None).returning(AppointmentSeat.rule_id, AppointmentSeat.slot_at),
+        execution_options={"synchronize_session": False}), 1))
     appointment.status = CONFIRMED
     appointment.held_until = None
     appointment.updated_at = now

@@ -26,7 +26,7 @@ from booking.fairness.emails import normalise_email
 from booking.fairness.lottery import withhold_lottery_days
 from booking.notifications import appointment_mails
 from booking.offices.models import Office, Service
-from booking.scheduling import codes, holds, idempotency, queries, slots
+from booking.scheduling import codes, holds, idempotency, queries, seat_counts, slots
 from booking.scheduling.errors import (
     AppointmentCancelled,
     DeadlinePassed,
@@ -182,7 +182,10 @@ def _seat_taker(office: Office, service: Service, start_at: datetime, now: datet
         raise NotBookable("this start is not offered")
     covered = slots.covered_steps(start_at, duration, office.slot_minutes)
 
-    def take_seats(appointment: Appointment) -> None:
+    def take_seats(appointment: Appointment, released: seat_counts.Changes | None = None
+                   ) -> None:
+        """``released``: the seats the appointment gave up in this savepoint (a move),
+        counted together with the new ones."""
         holds.delete_lapsed_seats(office, covered, now)
         used = queries.get_used_seats(office, covered)
         picks = [slots.choose_seat(steps[at], used.get(at, {})) for at in covered]
@@ -194,6 +197,11 @@ def _seat_taker(office: Office, service: Service, start_at: datetime, now: datet
              "slot_at": at, "seat_no": seat_no, "held_until": hold_until}
             for at, (rule_id, seat_no) in zip(covered, picks, strict=True)
         ])
+        counted = seat_counts.Changes(released or {})
+        if hold_until is None:
+            counted.update(seat_counts.changes(
+                ((rule_id, at) for at, (rule_id, _) in zip(covered, picks, strict=True)), 1))
+        seat_counts.apply(counted)
         db.session.expire(appointment, ["seats"])
 
     return take_seats
@@ -297,13 +305,13 @@ def reschedule_appointment(
     def attempt() -> None:
         # (a failed attempt's rollback expires the appointment: it reads its old times)
         if release_at is None:
-            _release_seats(appointment)
+            released = _release_seats(appointment)
         else:
-            holds.give_up_seats(appointment, now, release_at, keep=new_steps)
-            _release_seats(appointment, only=new_steps)
+            released = holds.give_up_seats(appointment, now, release_at, keep=new_steps)
+            released.update(_release_seats(appointment, only=new_steps))
         appointment.start_at = start_at
         appointment.end_at = start_at + timedelta(minutes=service.duration_minutes)
-        take_seats(appointment)
+        take_seats(appointment, released)
 
     _in_savepoint_with_retries(attempt)
     if token is None:
@@ -317,12 +325,19 @@ def reschedule_appointment(
     return token
 
 
-def _release_seats(appointment: Appointment, only: list[datetime] | None = None) -> None:
+def _release_seats(appointment: Appointment, only: list[datetime] | None = None
+                   ) -> seat_counts.Changes:
+    """Delete the appointment's seats (of the steps ``only``); returns the changes of the
+    kept counts for the caller to apply (:mod:`seat_counts`)."""
     mine = AppointmentSeat.appointment_id == appointment.id
     if only is not None:
         mine = mine & AppointmentSeat.slot_at.in_(only)
-    db.session.execute(delete(AppointmentSeat).where(mine))
+    rows = db.session.execute(
+        delete(AppointmentSeat).where(mine).returning(
+            AppointmentSeat.rule_id, AppointmentSeat.slot_at, AppointmentSeat.held_until),
+        execution_options={"synchronize_session": False})
     db.session.expire(appointment, ["seats"])
+    return seat_counts.unheld(rows, -1)
 
 
 def cancellation_text(language: str, reason: str | None, apology: str | None = None
@@ -354,9 +369,9 @@ def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadl
     if enforce_deadline and not is_changeable(appointment, now):
         raise DeadlinePassed("the cancellation deadline is over")
     if release_at is None:
-        _release_seats(appointment)
+        seat_counts.apply(_release_seats(appointment))
     else:
-        holds.give_up_seats(appointment, now, release_at)
+        seat_counts.apply(holds.give_up_seats(appointment, now, release_at))
     appointment.status = CANCELLED
     appointment.held_until = None
     appointment.cancelled_at = now

@@ -3,7 +3,7 @@
 A seat with ``held_until`` is taken only until then (:class:`AppointmentSeat`); from
 that instant on it is free everywhere without any job: the listing leaves it out of its
 counts (:func:`queries.get_taken`) and the next booking of its step deletes it
-(:func:`delete_lapsed_seats`) before picking seats. Two things hold seats:
+(:func:`seats_in_use`) before picking seats. Two things hold seats:
 
 * a **held appointment** (status ``held``): booked online where the office asks for a
   double opt-in, or offered to someone on a waiting list. ``book_appointment(...,
@@ -89,18 +89,30 @@ def is_live(now: datetime):
     return or_(AppointmentSeat.held_until.is_(None), AppointmentSeat.held_until > now)
 
 
-def delete_lapsed_seats(office: Office, instants: list[datetime], now: datetime) -> None:
-    """Delete the lapsed held seats of the steps ``instants``, so that their seat numbers
-    can be taken again. Seats another transaction is deleting are skipped (PostgreSQL):
-    bookings of the same step never wait for each other here."""
-    lapsed = (select(AppointmentSeat.id)
-              .where(AppointmentSeat.office_id == office.id,
-                     AppointmentSeat.slot_at.in_(instants),
-                     AppointmentSeat.held_until.is_not(None),
-                     AppointmentSeat.held_until <= now)
-              .with_for_update(skip_locked=True))
-    db.session.execute(delete(AppointmentSeat).where(AppointmentSeat.id.in_(lapsed)),
-                       execution_options={"synchronize_session": False})
+def seats_in_use(office: Office, instants: list[datetime], now: datetime
+                 ) -> dict[datetime, dict[int, set[int]]]:
+    """Seat numbers in use per step and rule in the steps ``instants``, for picking free
+    ones: the lapsed held seats among them are deleted first (when there are any), so
+    that their numbers can be taken again. Seats another transaction is deleting are
+    skipped and stay in use (PostgreSQL): bookings of a step never wait for each other."""
+    rows = db.session.connection().execute(  # (Core: no ORM entities, no autoflush)
+        select(AppointmentSeat.id, AppointmentSeat.slot_at, AppointmentSeat.rule_id,
+               AppointmentSeat.seat_no, AppointmentSeat.held_until)
+        .where(AppointmentSeat.office_id == office.id, AppointmentSeat.slot_at.in_(instants))
+    ).all()
+    lapsed = [row.id for row in rows if row.held_until is not None and row.held_until <= now]
+    gone: set[int] = set()
+    if lapsed:
+        gone = set(db.session.scalars(
+            delete(AppointmentSeat).where(AppointmentSeat.id.in_(
+                select(AppointmentSeat.id).where(AppointmentSeat.id.in_(lapsed))
+                .with_for_update(skip_locked=True)))
+            .returning(AppointmentSeat.id), execution_options={"synchronize_session": False}))
+    used: dict[datetime, dict[int, set[int]]] = {}
+    for row in rows:
+        if row.id not in gone:
+            used.setdefault(row.slot_at, {}).setdefault(row.rule_id, set()).add(row.seat_no)
+    return used
 
 
 def give_up_seats(appointment: Appointment, now: datetime, until: datetime | None,

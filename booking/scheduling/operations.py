@@ -25,7 +25,7 @@ from booking.db import db
 from booking.fairness.emails import normalise_email
 from booking.fairness.lottery import withhold_lottery_days
 from booking.notifications import appointment_mails
-from booking.offices.models import Office, Service
+from booking.offices.models import Office, Service, office_services
 from booking.scheduling import codes, holds, idempotency, queries, seat_counts, slots
 from booking.scheduling.errors import (
     AppointmentCancelled,
@@ -56,7 +56,8 @@ class Citizen:
     language: str = "de"
 
 
-def lock_office_schedule(office: Office, *, for_change: bool = False) -> None:
+def lock_office_schedule(office: Office, *, for_change: bool = False,
+                         offering: Service | None = None) -> None:
     """Order bookings against changes of an office's schedule (PostgreSQL; SQLite runs
     one writing transaction at a time anyway).
 
@@ -64,9 +65,18 @@ def lock_office_schedule(office: Office, *, for_change: bool = False) -> None:
     another, nor for bookings at other offices. A closure or a rule change
     (``for_change``) locks it for update: it waits until the bookings in flight at that
     office have committed, so its list of affected appointments is complete, and holds
-    new ones back until it commits; those then read the new rules and closures."""
-    db.session.execute(select(Office.id).where(Office.id == office.id)
-                       .with_for_update(read=not for_change, key_share=not for_change))
+    new ones back until it commits; those then read the new rules and closures.
+
+    ``offering``: check in the same statement that the office offers this service
+    (raises ServiceNotOffered)."""
+    query = select(Office.id).where(Office.id == office.id)
+    if offering is not None:
+        query = query.join(office_services, office_services.c.office_id == Office.id).where(
+            office_services.c.service_id == offering.id)
+    locked = db.session.execute(query.with_for_update(
+        read=not for_change, key_share=not for_change, of=Office)).first()
+    if locked is None:
+        raise ServiceNotOffered(f"{office.id} does not offer {offering.id}")
 
 
 def check_offered(office: Office, service: Service) -> None:
@@ -165,15 +175,16 @@ def _in_savepoint_with_retries(attempt: Callable[[], None]) -> None:
 
 
 def _seat_taker(office: Office, service: Service, start_at: datetime, now: datetime,
-                by_staff: bool, hold_until: datetime | None = None
+                by_staff: bool, hold_until: datetime | None = None, *, offered: bool = False
                 ) -> Callable[[Appointment], None]:
-    """Lock the office's schedule (:func:`lock_office_schedule`), check that it offers
+    """Lock the office's schedule (:func:`lock_office_schedule`; with ``offered``, check
+    that the office offers the service: ServiceNotOffered), check that it offers
     ``start_at`` for the service (raises NotBookable), and return the step that gives an
     appointment starting then one seat in every step it covers: the lowest free seat
     number of each step (specific rules first; lapsed holds deleted first), inserted in
     time order (held until ``hold_until`` if given), or SlotTaken if a step is full.
     Run it inside :func:`_in_savepoint_with_retries`."""
-    lock_office_schedule(office)
+    lock_office_schedule(office, offering=service if offered else None)
     duration = service.duration_minutes
     day = start_at.astimezone(office.tz).date()
     steps = queries.get_open_steps(office, queries.get_rules(office), service.id, day, day)
@@ -186,8 +197,7 @@ def _seat_taker(office: Office, service: Service, start_at: datetime, now: datet
                    ) -> None:
         """``released``: the seats the appointment gave up in this savepoint (a move),
         counted together with the new ones."""
-        holds.delete_lapsed_seats(office, covered, now)
-        used = queries.get_used_seats(office, covered)
+        used = holds.seats_in_use(office, covered, now)
         picks = [slots.choose_seat(steps[at], used.get(at, {})) for at in covered]
         if None in picks:
             raise SlotTaken("no seat left")
@@ -235,11 +245,10 @@ def book_appointment(
         earlier = idempotency.get_booking(key, fingerprint)
         if earlier is not None:
             return earlier
-    check_offered(office, service)
     email_key = normalise_email(citizen.email) if citizen.email else None
     if cap is not None and email_key:
         holds.check_cap(email_key, service, cap, now)
-    take_seats = _seat_taker(office, service, start_at, now, by_staff, hold_until)
+    take_seats = _seat_taker(office, service, start_at, now, by_staff, hold_until, offered=True)
     token = codes.new_token()
     appointment = Appointment(
         office=office, service=service, start_at=start_at,

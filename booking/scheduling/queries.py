@@ -132,7 +132,7 @@ def get_taken(office: Office, rules: Iterable[slots.Rule], first_day: date, last
 
 def get_used_seats(office: Office, instants: list[datetime]) -> dict[datetime, dict[int, set[int]]]:
     """Seat numbers in use per step and rule, for the steps ``instants`` (lapsed holds
-    too: the seat taker deletes those first, see holds.delete_lapsed_seats)."""
+    too; the seat taker uses holds.seats_in_use, which deletes those first)."""
     used: dict[datetime, dict[int, set[int]]] = {}
     rows = db.session.execute(
         select(AppointmentSeat.slot_at, AppointmentSeat.rule_id, AppointmentSeat.seat_no).where(

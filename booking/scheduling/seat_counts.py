@@ -25,7 +25,17 @@ from booking.scheduling.models import StepCount
 
 Changes = Counter  # (rule id, step) → seats taken (+) or freed (−)
 
-_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+def _upsert(insert):
+    table = StepCount.__table__
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.rule_id, table.c.slot_at],
+        set_={"taken": table.c.taken + statement.excluded.taken})
+
+
+# (built once: every booking runs it)
+_ADD = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
 
 
 def changes(keys: Iterable[tuple[int, datetime]], delta: int) -> Changes:
@@ -43,12 +53,10 @@ def unheld(rows: Iterable[tuple[int, datetime, datetime | None]], delta: int) ->
 
 
 def apply(counted: Changes) -> None:
-    """Add ``counted`` to the kept counts, in key order, in one statement."""
+    """Add ``counted`` to the kept counts, in key order, in one round trip."""
     rows = [{"rule_id": rule_id, "slot_at": at, "taken": delta}
             for (rule_id, at), delta in sorted(counted.items()) if delta]
     if not rows:
         return
-    insert = _INSERT[db.session.get_bind().dialect.name](StepCount)
-    db.session.execute(insert.values(rows).on_conflict_do_update(
-        index_elements=[StepCount.rule_id, StepCount.slot_at],
-        set_={"taken": StepCount.taken + insert.excluded.taken}))
+    connection = db.session.connection()
+    connection.execute(_ADD[connection.dialect.name], rows)

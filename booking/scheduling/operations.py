@@ -5,12 +5,10 @@ the outbox; the caller's commit point makes everything happen or nothing.
 
 One path takes seats, for every booking (JSON API, citizen pages, phone) and every move
 (:func:`_seat_taker`): lock the office's schedule for reading, check the start against
-the rules and closures as the database holds them, pick the lowest free seat of every
-step the appointment covers and insert them in a savepoint. The seat key
-``(rule, step, seat number)`` is unique in the database: if a concurrent booking took a
-seat first, the savepoint is rolled back and the seats free now are picked again.
+the rules and closures as the database holds them, and in a savepoint pick the lowest
+free seat of every step the appointment covers, insert them and add them to the kept
+counts (:mod:`seat_counts`); again if a concurrent booking took a seat first (:mod:`retries`).
 """
-
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -26,7 +24,7 @@ from booking.fairness.emails import normalise_email
 from booking.fairness.lottery import withhold_lottery_days
 from booking.notifications import appointment_mails
 from booking.offices.models import Office, Service, office_services
-from booking.scheduling import codes, holds, idempotency, queries, seat_counts, slots
+from booking.scheduling import codes, holds, idempotency, queries, retries, seat_counts, slots
 from booking.scheduling.errors import (
     AppointmentCancelled,
     DeadlinePassed,
@@ -44,7 +42,6 @@ from booking.scheduling.models import (
     AppointmentSeat,
 )
 
-SEAT_ATTEMPTS = 5
 REASON_LENGTH = 300  # Appointment.cancel_reason
 
 
@@ -146,34 +143,6 @@ def is_changeable(appointment: Appointment, now: datetime) -> bool:
 
 # ---------------------------------------------------------------- taking seats
 
-def _is_retried_conflict(exc: IntegrityError) -> bool:
-    """Whether a concurrent booking took one of our seats first, or (rarely) the random
-    booking code is in use already; any other violation is a bug and is not retried."""
-    name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)  # psycopg
-    if name is not None:
-        return name in {"uq_appointment_seats_seat", "uq_appointments_code"}
-    message = str(exc.orig)  # SQLite names the columns instead
-    return message in {
-        "UNIQUE constraint failed: appointment_seats.rule_id, appointment_seats.slot_at, "
-        "appointment_seats.seat_no",
-        "UNIQUE constraint failed: appointments.code",
-    }
-
-
-def _in_savepoint_with_retries(attempt: Callable[[], None]) -> None:
-    """Run ``attempt`` in a savepoint; if a unique key it wrote was taken concurrently,
-    roll the savepoint back (nothing of the attempt stays) and run it again."""
-    for _ in range(SEAT_ATTEMPTS):
-        try:
-            with db.session.begin_nested():
-                attempt()
-            return
-        except IntegrityError as exc:
-            if not _is_retried_conflict(exc):
-                raise
-    raise SlotTaken("no seat left after retries")
-
-
 def _seat_taker(office: Office, service: Service, start_at: datetime, now: datetime,
                 by_staff: bool, hold_until: datetime | None = None, *, offered: bool = False
                 ) -> Callable[[Appointment], None]:
@@ -183,7 +152,7 @@ def _seat_taker(office: Office, service: Service, start_at: datetime, now: datet
     appointment starting then one seat in every step it covers: the lowest free seat
     number of each step (specific rules first; lapsed holds deleted first), inserted in
     time order (held until ``hold_until`` if given), or SlotTaken if a step is full.
-    Run it inside :func:`_in_savepoint_with_retries`."""
+    Run it inside :func:`retries.in_savepoint`."""
     lock_office_schedule(office, offering=service if offered else None)
     duration = service.duration_minutes
     day = start_at.astimezone(office.tz).date()
@@ -270,7 +239,7 @@ def book_appointment(
         take_seats(appointment)
 
     try:
-        _in_savepoint_with_retries(attempt)
+        retries.in_savepoint(attempt)
     except IntegrityError as exc:
         if key is None or not idempotency.is_key_taken(exc):
             raise
@@ -322,7 +291,7 @@ def reschedule_appointment(
         appointment.end_at = start_at + timedelta(minutes=service.duration_minutes)
         take_seats(appointment, released)
 
-    _in_savepoint_with_retries(attempt)
+    retries.in_savepoint(attempt)
     if token is None:
         token = codes.new_token()
         appointment.token_hash = codes.hash_token(token)
@@ -344,7 +313,7 @@ def _release_seats(appointment: Appointment, only: list[datetime] | None = None
     rows = db.session.execute(
         delete(AppointmentSeat).where(mine).returning(
             AppointmentSeat.rule_id, AppointmentSeat.slot_at, AppointmentSeat.held_until),
-        execution_options={"synchronize_session": False})
+        execution_options={"synchronize_session": False}).all()
     db.session.expire(appointment, ["seats"])
     return seat_counts.unheld(rows, -1)
 

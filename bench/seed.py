@@ -12,11 +12,12 @@ import os
 import random
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import psycopg
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -85,7 +86,7 @@ def load_appointments(app, count: int, capacity_factor: int, race_free: int,
     from booking.db import db, utcnow
     from booking.offices.models import AvailabilityRule, Office
     from booking.scheduling import codes, operations, queries
-    from booking.scheduling.models import CONFIRMED, Appointment, AppointmentSeat
+    from booking.scheduling.models import CONFIRMED, Appointment, AppointmentSeat, StepCount
 
     rng = random.Random(seed)
     now = utcnow()
@@ -179,6 +180,10 @@ def load_appointments(app, count: int, capacity_factor: int, race_free: int,
             for at, rule_id, seat_no in plan.seats
         ]
         conn.execute(insert(AppointmentSeat.__table__), seat_rows)
+        counts = Counter((row["rule_id"], row["slot_at"]) for row in seat_rows)
+        conn.execute(insert(StepCount.__table__), [  # what the booking keeps (seat_counts)
+            dict(rule_id=rule_id, slot_at=at, taken=taken)
+            for (rule_id, at), taken in counts.items()])
         session.commit()
         conn = session.connection()
         conn.exec_driver_sql("ANALYZE")
@@ -241,11 +246,17 @@ def remove_bench_bookings(database_url: str) -> int:
             ids = "SELECT id FROM appointments WHERE email LIKE %s"
             conn.execute(f"DELETE FROM outbox_messages WHERE appointment_id IN ({ids})",
                          (BOOKER_EMAILS,))
-            conn.execute(f"DELETE FROM appointment_seats WHERE appointment_id IN ({ids})",
-                         (BOOKER_EMAILS,))
+            gone = conn.execute(
+                f"DELETE FROM appointment_seats WHERE appointment_id IN ({ids}) "
+                "RETURNING rule_id, slot_at, held_until", (BOOKER_EMAILS,)).fetchall()
+            conn.cursor().executemany(  # the counts the booking kept (seat_counts)
+                "UPDATE step_counts SET taken = taken - %s WHERE rule_id = %s AND slot_at = %s",
+                [(n, rule_id, at) for (rule_id, at), n in Counter(
+                    (rule_id, at) for rule_id, at, held in gone if held is None).items()])
             removed = conn.execute("DELETE FROM appointments WHERE email LIKE %s",
                                    (BOOKER_EMAILS,)).rowcount
-        conn.execute("VACUUM ANALYZE appointments, appointment_seats, outbox_messages")
+        conn.execute("VACUUM ANALYZE appointments, appointment_seats, step_counts, "
+                     "outbox_messages")
     return removed
 
 
@@ -253,7 +264,7 @@ def overbooked(app) -> list[tuple]:
     """(rule id, step, seats, capacity) wherever a step holds more seats than its rule."""
     from booking.db import db
     from booking.offices.models import AvailabilityRule
-    from booking.scheduling.models import AppointmentSeat
+    from booking.scheduling.models import AppointmentSeat, StepCount
 
     with app.app_context():
         rows = db.session.execute(
@@ -268,6 +279,15 @@ def overbooked(app) -> list[tuple]:
             select(func.count()).select_from(AppointmentSeat)
             .join(AvailabilityRule, AvailabilityRule.id == AppointmentSeat.rule_id)
             .where(AppointmentSeat.seat_no > AvailabilityRule.capacity))
+        seats = (select(AppointmentSeat.rule_id, AppointmentSeat.slot_at,
+                        func.count().label("n"))
+                 .where(AppointmentSeat.held_until.is_(None))
+                 .group_by(AppointmentSeat.rule_id, AppointmentSeat.slot_at).subquery())
+        drift = db.session.scalar(  # the counts the booking keeps against the seats
+            select(func.count()).select_from(StepCount).outerjoin(seats, and_(
+                seats.c.rule_id == StepCount.rule_id, seats.c.slot_at == StepCount.slot_at))
+            .where(StepCount.taken != func.coalesce(seats.c.n, 0)))
         db.session.remove()
-    return [tuple(r) for r in rows] + ([("seat_no > capacity", bad_seat_no)] if bad_seat_no
-                                       else [])
+    return ([tuple(r) for r in rows]
+            + ([("seat_no > capacity", bad_seat_no)] if bad_seat_no else [])
+            + ([("kept counts wrong", drift)] if drift else []))

@@ -8,7 +8,7 @@ from booking.fairness.models import PortalKey, SpentChallenge
 from booking.notifications.models import OutboxMessage
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
 from booking.queueing.models import Ticket, TicketDay
-from booking.scheduling.models import Appointment, AppointmentSeat, IdempotencyKey
+from booking.scheduling.models import Appointment, AppointmentSeat, IdempotencyKey, StepCount
 from booking.waitlist.models import WaitlistOffer, WaitlistStat, WaitlistWish
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Closure",
     "Counter",
     "IdempotencyKey",
+    "StepCount",
     "Lottery",
     "LotteryEntry",
     "Office",

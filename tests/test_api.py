@@ -303,18 +303,18 @@ def test_a_booking_code_in_use_is_retried_by_the_constraint(client, ctx, town, m
 def test_a_seat_taken_between_looking_and_inserting_is_retried(client, ctx, town, monkeypatch):
     """What a concurrent booking looks like from inside: the seat numbers read are already
     out of date, the insert hits the unique seat key, and the next attempt looks again."""
-    from booking.scheduling import queries
+    from booking.scheduling import holds
 
     day = next_workday()
     assert book(client, local_iso(day, 9), service="melde").status_code == 201
-    real = queries.get_used_seats
+    real = holds.seats_in_use
     stale = {"calls": 0}
 
-    def first_stale(office, instants):
+    def first_stale(office, instants, now):
         stale["calls"] += 1
-        return {} if stale["calls"] == 1 else real(office, instants)
+        return {} if stale["calls"] == 1 else real(office, instants, now)
 
-    monkeypatch.setattr(queries, "get_used_seats", first_stale)
+    monkeypatch.setattr(holds, "seats_in_use", first_stale)
     second = book(client, local_iso(day, 9), service="melde")
     assert second.status_code == 201 and stale["calls"] == 2
     ctx.rollback()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from booking.audit.log import record
@@ -99,6 +99,13 @@ def get_lotteries(office_ids: Sequence[str]) -> list[Lottery]:
 
 # ---------------------------------------------------------------- holding days back
 
+_HELD_BACK = (  # (built once: every listing and booking runs it)
+    select(Lottery.first_day, Lottery.last_day).join(lottery_offices)
+    .where(lottery_offices.c.office_id == bindparam("office"),
+           Lottery.service_id == bindparam("service"), Lottery.status == OPEN,
+           Lottery.first_day <= bindparam("last"), Lottery.last_day >= bindparam("first")))
+
+
 def withhold_lottery_days(office: Office, service_id: str | None, steps: slots.OpenSteps
                           ) -> slots.OpenSteps:
     """``steps`` without the days that a lottery not drawn yet holds back for
@@ -107,11 +114,8 @@ def withhold_lottery_days(office: Office, service_id: str | None, steps: slots.O
     if not steps or service_id is None:
         return steps
     days = [step.day for step in steps.values()]
-    held = db.session.execute(
-        select(Lottery.first_day, Lottery.last_day).join(lottery_offices)
-        .where(lottery_offices.c.office_id == office.id, Lottery.service_id == service_id,
-               Lottery.status == OPEN, Lottery.first_day <= max(days),
-               Lottery.last_day >= min(days))).all()
+    held = db.session.execute(_HELD_BACK, {"office": office.id, "service": service_id,
+                                           "first": min(days), "last": max(days)}).all()
     if not held:
         return steps
     return {at: step for at, step in steps.items()

@@ -19,7 +19,7 @@ from booking.notifications import appointment_mails
 from booking.offices import operations as ops
 from booking.offices.models import AvailabilityRule, Office
 from booking.offices.operations import CANCEL
-from booking.scheduling import operations, queries, slots, step_changes
+from booking.scheduling import operations, queries, seat_counts, slots, step_changes
 from booking.scheduling.models import CONFIRMED, Appointment, AppointmentSeat
 
 
@@ -112,9 +112,13 @@ def _apply_plan(plan: RulePlan, decision: str | None, detail: str, actor,
                 now: datetime) -> None:
     if plan.stranded and decision == CANCEL:
         ops.cancel_all(plan.stranded, lambda a: _apology_rules(a, detail), actor, now)
-    for seat, rule_id, seat_no in plan.moves:
+    counted = seat_counts.Changes()
+    for seat, rule_id, seat_no in plan.moves:  # seats not held (plan_rule_change)
+        counted[seat.rule_id, seat.slot_at] -= 1
+        counted[rule_id, seat.slot_at] += 1
         seat.rule_id, seat.seat_no = rule_id, seat_no
     db.session.flush()
+    seat_counts.apply(counted)
 
 
 def _set_rule(rule: AvailabilityRule, proposed: slots.Rule) -> None:
@@ -156,7 +160,10 @@ def delete_rule(office: Office, rule: AvailabilityRule, decision: str | None,
     before = rule_state(rule)
     _apply_plan(plan, decision, detail, actor, now)
     if plan.stale_seats:
-        db.session.execute(delete(AppointmentSeat).where(AppointmentSeat.id.in_(plan.stale_seats)))
+        seat_counts.apply(seat_counts.unheld(db.session.execute(
+            delete(AppointmentSeat).where(AppointmentSeat.id.in_(plan.stale_seats)).returning(
+                AppointmentSeat.rule_id, AppointmentSeat.slot_at, AppointmentSeat.held_until)),
+            -1))
     db.session.delete(rule)
     db.session.flush()
     ops.record(actor, "rule.deleted", "rule", before["id"], office.id, before, None, now)

@@ -3,7 +3,7 @@
 A seat with ``held_until`` is taken only until then (:class:`AppointmentSeat`); from
 that instant on it is free everywhere without any job: the listing leaves it out of its
 counts (:func:`queries.get_taken`) and the next booking of its step deletes it
-(:func:`delete_lapsed_seats`) before picking seats. Two things hold seats:
+(:func:`seats_in_use`) before picking seats. Two things hold seats:
 
 * a **held appointment** (status ``held``): booked online where the office asks for a
   double opt-in, or offered to someone on a waiting list. ``book_appointment(...,
@@ -28,7 +28,7 @@ from sqlalchemy import delete, func, or_, select, update
 from booking import metrics
 from booking.db import db
 from booking.offices.models import Office, Service
-from booking.scheduling import codes, queries, slots
+from booking.scheduling import codes, queries, seat_counts, slots
 from booking.scheduling.errors import SchedulingError
 from booking.scheduling.models import CONFIRMED, HELD, Appointment, AppointmentSeat
 
@@ -90,41 +90,62 @@ def is_live(now: datetime):
     return or_(AppointmentSeat.held_until.is_(None), AppointmentSeat.held_until > now)
 
 
-def delete_lapsed_seats(office: Office, instants: list[datetime], now: datetime) -> None:
-    """Delete the lapsed held seats of the steps ``instants``, so that their seat numbers
-    can be taken again. Seats another transaction is deleting are skipped (PostgreSQL):
-    bookings of the same step never wait for each other here."""
-    lapsed = (select(AppointmentSeat.id)
-              .where(AppointmentSeat.office_id == office.id,
-                     AppointmentSeat.slot_at.in_(instants),
-                     AppointmentSeat.held_until.is_not(None),
-                     AppointmentSeat.held_until <= now)
-              .with_for_update(skip_locked=True))
-    db.session.execute(delete(AppointmentSeat).where(AppointmentSeat.id.in_(lapsed)),
-                       execution_options={"synchronize_session": False})
+def seats_in_use(office: Office, instants: list[datetime], now: datetime
+                 ) -> dict[datetime, dict[int, set[int]]]:
+    """Seat numbers in use per step and rule in the steps ``instants``, for picking free
+    ones: the lapsed held seats among them are deleted first (when there are any), so
+    that their numbers can be taken again. Seats another transaction is deleting are
+    skipped and stay in use (PostgreSQL): bookings of a step never wait for each other."""
+    rows = db.session.connection().execute(  # (Core: no ORM entities, no autoflush)
+        select(AppointmentSeat.id, AppointmentSeat.slot_at, AppointmentSeat.rule_id,
+               AppointmentSeat.seat_no, AppointmentSeat.held_until)
+        .where(AppointmentSeat.office_id == office.id, AppointmentSeat.slot_at.in_(instants))
+    ).all()
+    lapsed = [row.id for row in rows if row.held_until is not None and row.held_until <= now]
+    gone: set[int] = set()
+    if lapsed:
+        gone = set(db.session.scalars(
+            delete(AppointmentSeat).where(AppointmentSeat.id.in_(
+                select(AppointmentSeat.id).where(AppointmentSeat.id.in_(lapsed))
+                .with_for_update(skip_locked=True)))
+            .returning(AppointmentSeat.id), execution_options={"synchronize_session": False}))
+    used: dict[datetime, dict[int, set[int]]] = {}
+    for row in rows:
+        if row.id not in gone:
+            used.setdefault(row.slot_at, {}).setdefault(row.rule_id, set()).add(row.seat_no)
+    return used
 
 
 def give_up_seats(appointment: Appointment, now: datetime, until: datetime | None,
-                  keep: list[datetime] | None = None) -> None:
+                  keep: list[datetime] | None = None) -> seat_counts.Changes:
     """The appointment gives up its seats (except those in the steps ``keep``, which it
     keeps as they are): held until ``until`` (the release time), or freed at once
-    (``until`` None). Seats it gave up earlier and still holds keep their time."""
+    (``until`` None). Seats it gave up earlier and still holds keep their time. Returns
+    the changes of the kept counts for the caller to apply (:mod:`seat_counts`)."""
     mine = AppointmentSeat.appointment_id == appointment.id
     if keep:
         mine = mine & AppointmentSeat.slot_at.not_in(keep)
+    key = (AppointmentSeat.rule_id, AppointmentSeat.slot_at)
     if until is None:
-        db.session.execute(delete(AppointmentSeat).where(mine),
-                           execution_options={"synchronize_session": False})
+        rows = db.session.execute(
+            delete(AppointmentSeat).where(mine).returning(*key, AppointmentSeat.held_until),
+            execution_options={"synchronize_session": False})
+        counted = seat_counts.unheld(rows, -1)
     else:
         db.session.execute(
             delete(AppointmentSeat).where(mine, AppointmentSeat.held_until <= now),
             execution_options={"synchronize_session": False})
-        if appointment.status != HELD:  # a held one's seats all take the release time
-            mine = mine & AppointmentSeat.held_until.is_(None)
-        db.session.execute(
-            update(AppointmentSeat).where(mine).values(held_until=until),
-            execution_options={"synchronize_session": False})
+        if appointment.status == HELD:  # its seats are all held: they take the release time
+            db.session.execute(update(AppointmentSeat).where(mine).values(held_until=until),
+                               execution_options={"synchronize_session": False})
+            counted = seat_counts.Changes()
+        else:  # the seats not held yet (those given up earlier keep their time)
+            counted = seat_counts.changes(db.session.execute(
+                update(AppointmentSeat).where(mine, AppointmentSeat.held_until.is_(None))
+                .values(held_until=until).returning(*key),
+                execution_options={"synchronize_session": False}), -1)
     db.session.expire(appointment, ["seats"])
+    return counted
 
 
 # ---------------------------------------------------------------- the cap per person
@@ -188,10 +209,12 @@ def confirm_hold(appointment: Appointment, now: datetime, token: str | None = No
             slots.Policy(policy.tz, policy.slot_minutes, timedelta(0), policy.horizon_days),
             now)):
         raise HoldLapsed("the seats are gone or the start is no longer offered")
-    db.session.execute(update(AppointmentSeat)
-                       .where(AppointmentSeat.appointment_id == appointment.id)
-                       .values(held_until=None),
-                       execution_options={"synchronize_session": False})
+    seat_counts.apply(seat_counts.changes(db.session.execute(
+        update(AppointmentSeat)
+        .where(AppointmentSeat.appointment_id == appointment.id,
+               AppointmentSeat.held_until.is_not(None))
+        .values(held_until=None).returning(AppointmentSeat.rule_id, AppointmentSeat.slot_at),
+        execution_options={"synchronize_session": False}), 1))
     appointment.status = CONFIRMED
     appointment.held_until = None
     appointment.updated_at = now

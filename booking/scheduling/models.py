@@ -124,6 +124,18 @@ class AppointmentSeat(db.Model):
     rule: Mapped[AvailabilityRule] = relationship()
 
 
+class StepCount(db.Model):
+    """Seats not held per (rule, step), kept in the transaction that changes them
+    (:mod:`booking.scheduling.seat_counts`): what the slot listing reads."""
+
+    __tablename__ = "step_counts"
+
+    rule_id: Mapped[int] = mapped_column(
+        ForeignKey("availability_rules.id", ondelete="CASCADE"), primary_key=True)
+    slot_at: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    taken: Mapped[int]
+
+
 class IdempotencyKey(db.Model):
     """A booking made under an idempotency key (the API's ``Idempotency-Key`` header, the
     citizen form's submission key): a repeat of that request gets this booking again

@@ -5,12 +5,10 @@ the outbox; the caller's commit point makes everything happen or nothing.
 
 One path takes seats, for every booking (JSON API, citizen pages, phone) and every move
 (:func:`_seat_taker`): lock the office's schedule for reading, check the start against
-the rules and closures as the database holds them, pick the lowest free seat of every
-step the appointment covers and insert them in a savepoint. The seat key
-``(rule, step, seat number)`` is unique in the database: if a concurrent booking took a
-seat first, the savepoint is rolled back and the seats free now are picked again.
+the rules and closures as the database holds them, and in a savepoint pick the lowest
+free seat of every step the appointment covers, insert them and add them to the kept
+counts (:mod:`seat_counts`); again if a concurrent booking took a seat first (:mod:`retries`).
 """
-
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -25,8 +23,8 @@ from booking.db import db
 from booking.fairness.emails import normalise_email
 from booking.fairness.lottery import withhold_lottery_days
 from booking.notifications import appointment_mails
-from booking.offices.models import Office, Service
-from booking.scheduling import codes, holds, idempotency, next_free, queries, slots
+from booking.offices.models import Office, Service, office_services
+from booking.scheduling import codes, holds, idempotency, next_free, queries, retries, seat_counts, slots
 from booking.scheduling.errors import (
     AppointmentCancelled,
     DeadlinePassed,
@@ -45,8 +43,6 @@ from booking.scheduling.models import (
     AppointmentSeat,
 )
 
-SEAT_ATTEMPTS = 5
-
 
 @dataclass(frozen=True)
 class Citizen:
@@ -56,7 +52,8 @@ class Citizen:
     language: str = "de"
 
 
-def lock_office_schedule(office: Office, *, for_change: bool = False) -> None:
+def lock_office_schedule(office: Office, *, for_change: bool = False,
+                         offering: Service | None = None) -> None:
     """Order bookings against changes of an office's schedule (PostgreSQL; SQLite runs
     one writing transaction at a time anyway).
 
@@ -64,9 +61,18 @@ def lock_office_schedule(office: Office, *, for_change: bool = False) -> None:
     another, nor for bookings at other offices. A closure or a rule change
     (``for_change``) locks it for update: it waits until the bookings in flight at that
     office have committed, so its list of affected appointments is complete, and holds
-    new ones back until it commits; those then read the new rules and closures."""
-    db.session.execute(select(Office.id).where(Office.id == office.id)
-                       .with_for_update(read=not for_change, key_share=not for_change))
+    new ones back until it commits; those then read the new rules and closures.
+
+    ``offering``: check in the same statement that the office offers this service
+    (raises ServiceNotOffered)."""
+    query = select(Office.id).where(Office.id == office.id)
+    if offering is not None:
+        query = query.join(office_services, office_services.c.office_id == Office.id).where(
+            office_services.c.service_id == offering.id)
+    locked = db.session.execute(query.with_for_update(
+        read=not for_change, key_share=not for_change, of=Office)).first()
+    if locked is None:
+        raise ServiceNotOffered(f"{office.id} does not offer {offering.id}")
 
 
 def check_offered(office: Office, service: Service) -> None:
@@ -137,44 +143,17 @@ def is_changeable(appointment: Appointment, now: datetime) -> bool:
 
 # ---------------------------------------------------------------- taking seats
 
-def _is_retried_conflict(exc: IntegrityError) -> bool:
-    """Whether a concurrent booking took one of our seats first, or (rarely) the random
-    booking code is in use already; any other violation is a bug and is not retried."""
-    name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)  # psycopg
-    if name is not None:
-        return name in {"uq_appointment_seats_seat", "uq_appointments_code"}
-    message = str(exc.orig)  # SQLite names the columns instead
-    return message in {
-        "UNIQUE constraint failed: appointment_seats.rule_id, appointment_seats.slot_at, "
-        "appointment_seats.seat_no",
-        "UNIQUE constraint failed: appointments.code",
-    }
-
-
-def _in_savepoint_with_retries(attempt: Callable[[], None]) -> None:
-    """Run ``attempt`` in a savepoint; if a unique key it wrote was taken concurrently,
-    roll the savepoint back (nothing of the attempt stays) and run it again."""
-    for _ in range(SEAT_ATTEMPTS):
-        try:
-            with db.session.begin_nested():
-                attempt()
-            return
-        except IntegrityError as exc:
-            if not _is_retried_conflict(exc):
-                raise
-    raise SlotTaken("no seat left after retries")
-
-
 def _seat_taker(office: Office, service: Service, start_at: datetime, now: datetime,
-                by_staff: bool, hold_until: datetime | None = None
+                by_staff: bool, hold_until: datetime | None = None, *, offered: bool = False
                 ) -> Callable[[Appointment], None]:
-    """Lock the office's schedule (:func:`lock_office_schedule`), check that it offers
+    """Lock the office's schedule (:func:`lock_office_schedule`; with ``offered``, check
+    that the office offers the service: ServiceNotOffered), check that it offers
     ``start_at`` for the service (raises NotBookable), and return the step that gives an
     appointment starting then one seat in every step it covers: the lowest free seat
     number of each step (specific rules first; lapsed holds deleted first), inserted in
     time order (held until ``hold_until`` if given), or SlotTaken if a step is full.
-    Run it inside :func:`_in_savepoint_with_retries`."""
-    lock_office_schedule(office)
+    Run it inside :func:`retries.in_savepoint`."""
+    lock_office_schedule(office, offering=service if offered else None)
     duration = service.duration_minutes
     day = start_at.astimezone(office.tz).date()
     steps = queries.get_open_steps(office, queries.get_rules(office), service.id, day, day)
@@ -183,9 +162,11 @@ def _seat_taker(office: Office, service: Service, start_at: datetime, now: datet
         raise NotBookable("this start is not offered")
     covered = slots.covered_steps(start_at, duration, office.slot_minutes)
 
-    def take_seats(appointment: Appointment) -> None:
-        holds.delete_lapsed_seats(office, covered, now)
-        used = queries.get_used_seats(office, covered)
+    def take_seats(appointment: Appointment, released: seat_counts.Changes | None = None
+                   ) -> None:
+        """``released``: the seats the appointment gave up in this savepoint (a move),
+        counted together with the new ones."""
+        used = holds.seats_in_use(office, covered, now)
         picks = [slots.choose_seat(steps[at], used.get(at, {})) for at in covered]
         if None in picks:
             raise SlotTaken("no seat left")
@@ -195,6 +176,11 @@ def _seat_taker(office: Office, service: Service, start_at: datetime, now: datet
              "slot_at": at, "seat_no": seat_no, "held_until": hold_until}
             for at, (rule_id, seat_no) in zip(covered, picks, strict=True)
         ])
+        counted = seat_counts.Changes(released or {})
+        if hold_until is None:
+            counted.update(seat_counts.changes(
+                ((rule_id, at) for at, (rule_id, _) in zip(covered, picks, strict=True)), 1))
+        seat_counts.apply(counted)
         db.session.expire(appointment, ["seats"])
 
     return take_seats
@@ -228,11 +214,10 @@ def book_appointment(
         earlier = idempotency.get_booking(key, fingerprint)
         if earlier is not None:
             return earlier
-    check_offered(office, service)
     email_key = normalise_email(citizen.email) if citizen.email else None
     if cap is not None and email_key:
         holds.check_cap(email_key, service, cap, now)
-    take_seats = _seat_taker(office, service, start_at, now, by_staff, hold_until)
+    take_seats = _seat_taker(office, service, start_at, now, by_staff, hold_until, offered=True)
     token = codes.new_token()
     appointment = Appointment(
         office=office, service=service, start_at=start_at,
@@ -254,7 +239,7 @@ def book_appointment(
         take_seats(appointment)
 
     try:
-        _in_savepoint_with_retries(attempt)
+        retries.in_savepoint(attempt)
     except IntegrityError as exc:
         if key is None or not idempotency.is_key_taken(exc):
             raise
@@ -300,15 +285,15 @@ def reschedule_appointment(
     def attempt() -> None:
         # (a failed attempt's rollback expires the appointment: it reads its old times)
         if release_at is None:
-            _release_seats(appointment)
+            released = _release_seats(appointment)
         else:
-            holds.give_up_seats(appointment, now, release_at, keep=new_steps)
-            _release_seats(appointment, only=new_steps)
+            released = holds.give_up_seats(appointment, now, release_at, keep=new_steps)
+            released.update(_release_seats(appointment, only=new_steps))
         appointment.start_at = start_at
         appointment.end_at = start_at + timedelta(minutes=service.duration_minutes)
-        take_seats(appointment)
+        take_seats(appointment, released)
 
-    _in_savepoint_with_retries(attempt)
+    retries.in_savepoint(attempt)
     if token is None:
         token = codes.new_token()
         appointment.token_hash = codes.hash_token(token)
@@ -322,12 +307,19 @@ def reschedule_appointment(
     return token
 
 
-def _release_seats(appointment: Appointment, only: list[datetime] | None = None) -> None:
+def _release_seats(appointment: Appointment, only: list[datetime] | None = None
+                   ) -> seat_counts.Changes:
+    """Delete the appointment's seats (of the steps ``only``); returns the changes of the
+    kept counts for the caller to apply (:mod:`seat_counts`)."""
     mine = AppointmentSeat.appointment_id == appointment.id
     if only is not None:
         mine = mine & AppointmentSeat.slot_at.in_(only)
-    db.session.execute(delete(AppointmentSeat).where(mine))
+    rows = db.session.execute(
+        delete(AppointmentSeat).where(mine).returning(
+            AppointmentSeat.rule_id, AppointmentSeat.slot_at, AppointmentSeat.held_until),
+        execution_options={"synchronize_session": False}).all()
     db.session.expire(appointment, ["seats"])
+    return seat_counts.unheld(rows, -1)
 
 
 def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadline=True,
@@ -346,9 +338,9 @@ def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadl
     if enforce_deadline and not is_changeable(appointment, now):
         raise DeadlinePassed("the cancellation deadline is over")
     if release_at is None:
-        _release_seats(appointment)
+        seat_counts.apply(_release_seats(appointment))
     else:
-        holds.give_up_seats(appointment, now, release_at)
+        seat_counts.apply(holds.give_up_seats(appointment, now, release_at))
     # a held appointment was never confirmed: no calendar entry to cancel, no email
     confirmed = appointment.status != HELD
     appointment.status = CANCELLED

@@ -7,20 +7,22 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays as holidays_lib
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, Integer, bindparam, cast, extract, func, select, union_all
 
 from booking.db import db
 from booking.offices.models import AvailabilityRule, Closure, Office, office_services, rule_services
 from booking.scheduling import slots
-from booking.scheduling.models import AppointmentSeat
+from booking.scheduling.models import AppointmentSeat, StepCount
+
+_OFFERED = select(office_services.c.service_id).where(  # (built once, like those below)
+    office_services.c.office_id == bindparam("office"),
+    office_services.c.service_id == bindparam("service"))
 
 
 def is_offered(office_id: str, service_id: str) -> bool:
     """Whether the office offers the service (one indexed lookup, no ORM collection)."""
     return db.session.execute(
-        select(office_services.c.service_id).where(
-            office_services.c.office_id == office_id, office_services.c.service_id == service_id)
-    ).first() is not None
+        _OFFERED, {"office": office_id, "service": service_id}).first() is not None
 
 
 def get_policy(office: Office) -> slots.Policy:
@@ -32,25 +34,28 @@ def get_policy(office: Office) -> slots.Policy:
     )
 
 
+_RULES = (
+    select(AvailabilityRule.id, AvailabilityRule.weekdays, AvailabilityRule.start_time,
+           AvailabilityRule.end_time, AvailabilityRule.valid_from, AvailabilityRule.valid_until,
+           AvailabilityRule.capacity, rule_services.c.service_id)
+    .outerjoin(rule_services, rule_services.c.rule_id == AvailabilityRule.id)
+    .where(AvailabilityRule.office_id == bindparam("office"))
+    .order_by(AvailabilityRule.id)
+)
+
+
 def get_rules(office: Office) -> tuple[slots.Rule, ...]:
     """The office's availability rules with their services, in one query, by id."""
-    rows = db.session.execute(
-        select(AvailabilityRule, rule_services.c.service_id)
-        .outerjoin(rule_services, rule_services.c.rule_id == AvailabilityRule.id)
-        .where(AvailabilityRule.office_id == office.id)
-        .order_by(AvailabilityRule.id)
-    )
-    rules: dict[int, AvailabilityRule] = {}
+    rules: dict[int, tuple] = {}
     services: dict[int, set[str]] = {}
-    for rule, service_id in rows:
-        rules[rule.id] = rule
-        services.setdefault(rule.id, set()).update([service_id] if service_id else [])
+    for *rule, service_id in db.session.execute(_RULES, {"office": office.id}):
+        rules[rule[0]] = rule
+        services.setdefault(rule[0], set()).update([service_id] if service_id else [])
     return tuple(
-        slots.Rule(id=rule.id, weekdays=frozenset(int(ch) for ch in rule.weekdays),
-                   start=rule.start_time, end=rule.end_time, valid_from=rule.valid_from,
-                   valid_until=rule.valid_until, capacity=rule.capacity,
-                   service_ids=frozenset(services[rule.id]))
-        for rule in rules.values()
+        slots.Rule(id=rule_id, weekdays=frozenset(int(ch) for ch in weekdays), start=start,
+                   end=end, valid_from=valid_from, valid_until=valid_until, capacity=capacity,
+                   service_ids=frozenset(services[rule_id]))
+        for rule_id, weekdays, start, end, valid_from, valid_until, capacity in rules.values()
     )
 
 
@@ -75,16 +80,17 @@ def day_bounds(office: Office, first_day: date, last_day: date) -> tuple[datetim
     return start, end.astimezone(UTC)
 
 
+_CLOSURES = select(Closure.starts_at, Closure.ends_at, Closure.counter_id).where(
+    Closure.office_id == bindparam("office"), Closure.starts_at < bindparam("end"),
+    Closure.ends_at > bindparam("start"))
+
+
 def get_closure_intervals(office: Office, first_day: date, last_day: date
                           ) -> tuple[list[tuple[datetime, datetime]], list[tuple[datetime, datetime]]]:
     """(office-wide closures, closures of single counters) overlapping the date range, each
     sorted. A closed counter takes one seat off every rule's capacity (slots.open_steps)."""
     start, end = day_bounds(office, first_day, last_day)
-    rows = db.session.execute(
-        select(Closure.starts_at, Closure.ends_at, Closure.counter_id).where(
-            Closure.office_id == office.id, Closure.starts_at < end, Closure.ends_at > start
-        )
-    )
+    rows = db.session.execute(_CLOSURES, {"office": office.id, "start": start, "end": end})
     closed, cuts = [], []
     for starts_at, ends_at, counter_id in rows:
         (closed if counter_id is None else cuts).append((starts_at, ends_at))
@@ -106,37 +112,45 @@ def get_open_steps(office: Office, rules: Iterable[slots.Rule], service_id: str 
                             service_id, get_policy(office), first_day, last_day, cuts)
 
 
+def _taken_statement():
+    rule_ids, start, end = (bindparam("rule_ids", expanding=True), bindparam("start"),
+                            bindparam("end"))
+    held = (AppointmentSeat.rule_id.in_(rule_ids), AppointmentSeat.slot_at >= start,
+            AppointmentSeat.slot_at < end, AppointmentSeat.held_until.is_not(None),
+            AppointmentSeat.held_until > bindparam("now"))
+    both = union_all(
+        select(StepCount.rule_id, StepCount.slot_at, StepCount.taken).where(
+            StepCount.rule_id.in_(rule_ids), StepCount.slot_at >= start, StepCount.slot_at < end,
+            StepCount.taken > 0),
+        select(AppointmentSeat.rule_id, AppointmentSeat.slot_at, func.count()).where(*held)
+        .group_by(AppointmentSeat.rule_id, AppointmentSeat.slot_at),
+    ).subquery()
+    # the step as POSIX seconds (computed by the database, per dialect): a thousand rows of
+    # them are read much faster than timestamps, and made instants again in one C call each
+    return (select(both.c.rule_id, cast(extract("epoch", both.c.slot_at), BigInteger),
+                   cast(func.sum(both.c.taken), Integer))
+            .group_by(both.c.rule_id, both.c.slot_at))
+
+
+_TAKEN = _taken_statement()  # built once: every listing runs it
+
+
 def get_taken(office: Office, rules: Iterable[slots.Rule], first_day: date, last_day: date,
               now: datetime) -> dict[tuple[int, datetime], int]:
-    """Seats taken at ``now`` per (rule id, step) of ``rules`` in the local date range.
-    Counted from the unique seat index (rule, step, seat number) alone, in its order,
-    less the lapsed holds found in the small partial index of held seats."""
+    """Seats taken at ``now`` per (rule id, step) of ``rules`` in the local date range:
+    the counts of seats not held that the booking keeps (:mod:`seat_counts`), plus the
+    held seats not lapsed yet, counted from their small partial index. One round trip."""
     start, end = day_bounds(office, first_day, last_day)
-    rule_ids = [rule.id for rule in rules if rule.id is not None]
-    in_range = (AppointmentSeat.rule_id.in_(rule_ids), AppointmentSeat.slot_at >= start,
-                AppointmentSeat.slot_at < end)
-    rows = db.session.execute(
-        select(AppointmentSeat.rule_id, AppointmentSeat.slot_at, func.count())
-        .where(*in_range)
-        .group_by(AppointmentSeat.rule_id, AppointmentSeat.slot_at)
-    )
-    taken = {(rule_id, slot_at): count for rule_id, slot_at, count in rows}
-    lapsed = db.session.execute(
-        select(AppointmentSeat.rule_id, AppointmentSeat.slot_at, func.count())
-        .where(*in_range, AppointmentSeat.held_until.is_not(None),
-               AppointmentSeat.held_until <= now)
-        .group_by(AppointmentSeat.rule_id, AppointmentSeat.slot_at)
-    )
-    for rule_id, slot_at, count in lapsed:
-        left = taken.pop((rule_id, slot_at)) - count
-        if left:
-            taken[rule_id, slot_at] = left
-    return taken
+    rows = db.session.connection().execute(_TAKEN, {
+        "rule_ids": [rule.id for rule in rules if rule.id is not None],
+        "start": start, "end": end, "now": now}).all()
+    instant = datetime.fromtimestamp
+    return {(rule_id, instant(seconds, UTC)): count for rule_id, seconds, count in rows}
 
 
 def get_used_seats(office: Office, instants: list[datetime]) -> dict[datetime, dict[int, set[int]]]:
     """Seat numbers in use per step and rule, for the steps ``instants`` (lapsed holds
-    too: the seat taker deletes those first, see holds.delete_lapsed_seats)."""
+    too; the seat taker uses holds.seats_in_use, which deletes those first)."""
     used: dict[datetime, dict[int, set[int]]] = {}
     rows = db.session.execute(
         select(AppointmentSeat.slot_at, AppointmentSeat.rule_id, AppointmentSeat.seat_no).where(

@@ -18,6 +18,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 
@@ -53,8 +54,7 @@ class Policy:
         return timedelta(minutes=self.slot_minutes)
 
 
-@dataclass(frozen=True)
-class FreeSlot:
+class FreeSlot(NamedTuple):  # a tuple: thousands are made per listing
     start_at: datetime  # UTC
     end_at: datetime  # UTC
     available: int
@@ -144,6 +144,15 @@ def open_steps(
                 # only the closures and cuts of this rule's hours are checked step by step
                 day_closed = _overlapping(closed, instants[0], instants[-1] + slot)
                 day_cuts = _overlapping(cuts, instants[0], instants[-1] + slot)
+                if not day_closed and not day_cuts:  # the usual day: every step open
+                    if rule.capacity > 0:
+                        for at in instants:
+                            step = steps.get(at)
+                            if step is None:
+                                steps[at] = Step(at, day, [rule])
+                            else:
+                                step.rules.append(rule)
+                    continue
                 for at in instants:
                     if day_closed and _overlapping(day_closed, at, at + slot):
                         continue
@@ -190,18 +199,19 @@ def free_slots(
                 free += left
         seats[at] = free
     result = []
+    append, more_seats = result.append, seats.get
     for at, day, _ in timeline:
         available = seats[at]
         if not available or day > last_day:
             continue
         for offset in offsets:
-            more = seats.get(at + offset, 0)
+            more = more_seats(at + offset, 0)
             if more < available:
                 available = more
                 if not available:
                     break
         if available:
-            result.append(FreeSlot(at, at + duration, available))
+            append(FreeSlot(at, at + duration, available))
     return result
 
 
@@ -218,6 +228,34 @@ def offers_start(steps: Mapping[datetime, Step], start_at: datetime, duration_mi
         if step is None or not any(rule.capacity > 0 for rule in step.rules):
             return False
     return True
+
+
+def local_isoformat(instants: Iterable[datetime], tz: ZoneInfo) -> list[str]:
+    """``instant.astimezone(tz).isoformat()`` of each UTC instant; those on a whole minute
+    by string arithmetic within a local day of one UTC offset (listings format thousands)."""
+    result: list[str] = []
+    append = result.append
+    since = until = None
+    for at in instants:
+        if since is None or not since <= at < until or at.second or at.microsecond:
+            local = at.astimezone(tz)
+            text = local.isoformat()
+            append(text)
+            offset = local.utcoffset()
+            since = at - timedelta(hours=local.hour, minutes=local.minute, seconds=local.second,
+                                   microseconds=local.microsecond)
+            until = since + timedelta(days=1)
+            if ((until - timedelta(microseconds=1)).astimezone(tz).utcoffset() != offset
+                    or since.astimezone(tz).utcoffset() != offset):
+                since = until = at  # a day with a clock change: one by one
+            prefix, suffix = text[:11], text[19:]
+            shift = offset // timedelta(minutes=1)
+            continue
+        append(prefix + _CLOCK[(at.hour * 60 + at.minute + shift) % 1440] + suffix)
+    return result
+
+
+_CLOCK = [f"{minute // 60:02d}:{minute % 60:02d}:00" for minute in range(24 * 60)]
 
 
 def _instant(entry: tuple) -> datetime:

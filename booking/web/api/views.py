@@ -20,6 +20,7 @@ from booking.scheduling.errors import (
     ServiceNotOffered,
     SlotTaken,
 )
+from booking.scheduling.slots import local_isoformat
 from booking.web import caching, fairness, validation
 from booking.web.api import bp
 from booking.web.api.bot_check import require_proof
@@ -165,11 +166,11 @@ def slots(office_id: str, service_id: str):
         free = operations.list_free_slots(office, service, utcnow(), first, last)
     except ServiceNotOffered:
         abort(404, gettext("This office does not offer this service."))
-    tz = office.tz
+    starts = local_isoformat([s.start_at for s in free], office.tz)
+    ends = local_isoformat([s.end_at for s in free], office.tz)
     return caching.public(jsonify([
-        {"start": s.start_at.astimezone(tz).isoformat(),
-         "end": s.end_at.astimezone(tz).isoformat(), "available": s.available}
-        for s in free
+        {"start": start, "end": end, "available": s.available}
+        for start, end, s in zip(starts, ends, free, strict=True)
     ]))
 
 

@@ -218,11 +218,18 @@ def revoke_api_tokens(user: User, now: datetime) -> int:
     return result.rowcount
 
 
+#: how exactly a token's last use is recorded: a write at most this often, not one per
+#: request (every request with the token would otherwise update, and lock until its
+#: commit, the same row: clerks sharing a token would wait for each other)
+TOKEN_USE_PRECISION = timedelta(minutes=1)
+
+
 def user_for_api_token(token: str, now: datetime) -> User | None:
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
-    row.last_used_at = now
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_PRECISION:
+        row.last_used_at = now
     return row.user
 
 

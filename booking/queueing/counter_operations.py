@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from booking.audit import log as audit
 from booking.db import db
@@ -43,9 +44,10 @@ def call_next(counter: Counter, now: datetime) -> Ticket | None:
     """Call the next eligible ticket to ``counter``; None when nobody waits for it.
     Raises CounterPaused or CounterBusy. Atomic across workers and servers."""
     # one call at a time per counter (a double click, two tabs): lock its row first
-    db.session.execute(select(Counter.id).where(Counter.id == counter.id).with_for_update())
-    db.session.refresh(counter, ["paused"])
-    if counter.paused:
+    paused = db.session.scalar(
+        select(Counter.paused).where(Counter.id == counter.id).with_for_update())
+    set_committed_value(counter, "paused", paused)
+    if paused:
         raise errors.CounterPaused()
     if get_active(counter) is not None:
         raise errors.CounterBusy()
@@ -53,18 +55,18 @@ def call_next(counter: Counter, now: datetime) -> Ticket | None:
     services = [s.id for s in counter.services]
     if not services:
         return None
-    due = case(
-        (Ticket.due_at.is_not(None) & (Ticket.due_at <= now + due_window(office)), 0), else_=1)
-    query = (
-        select(Ticket.id)
-        .where(*waiting_today(office, now), Ticket.service_id.in_(services))
-        .order_by(due, case((due == 0, Ticket.due_at), else_=Ticket.arrived_at),
-                  Ticket.arrived_at, Ticket.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
+    # the call order (ordering.sort_key) as two index-ordered reads of one row each:
+    # the first due appointment, else the first by arrival; never the whole queue
+    due = Ticket.due_at.is_not(None) & (Ticket.due_at <= now + due_window(office))
+    waiting = (*waiting_today(office, now), Ticket.service_id.in_(services))
+    first_due = (select(Ticket.id).where(*waiting, due)
+                 .order_by(Ticket.due_at, Ticket.arrived_at, Ticket.id)
+                 .limit(1).with_for_update(skip_locked=True))
+    first_come = (select(Ticket.id).where(*waiting, ~due)
+                  .order_by(Ticket.arrived_at, Ticket.id)
+                  .limit(1).with_for_update(skip_locked=True))
     for _ in range(5):  # a candidate taken between select and update: try the next one
-        ticket_id = db.session.scalar(query)
+        ticket_id = db.session.scalar(first_due) or db.session.scalar(first_come)
         if ticket_id is None:
             return None
         moved = db.session.execute(

@@ -69,14 +69,14 @@ def call_next(counter: Counter, now: datetime) -> Ticket | None:
         ticket_id = db.session.scalar(first_due) or db.session.scalar(first_come)
         if ticket_id is None:
             return None
-        moved = db.session.execute(
+        ticket = db.session.scalar(
             update(Ticket)
             .where(Ticket.id == ticket_id, Ticket.status == WAITING)
             .values(status=CALLED, counter_id=counter.id, called_at=now, recalls=0)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if moved == 1:
-            ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
+            .returning(Ticket)
+            .execution_options(populate_existing=True)
+        )
+        if ticket is not None:
             events.ticket_changed(ticket, "called")
             remind_almost_there(office, now)
             return ticket

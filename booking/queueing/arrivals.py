@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, time
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -25,11 +25,11 @@ from booking.scheduling.models import ARRIVED, CANCELLED, HELD, Appointment
 
 def offered_service(office: Office, service_id: str) -> Service:
     """The service ``service_id`` if the office offers it; raises ServiceNotOffered."""
-    service = db.session.get(Service, service_id) if isinstance(service_id, str) else None
-    if service is None or not db.session.scalar(
-            select(func.count()).select_from(office_services).where(
-                office_services.c.office_id == office.id,
-                office_services.c.service_id == service.id)):
+    service = db.session.scalar(
+        select(Service).join(office_services, office_services.c.service_id == Service.id)
+        .where(office_services.c.office_id == office.id, Service.id == service_id)
+    ) if isinstance(service_id, str) else None
+    if service is None:
         raise errors.ServiceNotOffered()
     return service
 
@@ -75,7 +75,7 @@ def _new_ticket(office: Office, service: Service, now: datetime, *, kind: str,
     day = ordering.local_day(now, office.tz)
     seq = _next_seq(office, day, kind == WALK_IN)
     ticket = Ticket(
-        id=secrets.token_urlsafe(16), office_id=office.id, service_id=service.id, day=day,
+        id=secrets.token_urlsafe(16), office=office, service=service, day=day,
         seq=seq, number=ordering.format_number(service.queue_prefix, seq), kind=kind,
         appointment_id=appointment.id if appointment else None,
         language=language if language in ("de", "en") else "de",

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from booking.accounts.models import ROLES, ApiToken, LoginFailure, StaffSession, User
 from booking.db import db
@@ -218,11 +219,20 @@ def revoke_api_tokens(user: User, now: datetime) -> int:
     return result.rowcount
 
 
+#: how exactly a token's last use is recorded: a write at most this often, not one per
+#: request (every request with the token would otherwise update, and lock until its
+#: commit, the same row: clerks sharing a token would wait for each other)
+TOKEN_USE_PRECISION = timedelta(minutes=1)
+
+
 def user_for_api_token(token: str, now: datetime) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    row = db.session.scalars(  # the user and their offices in the same query
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token))
+        .options(joinedload(ApiToken.user).joinedload(User.offices))).unique().one_or_none()
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
-    row.last_used_at = now
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_PRECISION:
+        row.last_used_at = now
     return row.user
 
 

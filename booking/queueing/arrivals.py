@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, time
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -26,11 +26,11 @@ from booking.scheduling.models import ARRIVED, CANCELLED, HELD, Appointment
 
 def offered_service(office: Office, service_id: str) -> Service:
     """The service ``service_id`` if the office offers it; raises ServiceNotOffered."""
-    service = db.session.get(Service, service_id) if isinstance(service_id, str) else None
-    if service is None or not db.session.scalar(
-            select(func.count()).select_from(office_services).where(
-                office_services.c.office_id == office.id,
-                office_services.c.service_id == service.id)):
+    service = db.session.scalar(
+        select(Service).join(office_services, office_services.c.service_id == Service.id)
+        .where(office_services.c.office_id == office.id, Service.id == service_id)
+    ) if isinstance(service_id, str) else None
+    if service is None:
         raise errors.ServiceNotOffered()
     return service
 
@@ -50,30 +50,33 @@ def is_open_for(office: Office, service_id: str | None, now: datetime, *,
     return ordering.is_open(hours, closed, holiday, service_id, now, office.tz)
 
 
-def _next_seq(office: Office, day, walk_in: bool) -> tuple[int, int]:
-    """Atomically take the next running number of the office's day; returns
-    (seq, walk-ins so far including this one)."""
+def _next_seq(office: Office, day, walk_in: bool) -> int:
+    """Atomically take the next running number of the office's day. A walk-in beyond the
+    office's daily limit (``queue_daily_limit``, at least 1) gets none: the update's
+    condition fails, nothing is written, and ContingentExhausted is raised."""
     dialect = db.session.get_bind().dialect.name
     values = {"office_id": office.id, "day": day, "last_seq": 1, "walk_ins": int(walk_in)}
     stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(TicketDay).values(**values)
+    limit = office.queue_daily_limit if walk_in else None
     stmt = stmt.on_conflict_do_update(
         index_elements=["office_id", "day"],
         set_={"last_seq": TicketDay.last_seq + 1,
               "walk_ins": TicketDay.walk_ins + int(walk_in)},
-    ).returning(TicketDay.last_seq, TicketDay.walk_ins)
-    return tuple(db.session.execute(stmt).one())
+        where=None if limit is None else TicketDay.walk_ins < limit,
+    ).returning(TicketDay.last_seq)
+    seq = db.session.scalar(stmt)
+    if seq is None:
+        raise errors.ContingentExhausted()
+    return seq
 
 
 def _new_ticket(office: Office, service: Service, now: datetime, *, kind: str,
                 language: str, appointment: Appointment | None = None,
                 due_at: datetime | None = None) -> Ticket:
     day = ordering.local_day(now, office.tz)
-    seq, walk_ins = _next_seq(office, day, kind == WALK_IN)
-    if kind == WALK_IN and office.queue_daily_limit is not None \
-            and walk_ins > office.queue_daily_limit:
-        raise errors.ContingentExhausted()
+    seq = _next_seq(office, day, kind == WALK_IN)
     ticket = Ticket(
-        id=secrets.token_urlsafe(16), office_id=office.id, service_id=service.id, day=day,
+        id=secrets.token_urlsafe(16), office=office, service=service, day=day,
         seq=seq, number=ordering.format_number(service.queue_prefix, seq), kind=kind,
         appointment_id=appointment.id if appointment else None,
         language=language if language in ("de", "en") else "de",
@@ -93,8 +96,8 @@ def draw_ticket(office: Office, service_id: str, now: datetime, *, language: str
     service = offered_service(office, service_id)
     if not is_open_for(office, service.id, now, always_open=always_open):
         raise errors.OfficeClosedNow()
-    with db.session.begin_nested():
-        return _new_ticket(office, service, now, kind=WALK_IN, language=language)
+    # no savepoint needed: a refused number (ContingentExhausted) writes nothing
+    return _new_ticket(office, service, now, kind=WALK_IN, language=language)
 
 
 def check_in(office: Office, appointment: Appointment | None, now: datetime) -> Ticket:

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from booking import metrics
 from booking.audit import log as audit
 from booking.db import db
-from booking.offices.models import Counter, Office
-from booking.queueing import errors, events
+from booking.offices.models import Counter, Office, counter_services
+from booking.queueing import errors, events, ordering
 from booking.queueing.arrivals import offered_service
 from booking.queueing.models import CALLED, DONE, NO_SHOW, PARKED, SERVING, WAITING, Ticket
 from booking.queueing.reminders import remind_almost_there
-from booking.queueing.waits import due_window, waiting_today
+from booking.queueing.waits import due_window
 from booking.scheduling.models import NO_SHOW as APPT_NO_SHOW
 
 
@@ -43,44 +45,47 @@ def get_parked(office: Office) -> list[Ticket]:
 def call_next(counter: Counter, now: datetime) -> Ticket | None:
     """Call the next eligible ticket to ``counter``; None when nobody waits for it.
     Raises CounterPaused or CounterBusy. Atomic across workers and servers."""
-    # one call at a time per counter (a double click, two tabs): lock its row first
-    db.session.execute(select(Counter.id).where(Counter.id == counter.id).with_for_update())
-    db.session.refresh(counter, ["paused"])
-    if counter.paused:
+    # one call at a time per counter (a double click, two tabs): lock its row first,
+    # reading in the same statement whether it is paused or has a ticket already
+    active = (select(Ticket.id)
+              .where(Ticket.counter_id == counter.id, Ticket.status.in_((CALLED, SERVING)))
+              .exists())
+    paused, busy = db.session.execute(
+        select(Counter.paused, active).where(Counter.id == counter.id)
+        .with_for_update(of=Counter)).one()
+    set_committed_value(counter, "paused", paused)
+    if paused:
         raise errors.CounterPaused()
-    if get_active(counter) is not None:
+    if busy:
         raise errors.CounterBusy()
     office = counter.office
-    services = [s.id for s in counter.services]
-    if not services:
-        return None
-    due = case(
-        (Ticket.due_at.is_not(None) & (Ticket.due_at <= now + due_window(office)), 0), else_=1)
-    query = (
-        select(Ticket.id)
-        .where(*waiting_today(office, now), Ticket.service_id.in_(services))
-        .order_by(due, case((due == 0, Ticket.due_at), else_=Ticket.arrived_at),
-                  Ticket.arrived_at, Ticket.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
+    # One statement: the call order (ordering.sort_key) as two index-ordered reads of one
+    # row each, the first due appointment, else the first by arrival, among the services
+    # of the counter; the row is locked (SKIP LOCKED: a ticket another counter is taking
+    # is passed over; SQLite serialises writers) and moved. Never reads the whole queue.
+    t = aliased(Ticket)
+    due = t.due_at.is_not(None) & (t.due_at <= now + due_window(office))
+    waiting = (t.office_id == office.id, t.status == WAITING,
+               t.day == ordering.local_day(now, office.tz),
+               t.service_id.in_(select(counter_services.c.service_id)
+                                .where(counter_services.c.counter_id == counter.id)))
+    first_due = (select(t.id).where(*waiting, due).order_by(t.due_at, t.arrived_at, t.id)
+                 .limit(1).with_for_update(skip_locked=True, of=t).scalar_subquery())
+    first_come = (select(t.id).where(*waiting, ~due).order_by(t.arrived_at, t.id)
+                  .limit(1).with_for_update(skip_locked=True, of=t).scalar_subquery())
+    ticket = db.session.scalar(
+        update(Ticket)
+        .where(Ticket.id == func.coalesce(first_due, first_come), Ticket.status == WAITING)
+        .values(status=CALLED, counter_id=counter.id, called_at=now, recalls=0)
+        .returning(Ticket)
+        .execution_options(populate_existing=True)
     )
-    for _ in range(5):  # a candidate taken between select and update: try the next one
-        ticket_id = db.session.scalar(query)
-        if ticket_id is None:
-            return None
-        moved = db.session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.status == WAITING)
-            .values(status=CALLED, counter_id=counter.id, called_at=now, recalls=0)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if moved == 1:
-            ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
-            events.ticket_changed(ticket, "called")
-            metrics.count(metrics.CALLS, office=office.id)
-            remind_almost_there(office, now)
-            return ticket
-    return None
+    if ticket is None:
+        return None
+    events.ticket_changed(ticket, "called")
+    metrics.count(metrics.CALLS, office=office.id)
+    remind_almost_there(office, now)
+    return ticket
 
 
 def _require(ticket: Ticket, *states: str) -> None:

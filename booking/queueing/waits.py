@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, tuple_
 
 from booking.db import db
 from booking.offices.models import Counter, Office, Service, counter_services
@@ -55,6 +55,43 @@ def get_average_minutes(office: Office, service: Service, now: datetime) -> floa
     ).all()
     return estimates.service_minutes([(f - s).total_seconds() / 60 for s, f in rows],
                                      service.duration_minutes)
+
+
+def _ahead_of(ticket: Ticket, now: datetime, rivals: set[str]) -> int:
+    """How many waiting tickets of ``rivals``' services are called before the waiting
+    ``ticket``, by one count in the database: the call order of ``ordering.sort_key``
+    (due appointments by start, then everybody by arrival) as a condition."""
+    window = due_window(ticket.office)
+    due = Ticket.due_at.is_not(None) & (Ticket.due_at <= now + window)
+    if ordering.is_due(ordering.Waiting(ticket.id, ticket.service_id, ticket.arrived_at,
+                                        ticket.due_at), now, window):
+        before = due & (tuple_(Ticket.due_at, Ticket.arrived_at, Ticket.id)
+                        < tuple_(ticket.due_at, ticket.arrived_at, ticket.id))
+    else:
+        before = or_(due, tuple_(Ticket.arrived_at, Ticket.id) < tuple_(ticket.arrived_at, ticket.id))
+    return db.session.scalar(
+        select(func.count()).select_from(Ticket)
+        .where(*waiting_today(ticket.office, now), Ticket.service_id.in_(rivals), before))
+
+
+def ticket_state(ticket: Ticket, now: datetime) -> TicketState:
+    """One ticket as the public sees it (a drawn ticket, a status page): the same figures
+    as ``QueueView`` gives it, without reading the queue (a count of who is ahead, the
+    counters, the service's recent times), so the cost does not grow with the queue."""
+    ahead = estimate = None
+    if ticket.status == WAITING and ticket.day == ordering.local_day(now, ticket.office.tz):
+        counter_services = get_counter_services(ticket.office)
+        ahead = _ahead_of(ticket, now, ordering.rivals_of(ticket.service_id,
+                                                           counter_services.values()))
+        counters = ordering.counters_serving(counter_services, ticket.service_id)
+        if counters and ahead:
+            average = get_average_minutes(ticket.office, ticket.service, now)
+        else:
+            average = 0.0  # not needed: no counter (unknown) or nobody ahead (0)
+        estimate = ordering.estimate_wait(ahead, average, counters)
+    return TicketState(ticket.id, ticket.number, ticket.service_id, ticket.status,
+                       ticket.counter.name if ticket.counter is not None else None,
+                       ahead, estimate)
 
 
 @dataclass(frozen=True)

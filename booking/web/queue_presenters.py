@@ -10,6 +10,7 @@ from datetime import datetime
 
 from flask import abort
 from flask_babel import get_locale, gettext
+from sqlalchemy.orm import joinedload
 
 from booking.accounts.models import User
 from booking.db import db
@@ -17,8 +18,8 @@ from booking.i18n import local_date
 from booking.links import external_url
 from booking.offices.models import Counter, Office
 from booking.queueing import errors
-from booking.queueing.models import WAITING, Ticket
-from booking.queueing.waits import QueueView
+from booking.queueing.models import Ticket
+from booking.queueing.waits import ticket_state
 from booking.web.auth import can_access_office
 
 
@@ -32,11 +33,10 @@ def status_url(ticket: Ticket) -> str:
     return external_url("display.ticket_status", ticket_id=ticket.id)
 
 
-def ticket_json(ticket: Ticket, view: QueueView | None = None, now: datetime | None = None) -> dict:
+def ticket_json(ticket: Ticket, now: datetime) -> dict:
     """The public view of a ticket: number, status, position, wait, counter. Nothing personal.
-    Only a waiting ticket has a position, so only then is the queue read."""
-    if view is None and ticket.status == WAITING:
-        view = QueueView(ticket.office, now)
+    Only a waiting ticket has a position (counted in the database, see waits.ticket_state)."""
+    state = ticket_state(ticket, now)
     return {
         "id": ticket.id,
         "number": ticket.number,
@@ -44,9 +44,9 @@ def ticket_json(ticket: Ticket, view: QueueView | None = None, now: datetime | N
         "service": ticket.service_id,
         "office": ticket.office_id,
         "kind": ticket.kind,
-        "position": view.position(ticket) if view is not None else None,
-        "estimated_wait_minutes": view.estimate(ticket) if view is not None else None,
-        "counter": ticket.counter.name if ticket.counter is not None else None,
+        "position": state.ahead,
+        "estimated_wait_minutes": state.estimate,
+        "counter": state.counter,
         "counter_id": ticket.counter_id,
         "recalls": ticket.recalls,
         "status_url": status_url(ticket),
@@ -81,8 +81,10 @@ def public_ticket(ticket_id: str) -> Ticket:
 
 
 def ticket_for(user: User, ticket_id: str) -> Ticket:
-    """A ticket of one of the user's offices: 404 if unknown, 403 otherwise."""
-    ticket = db.session.get(Ticket, ticket_id) if isinstance(ticket_id, str) else None
+    """A ticket of one of the user's offices: 404 if unknown, 403 otherwise. Its counter
+    comes in the same query (every answer about it names the counter)."""
+    ticket = db.session.get(Ticket, ticket_id, options=[joinedload(Ticket.counter)]) \
+        if isinstance(ticket_id, str) else None
     if ticket is None:
         abort(404, gettext("Unknown ticket."))
     if not can_access_office(user, ticket.office_id):

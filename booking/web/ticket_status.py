@@ -7,6 +7,7 @@ service, status, people ahead, estimated wait and the counter once called.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import gettext, ngettext
 
@@ -20,7 +21,7 @@ from booking.queueing.models import (
     WAITING,
     Ticket,
 )
-from booking.queueing.waits import QueueView, TicketState
+from booking.queueing.waits import TicketState, ticket_state
 from booking.web.queue_presenters import counter_title
 
 
@@ -93,10 +94,10 @@ def facts_from(state: TicketState, office: str, service: str) -> TicketFacts:
     )
 
 
-def ticket_facts(ticket: Ticket, view: QueueView, language: str) -> TicketFacts:
+def ticket_facts(ticket: Ticket, now: datetime, language: str) -> TicketFacts:
     """The ticket as the public sees it, in the current locale (texts) and ``language``
     (the service's name)."""
-    return facts_from(view.state(ticket), ticket.office.name,
+    return facts_from(ticket_state(ticket, now), ticket.office.name,
                       ticket.service.text("name", language))
 
 

@@ -1,5 +1,4 @@
-"""statistics: who cancelled an appointment (citizen or office), kept after the purge;
-an index for the tickets of an office's days
+"""statistics: who cancelled an appointment (citizen or office), kept after the purge
 
 Revision ID: 0016
 Revises: 0015
@@ -31,13 +30,9 @@ def upgrade():
           then 'office' else 'citizen' end
         where status = 'cancelled'
     """)
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.create_index('ix_tickets_office_day', ['office_id', 'day'], unique=False)
 
 
 def downgrade():
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.drop_index('ix_tickets_office_day')
     with op.batch_alter_table('appointments', schema=None) as batch_op:
         batch_op.drop_constraint('cancelled_by_known', type_='check')
         batch_op.drop_column('cancelled_by')

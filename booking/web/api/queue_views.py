@@ -62,7 +62,7 @@ def draw_ticket(office_id: str):
     now = utcnow()
     ticket = arrivals.draw_ticket(office, service_id, now, language=_lang(),
                                   always_open=current_app.config["QUEUE_ALWAYS_OPEN"])
-    return jsonify(ticket_json(ticket, waits.QueueView(office, now))), 201
+    return jsonify(ticket_json(ticket, now)), 201
 
 
 @bp.post("/offices/<office_id>/checkins")
@@ -75,7 +75,7 @@ def check_in(office_id: str):
                        {"code": gettext("Enter the booking code.")})
     now = utcnow()
     ticket = arrivals.check_in(office, get_appointment_by_code(normalise_code(code)), now)
-    return jsonify(ticket_json(ticket, waits.QueueView(office, now))), 201
+    return jsonify(ticket_json(ticket, now)), 201
 
 
 @bp.get("/tickets/<ticket_id>")

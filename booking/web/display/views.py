@@ -33,7 +33,7 @@ def _language(ticket: Ticket) -> str:
 
 
 def _facts(ticket: Ticket, language: str) -> TicketFacts:
-    return ticket_facts(ticket, QueueView(ticket.office, utcnow()), language)
+    return ticket_facts(ticket, utcnow(), language)
 
 
 def _reminder(ticket: Ticket) -> str | None:

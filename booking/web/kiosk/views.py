@@ -110,7 +110,7 @@ def ticket(office_id: str, ticket_id: str):
     label = gettext("QR code with the link to the live status of ticket %(number)s",
                     number=found.number)
     return _page("kiosk/ticket.html", office, ticket=found,
-                 facts=ticket_facts(found, QueueView(office, utcnow()), _lang()),
+                 facts=ticket_facts(found, utcnow(), _lang()),
                  qr=qr_svg(url, label, scale=5))
 
 

@@ -24,8 +24,8 @@ def upgrade():
         batch_op.add_column(sa.Column('accessibility_de', sa.String(), server_default='', nullable=False))
         batch_op.add_column(sa.Column('accessibility_en', sa.String(), server_default='', nullable=False))
         batch_op.add_column(sa.Column('step_free', sa.Boolean(), nullable=True))
-        batch_op.add_column(sa.Column('latitude', sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column('longitude', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('latitude', sa.Double(), nullable=True))
+        batch_op.add_column(sa.Column('longitude', sa.Double(), nullable=True))
         batch_op.create_check_constraint(
             op.f('ck_offices_latitude_range'), 'latitude is null or latitude between -90 and 90')
         batch_op.create_check_constraint(

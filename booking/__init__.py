@@ -37,6 +37,12 @@ def create_app(config: dict | None = None) -> Flask:
             and app.config["PRIVACY_CONTROLLER"] == DEMO_CONTROLLER:
         app.logger.warning("PRIVACY_CONTROLLER is not set: the privacy notice names the demo "
                            "town %r as the controller", DEMO_CONTROLLER)
+    if app.config["BOOKING_ENV"] == "production" \
+            and app.config["IMPRINT_PROVIDER"] == DEMO_CONTROLLER:
+        app.logger.warning("IMPRINT_PROVIDER is not set: the imprint names the demo town %r",
+                           DEMO_CONTROLLER)
+    if app.config["BOOKING_ENV"] == "production" and not app.config["DGS_VIDEO"]:
+        app.logger.warning("DGS_VIDEO is not set: the sign language page has no video")
 
     extensions.db.init_app(app)
     with app.app_context():  # engines exist now; nothing connects yet

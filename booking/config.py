@@ -21,6 +21,19 @@ Environment variables (all optional in development):
                        names the authority of the citizen's federal state in general).
 ``PRIVACY_LOG_DAYS``   Days the server logs are kept, as the operator set up log rotation
                        (default 7); the notice states it.
+``IMPRINT_PROVIDER``, ``IMPRINT_ADDRESS``, ``IMPRINT_REPRESENTATIVE``, ``IMPRINT_EMAIL``,
+``IMPRINT_PHONE``      The imprint (/impressum): the provider (the town; default
+                       ``PRIVACY_CONTROLLER``, else the demo town, with a warning in production),
+                       its postal address (default ``PRIVACY_CONTROLLER_ADDRESS``), who
+                       represents it (the mayor) and how to reach it.
+``IMPRINT_VAT_ID``, ``IMPRINT_AUTHORITY``
+                       Optional: the VAT identification number and the supervisory authority
+                       (empty: not shown).
+``DGS_VIDEO``          The town's video in German Sign Language for /gebaerdensprache: a file
+                       in the instance folder (a path relative to it, served by the app) or
+                       an ``https://`` URL on the town's own server (empty: the page says that
+                       no video is available yet; a warning in production).
+``DGS_VIDEO_CAPTIONS`` Its captions, a WebVTT file in the instance folder (optional).
 ``RETENTION_DAYS``     Days personal data is kept after the appointment, its cancellation or the
                        sending of an email (default 1); the purge (``flask purge``) deletes it.
 ``QUEUE_ALWAYS_OPEN``  ``1``: the kiosk ignores opening hours (demo; ignored in production).
@@ -78,6 +91,9 @@ import os
 import re
 import secrets
 from datetime import date
+from urllib.parse import urlsplit
+
+from werkzeug.security import safe_join
 
 from booking.fairness import MEASURES
 from booking.fairness.ratelimit import config_defaults as ratelimit_settings
@@ -110,6 +126,24 @@ def frame_ancestors(value: str | None) -> str:
     if bad or not sources or ("'none'" in sources and len(sources) > 1):
         raise ConfigError(f"WIDGET_FRAME_ANCESTORS: not a CSP source list: {value!r}")
     return " ".join(sources)
+
+
+def media_setting(name: str, value: str | None, instance_path: str, *,
+                  url_allowed: bool = True) -> str:
+    """A DGS_VIDEO-like setting, checked: empty, an http(s) URL, or a path relative to the
+    instance folder that stays inside it (the app serves that file)."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    if re.match(r"^[a-z][a-z0-9+.-]*:", value, re.IGNORECASE):
+        parts = urlsplit(value)
+        if url_allowed and parts.scheme in ("http", "https") and parts.netloc:
+            return value
+        raise ConfigError(f"{name}: not a file in the instance folder"
+                          f"{' or an http(s) URL' if url_allowed else ''}: {value!r}")
+    if safe_join(instance_path, value) is None:
+        raise ConfigError(f"{name}: the file must be inside the instance folder: {value!r}")
+    return value
 
 
 def normalise_database_url(url: str) -> str:
@@ -189,6 +223,20 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
                                      "Datenschutz und Informationsfreiheit, Postfach 3163, "
                                      "65021 Wiesbaden").strip(),
         "PRIVACY_LOG_DAYS": int(env.get("PRIVACY_LOG_DAYS") or 7),
+        "IMPRINT_PROVIDER": env.get("IMPRINT_PROVIDER") or env.get("PRIVACY_CONTROLLER")
+        or DEMO_CONTROLLER,
+        "IMPRINT_ADDRESS": env.get("IMPRINT_ADDRESS") or env.get("PRIVACY_CONTROLLER_ADDRESS")
+        or "Marktplatz 1, 63065 Musterstadt",
+        "IMPRINT_REPRESENTATIVE": env.get("IMPRINT_REPRESENTATIVE")
+        or "Oberbürgermeisterin Erika Beispiel",
+        "IMPRINT_EMAIL": env.get("IMPRINT_EMAIL") or "info@musterstadt.example",
+        "IMPRINT_PHONE": env.get("IMPRINT_PHONE") or "+49 69 1234-0",
+        "IMPRINT_VAT_ID": (env.get("IMPRINT_VAT_ID") or "").strip(),
+        "IMPRINT_AUTHORITY": env.get("IMPRINT_AUTHORITY", "Regierungspräsidium Darmstadt, "
+                                     "Luisenplatz 2, 64283 Darmstadt").strip(),
+        "DGS_VIDEO": media_setting("DGS_VIDEO", env.get("DGS_VIDEO"), instance_path),
+        "DGS_VIDEO_CAPTIONS": media_setting("DGS_VIDEO_CAPTIONS", env.get("DGS_VIDEO_CAPTIONS"),
+                                            instance_path, url_allowed=False),
         # demo only (make run): the kiosk gives tickets at any hour; ignored in production
         "QUEUE_ALWAYS_OPEN": (not production) and env.get("QUEUE_ALWAYS_OPEN") == "1",
         "OUTBOX_BACKGROUND": _bool(env.get("OUTBOX_BACKGROUND"), default=True),

@@ -18,3 +18,9 @@ def external_url(endpoint: str, **values) -> str:
 
 def manage_url(code: str, token: str) -> str:
     return external_url("citizen.manage", code=code, token=token)
+
+
+def office_url(office, lang: str) -> str:
+    """The office's public page (address, opening hours, directions, accessibility), in
+    the language ``lang``."""
+    return external_url("citizen.office", office_id=office.id, lang=lang)

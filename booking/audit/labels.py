@@ -83,6 +83,13 @@ FIELDS = {
     "opt_in_hold_minutes": _l("Minutes to confirm an online booking by email"),
     "release_delay_minutes": _l("Delay before cancelled times are offered again (minutes)"),
     "release_time": _l("Daily release time of cancelled times"),
+    "transport_de": _l("How to get there by public transport (German)"),
+    "transport_en": _l("How to get there by public transport (English)"),
+    "accessibility_de": _l("Accessibility facts (German)"),
+    "accessibility_en": _l("Accessibility facts (English)"),
+    "step_free": _l("Step-free access"),
+    "latitude": _l("Latitude (decimal degrees)"),
+    "longitude": _l("Longitude (decimal degrees)"),
     # services
     "position": _l("Position in lists"),
     "name_de": _l("Name (German)"),

@@ -23,7 +23,7 @@ from booking import i18n
 from booking.calendars.appointment_entry import appointment_entry, ics_filename
 from booking.calendars.ical import CANCEL, REQUEST, Invitation, appointment_ical
 from booking.db import db, utcnow
-from booking.links import external_url, manage_url
+from booking.links import external_url, manage_url, office_url
 from booking.notifications import outbox
 from booking.notifications.mime import build_email, format_address, mail_address
 from booking.offices.models import Office, Service
@@ -154,6 +154,7 @@ def _context(snap: dict, office: Office, service: Service) -> dict:
         # what the templates read of the appointment, as it was when queued
         "appointment": SimpleNamespace(name=snap["name"], language=lang),
         "office": office,
+        "office_url": office_url(office, lang),
         "service_name": service.text("name", lang),
         "bring": service.text("bring", lang),
         "fee": i18n.fee(service.fee_cents, lang),

@@ -13,7 +13,7 @@ from flask_babel import force_locale, gettext, lazy_gettext
 
 from booking import i18n
 from booking.db import db
-from booking.links import external_url
+from booking.links import external_url, office_url
 from booking.notifications import outbox
 from booking.notifications.mime import build_email, format_address, mail_address
 from booking.offices.models import Office, Service
@@ -67,6 +67,7 @@ def render(snap: dict) -> EmailMessage:
     lang, office = snap["language"], offices[0]
     with force_locale(lang):
         ctx = {"name": snap["name"], "lang": lang, "office": office,
+               "office_url": office_url(office, lang),
                "service_name": service.text("name", lang), "kind": snap["kind"],
                "bring": service.text("bring", lang)}
         if snap["kind"] == WISH_KIND:

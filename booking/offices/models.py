@@ -55,6 +55,13 @@ class Office(db.Model):
                         name="opt_in_hold_range"),
         CheckConstraint("release_delay_minutes is null or release_delay_minutes "
                         "between 0 and 10080", name="release_delay_range"),
+        CheckConstraint("latitude is null or latitude between -90 and 90",
+                        name="latitude_range"),
+        CheckConstraint("longitude is null or longitude between -180 and 180",
+                        name="longitude_range"),
+        CheckConstraint("(latitude is null and longitude is null) or "
+                        "(latitude is not null and longitude is not null)",
+                        name="coordinates_paired"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -90,6 +97,16 @@ class Office(db.Model):
     # release time of the day (local); neither: at once
     release_delay_minutes: Mapped[int | None] = mapped_column(default=10)
     release_time: Mapped[time | None]
+    # the public office page (/offices/<id>/): how to get there by public transport and
+    # the accessibility facts, in German and English (empty: not stated); step-free
+    # access yes/no (None: not stated); the position for a plain OpenStreetMap link
+    transport_de: Mapped[str] = mapped_column(default="", server_default="")
+    transport_en: Mapped[str] = mapped_column(default="", server_default="")
+    accessibility_de: Mapped[str] = mapped_column(default="", server_default="")
+    accessibility_en: Mapped[str] = mapped_column(default="", server_default="")
+    step_free: Mapped[bool | None]
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
 
     services: Mapped[list[Service]] = relationship(
         secondary=office_services, back_populates="offices", order_by="Service.position"
@@ -107,6 +124,12 @@ class Office(db.Model):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def text(self, field: str, language: str) -> str:
+        """A translated text (``transport``, ``accessibility``) in ``language``; the German
+        one if the English is empty."""
+        value = getattr(self, f"{field}_{'en' if language == 'en' else 'de'}")
+        return value or getattr(self, f"{field}_de")
 
 
 class Service(db.Model):

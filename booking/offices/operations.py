@@ -27,7 +27,9 @@ OFFICE_FIELDS = ("name", "address", "email", "phone", "state", "slot_minutes",
                  "feed_shows_names", "queue_window_minutes", "queue_recall_cooldown_seconds",
                  "queue_max_recalls", "queue_daily_limit", "reminder_hours",
                  "waitlist_hold_minutes", "max_active_per_email",
-                 "opt_in_hold_minutes", "release_delay_minutes", "release_time")
+                 "opt_in_hold_minutes", "release_delay_minutes", "release_time",
+                 "transport_de", "transport_en", "accessibility_de", "accessibility_en",
+                 "step_free", "latitude", "longitude")
 SERVICE_FIELDS = ("position", "name_de", "name_en", "description_de", "description_en",
                   "bring_de", "bring_en", "fee_cents", "duration_minutes", "queue_prefix")
 KEEP, CANCEL = "keep", "cancel"

@@ -3,7 +3,7 @@ offices and FAQ entries (SQLite: an FTS5 virtual table; PostgreSQL: a table with
 index on its tsvector)
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2027-01-10 08:00:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0021'
-down_revision = '0019'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

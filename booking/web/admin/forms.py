@@ -86,6 +86,36 @@ def _check_finite(field) -> None:
         raise StopValidation(_l("Please enter an amount from 0 to 100000."))
 
 
+TEXT_MAX = 2000
+STEP_FREE = [SelectChoice("", _l("Not stated")), SelectChoice("yes", _l("Yes")),
+             SelectChoice("no", _l("No"))]
+
+
+def _office_text(label) -> TextAreaField:
+    return TextAreaField(label, validators=[Optional(), Length(
+        max=TEXT_MAX, message=_l("Please use at most %(max)d characters."))])
+
+
+def parse_coordinate(value: str | None, limit: int) -> float | None:
+    """A latitude (``limit`` 90) or longitude (180) in decimal degrees, e.g. "50.1109"
+    or "50,1109"; None for an empty field. ValueError for anything else."""
+    text = ("" if value is None else str(value)).strip().replace(",", ".")
+    if not text:
+        return None
+    number = float(text)  # ValueError for words; "nan", "inf" are caught below
+    if not -limit <= number <= limit:  # False for NaN
+        raise ValueError(text)
+    return number
+
+
+class YesNoField(SelectField):
+    """Yes / no / not stated: the stored True, False or None shows as "yes", "no" or ""
+    (also when a post leaves the field out)."""
+
+    def process_data(self, value) -> None:
+        self.data = value if isinstance(value, str) else {True: "yes", False: "no"}.get(value, "")
+
+
 class OfficeForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Please enter a name.")),
                                                Length(max=200)])
@@ -135,6 +165,30 @@ class OfficeForm(FlaskForm):
     reminder_hours = _integer(
         _l("Reminder email this many hours before the appointment (0: none)"), 0, 168,
         invalid_value_message=WHOLE)
+    # the public office page
+    transport_de = _office_text(_l("How to get there by public transport (German)"))
+    transport_en = _office_text(_l("How to get there by public transport (English)"))
+    step_free = YesNoField(_l("Step-free access"), choices=STEP_FREE)
+    accessibility_de = _office_text(_l("Accessibility facts (German)"))
+    accessibility_en = _office_text(_l("Accessibility facts (English)"))
+    latitude = StringField(_l("Latitude (decimal degrees)"))
+    longitude = StringField(_l("Longitude (decimal degrees)"))
+
+    def _check_coordinate(self, field, limit: int, other) -> None:
+        try:
+            value = parse_coordinate(field.data, limit)
+        except ValueError:
+            raise ValidationError(_l("Please enter a number from %(min)s to %(max)s, e.g. "
+                                     "50.110924, or leave the field empty.",
+                                     min=-limit, max=limit)) from None
+        if value is None and ("" if other.data is None else str(other.data)).strip():
+            raise ValidationError(_l("Please enter both latitude and longitude, or neither."))
+
+    def validate_latitude(self, field) -> None:
+        self._check_coordinate(field, 90, self.longitude)
+
+    def validate_longitude(self, field) -> None:
+        self._check_coordinate(field, 180, self.latitude)
     waitlist_hold_minutes = _integer(
         _l("Waitlist: an offered appointment is kept this many minutes"), 5, 1440,
         invalid_value_message=WHOLE)
@@ -158,6 +212,11 @@ class OfficeForm(FlaskForm):
             "opt_in_hold_minutes": self.opt_in_hold_minutes.data,
             "release_delay_minutes": self.release_delay_minutes.data,
             "release_time": self.release_time.data,
+            **{k: (getattr(self, k).data or "").strip() for k in (
+                "transport_de", "transport_en", "accessibility_de", "accessibility_en")},
+            "step_free": {"yes": True, "no": False}.get(self.step_free.data),
+            "latitude": parse_coordinate(self.latitude.data, 90),
+            "longitude": parse_coordinate(self.longitude.data, 180),
         }
 
 

@@ -30,6 +30,8 @@ def describe(lottery: Lottery, now: datetime) -> dict:
         "service": lottery.service.text("name", lang),
         "days": i18n.date_range(lottery.first_day, lottery.last_day, lang),
         "offices": ", ".join(office.name for office in lottery.offices),
+        "office_links": [(office.name, url_for("citizen.office", office_id=office.id))
+                         for office in lottery.offices],
         "opens": i18n.local_datetime(lottery.opens_at, tz, lang),
         "closes": i18n.local_datetime(lottery.closes_at, tz, lang),
         "before": now < lottery.opens_at,

@@ -4,6 +4,7 @@ from booking.accounts.models import ApiToken, LoginFailure, User
 from booking.audit.models import AuditEntry
 from booking.fairness.lottery_models import Lottery, LotteryEntry
 from booking.fairness.models import PortalKey, SpentChallenge
+from booking.invitations.models import Invitation, InvitationOptOut, InvitationStat
 from booking.notifications.models import OutboxMessage
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
 from booking.queueing.models import Ticket, TicketDay
@@ -21,6 +22,9 @@ __all__ = [
     "Closure",
     "Counter",
     "IdempotencyKey",
+    "Invitation",
+    "InvitationOptOut",
+    "InvitationStat",
     "Lottery",
     "LotteryEntry",
     "Office",

@@ -38,6 +38,9 @@ ACTIONS = {
     "portal_key.revoked": _l("API key for a portal revoked"),
     "lottery.created": _l("Lottery announced"),
     "lottery.drawn": _l("Lottery drawn"),
+    "invitations.uploaded": _l("List of persons to invite uploaded"),
+    "invitations.rejected": _l("List of persons to invite rejected (nothing imported)"),
+    "invitation.added": _l("Person to invite entered"),
 }
 
 ENTITIES = {
@@ -50,6 +53,8 @@ ENTITIES = {
     "user": _l("Staff account"),
     "portal_key": _l("API key for a portal"),
     "lottery": _l("Lottery"),
+    "invitation": _l("Invitation"),
+    "invitations": _l("Invitations"),
 }
 
 FIELDS = {
@@ -128,6 +133,15 @@ FIELDS = {
     "verified": _l("Confirmed entries"),
     "seats": _l("Appointments drawn for"),
     "winners": _l("Drawn and booked"),
+    # invitations
+    "invitation_weeks": _l("Invite this many weeks before the due date"),
+    "invitation_language": _l("Language of invitations (if the file names none)"),
+    "file": _l("File name"),
+    "lines": _l("Lines"),
+    "imported": _l("Persons imported"),
+    "opted_out": _l("Persons left out (opted out)"),
+    "errors": _l("Errors"),
+    "due_date": _l("Due date"),
 }
 
 VALUES = {

@@ -55,6 +55,9 @@ class Office(db.Model):
                         name="opt_in_hold_range"),
         CheckConstraint("release_delay_minutes is null or release_delay_minutes "
                         "between 0 and 10080", name="release_delay_range"),
+        CheckConstraint("invitation_weeks between 1 and 26", name="invitation_weeks_range"),
+        CheckConstraint("invitation_language in ('de', 'en')",
+                        name="invitation_language_known"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -90,6 +93,11 @@ class Office(db.Model):
     # release time of the day (local); neither: at once
     release_delay_minutes: Mapped[int | None] = mapped_column(default=10)
     release_time: Mapped[time | None]
+    # proactive invitations (booking.invitations): sent this many weeks before the due
+    # date, in this language unless the uploaded file names one per person
+    invitation_weeks: Mapped[int] = mapped_column(default=6, server_default="6")
+    invitation_language: Mapped[str] = mapped_column(String(2), default="de",
+                                                     server_default="de")
 
     services: Mapped[list[Service]] = relationship(
         secondary=office_services, back_populates="offices", order_by="Service.position"

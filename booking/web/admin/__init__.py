@@ -9,6 +9,7 @@ from booking.web.admin import (  # noqa: E402,F401
     audit,
     closures,
     estimates,
+    invitations,
     lotteries,
     portal_keys,
     rules,

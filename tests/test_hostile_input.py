@@ -82,6 +82,7 @@ def world(app, ctx, floor, client):
               "closure_id": closure.id, "rule_id": floor.rules[0].id,
               "appointment_id": appointment.id, "key_id": portal_key.id,
               "filename": "app.css", "wish_id": 1, "offer_id": 1,  # (no such wish or offer: 404)
+              "invitation_id": 1,  # (no such invitation: 404)
               "lottery_id": lottery.id}
     ctx.rollback()
     return {"values": values, "page": client, "csrf": session_csrf(client),

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from booking.audit.models import AuditEntry
 from booking.db import utcnow
-from booking.invitations import stats
+from booking.invitations import optouts, stats
 from booking.invitations.models import Invitation, InvitationOptOut
 from booking.notifications.models import OutboxMessage
 from booking.offices.models import Office
@@ -146,7 +146,6 @@ def test_missing_columns_not_utf8_and_too_big(manager, ctx):
     assert _upload(manager, _csv(*big)).status_code == 303
     assert count_rows(ctx, Invitation) == 2003
     # ... bigger than 2 MiB is not
-    page = manager.get("/admin/offices/amt/invitations/").get_data(as_text=True)
     response = manager.post("/admin/offices/amt/invitations/upload",
                             data=b"x" * (2 * 1024 * 1024 + 1),
                             content_type="multipart/form-data; boundary=b")
@@ -220,9 +219,7 @@ def test_periodic_send_once_in_the_window_and_not_to_opted_out(app, manager, ctx
     assert _send(app, now + timedelta(days=19)) == "queued 2 invitations\n"
     assert _send(app, now + timedelta(days=20)) == "queued 0 invitations\n"  # once
     # the third opts out (through another invitation) before its window
-    ctx.add(InvitationOptOut(key_hash=__import__(
-        "booking.invitations.optouts", fromlist=["key"]).key("jane@example.org", "pass"),
-        created_at=now))
+    ctx.add(InvitationOptOut(key_hash=optouts.key("jane@example.org", "pass"), created_at=now))
     ctx.commit()
     assert _send(app, now + timedelta(days=40)) == "queued 0 invitations\n"
     assert [r[5] for r in _rows(ctx)] == ["sent", "sent", "opted_out"]

@@ -272,6 +272,12 @@ def test_link_opens_prefilled_booking_with_suggestions_and_marks_booked(app, man
     assert "booked an appointment with this invitation" in citizen.get(
         page_link).get_data(as_text=True)
     assert citizen.get(page_link.split("?")[0] + "x").status_code == 404  # a wrong token
+    # opting out still works after the booking (for future invitations); it stays booked
+    assert "You have booked" in citizen.get(decline_link).get_data(as_text=True)
+    response = _press(citizen, opt_out_link)
+    assert "no more invitations for Apply for a passport" in response.get_data(as_text=True)
+    assert [r[5] for r in _rows(ctx)] == ["booked"]
+    assert count_rows(ctx, InvitationOptOut) == 1
 
 
 def _press(client, link):

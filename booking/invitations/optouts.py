@@ -35,12 +35,14 @@ def is_opted_out(email_key: str, service_id: str) -> bool:
     return db.session.get(InvitationOptOut, key(email_key, service_id)) is not None
 
 
-def record(email_key: str, service_id: str, now: datetime) -> None:
+def record(email_key: str, service_id: str, now: datetime) -> bool:
+    """Keep the opt-out; False if it was kept already."""
     if is_opted_out(email_key, service_id):
-        return
+        return False
     try:
         with db.session.begin_nested():
             db.session.add(InvitationOptOut(key_hash=key(email_key, service_id),
                                             created_at=now))
     except IntegrityError:  # the same click twice at once
-        pass
+        return False
+    return True

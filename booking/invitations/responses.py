@@ -57,12 +57,13 @@ def decline(invitation: Invitation, now: datetime) -> bool:
 
 
 def opt_out(invitation: Invitation, now: datetime) -> bool:
-    """No invitations for this service any more: this one (sent or declined) and the
-    person's other invitations for the service not yet sent end, and the opt-out is
-    kept. False if it was opted out already (or booked)."""
-    optouts.record(invitation.email_key, invitation.service_id, now)
-    if not _end(invitation, now, OPTED_OUT, from_status=(SENT, DECLINED)):
+    """No invitations for this service any more: the opt-out is kept, this invitation
+    (if sent or declined) and the person's invitations for the service not yet sent
+    end. It works after a booking too (for the future). False if the person had opted
+    out already."""
+    if not optouts.record(invitation.email_key, invitation.service_id, now):
         return False
+    _end(invitation, now, OPTED_OUT, from_status=(SENT, DECLINED))
     db.session.execute(
         update(Invitation).where(Invitation.email_key == invitation.email_key,
                                  Invitation.service_id == invitation.service_id,
@@ -71,6 +72,10 @@ def opt_out(invitation: Invitation, now: datetime) -> bool:
     stats.count(invitation.office, invitation.service_id, now, "opted_out")
     db.session.flush()
     return True
+
+
+def has_opted_out(invitation: Invitation) -> bool:
+    return optouts.is_opted_out(invitation.email_key, invitation.service_id)
 
 
 def suggestions(invitation: Invitation, now: datetime,

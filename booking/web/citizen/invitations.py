@@ -126,6 +126,7 @@ def _answer(invitation_id: int, token: str, kind: str):
         done = change(invitation, utcnow())
     return render_template("citizen/invitation_answer.html", invitation=invitation,
                            token=token, form=form, kind=kind, done=done, lang=_lang(),
+                           opted_out=kind == "opt_out" and responses.has_opted_out(invitation),
                            **_links(invitation, token))
 
 

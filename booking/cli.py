@@ -84,6 +84,17 @@ def waitlist_offers(now) -> None:
                f"made {result.offered} offers")
 
 
+@click.command("send-invitations")
+@NOW_OPTION
+@with_appcontext
+def send_invitations(now) -> None:
+    """Queue the invitation emails now due (Office.invitation_weeks before the due date;
+    the background sender does this too); each invitation is sent once."""
+    from booking.jobs import invitations
+
+    click.echo(f"queued {invitations(now or utcnow())} invitations")
+
+
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo() -> None:
@@ -230,3 +241,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(queue_cli)
     app.cli.add_command(send_reminders)
     app.cli.add_command(waitlist_offers)
+    app.cli.add_command(send_invitations)

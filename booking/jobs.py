@@ -1,10 +1,12 @@
-"""Periodic jobs: appointment reminders, the waitlist matcher and due lottery draws.
+"""Periodic jobs: appointment reminders, the waitlist matcher, due lottery draws and
+invitations.
 
 Each runs in its own transaction with the clock as an argument, from its CLI command
-(``flask send-reminders``, ``flask waitlist-offers``, ``flask lottery-draw``, for cron) and from every
+(``flask send-reminders``, ``flask waitlist-offers``, ``flask lottery-draw``,
+``flask send-invitations``, for cron) and from every
 process's background sender every ``PERIODIC_JOBS_SECONDS`` (see
 :meth:`booking.notifications.outbox.BackgroundSender.run_round`). Running them in
-several processes at once is safe: each reminder and each offer is written once
+several processes at once is safe: each reminder, offer and invitation is written once
 (conditional updates and unique indexes), each lottery drawn once (a conditional status
 change, see booking.fairness.lottery_run).
 """
@@ -16,6 +18,7 @@ from datetime import datetime
 
 from booking.db import unit_of_work
 from booking.fairness.lottery_run import draw_due
+from booking.invitations.sending import send_due_invitations
 from booking.notifications import outbox
 from booking.scheduling.reminders import send_due_reminders
 from booking.waitlist.matching import MatcherRun, run_matcher
@@ -33,13 +36,18 @@ def waitlist_offers(now: datetime) -> MatcherRun:
         return run_matcher(now)
 
 
+def invitations(now: datetime) -> int:
+    with unit_of_work():
+        return send_due_invitations(now)
+
+
 def lotteries(now: datetime) -> list:
     return draw_due(now)  # each lottery in its own transaction
 
 
 @outbox.periodic
 def run_jobs(now: datetime) -> None:
-    for job in (reminders, waitlist_offers, lotteries):
+    for job in (reminders, waitlist_offers, lotteries, invitations):
         try:
             job(now)
         except Exception:  # one failing job never stops the other, nor the sending

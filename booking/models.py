@@ -5,6 +5,7 @@ from booking.assistant.models import FaqEntry
 from booking.audit.models import AuditEntry
 from booking.fairness.lottery_models import Lottery, LotteryEntry
 from booking.fairness.models import PortalKey, SpentChallenge
+from booking.invitations.models import Invitation, InvitationOptOut, InvitationStat
 from booking.notifications.models import OutboxMessage
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
 from booking.queueing.models import Ticket, TicketDay
@@ -24,6 +25,9 @@ __all__ = [
     "Counter",
     "IdempotencyKey",
     "StepCount",
+    "Invitation",
+    "InvitationOptOut",
+    "InvitationStat",
     "Lottery",
     "LotteryEntry",
     "Office",

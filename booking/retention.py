@@ -21,6 +21,7 @@ from booking.accounts.operations import forget_stale_logins
 from booking.audit.log import strip_citizen_data
 from booking.fairness import altcha
 from booking.fairness.lottery_run import forget_entries
+from booking.invitations.retention import forget_invitations
 from booking.notifications.retention import forget_delivered
 from booking.queueing.reminders import forget_reminders
 from booking.scheduling import idempotency
@@ -71,6 +72,8 @@ STEPS: list[Step] = [
          lambda p: forget_offers(p.cutoff)),
     Step("deleted {} waitlist wishes (ended, with their offers)",
          lambda p: forget_wishes(p.cutoff)),
+    Step("deleted {} invitations (booked, declined, opted out or past their due date)",
+         lambda p: forget_invitations(p.cutoff)),
     Step("deleted {} entries of drawn lotteries",
          lambda p: forget_entries(p.now, p.retention)),
     Step("deleted {} idempotency keys",

@@ -84,7 +84,8 @@ def world(app, ctx, floor, client):
               "appointment_id": appointment.id, "key_id": portal_key.id,
               "filename": "app.css", "wish_id": 1, "offer_id": 1,  # (no such wish or offer: 404)
               "lottery_id": lottery.id, "entry_id": 1,  # (no such FAQ entry: 404)
-              "table": "appointments", "fmt": "xlsx"}
+              "table": "appointments", "fmt": "xlsx",
+              "invitation_id": 1}  # (no such invitation: 404)
     ctx.rollback()
     return {"values": values, "page": client, "csrf": session_csrf(client),
             "api": {"Authorization": f"Bearer {token}"}}

@@ -20,6 +20,8 @@ from booking.accounts.models import LoginFailure, StaffSession
 from booking.audit.models import AuditEntry
 from booking.db import db, utcnow
 from booking.fairness.lottery_models import DRAWN, Lottery, LotteryEntry
+from booking.invitations import optouts
+from booking.invitations.models import Invitation, InvitationOptOut, InvitationStat
 from booking.notifications.models import PENDING, SENT, OutboxMessage
 from booking.notifications.outbox import deliver_due
 from booking.offices.models import Closure, Service, rule_services
@@ -40,6 +42,7 @@ FUTURE = ("Fiona Future", "fiona.future@example.org", None)
 REMINDER = "rita.reminder@example.org"
 WISHER = ("Wanda Wartend", "wanda.wartend@example.org")
 ENTRANT = ("Lotte Losfee", "lotte.losfee@example.org")
+INVITEE = ("Ina Eingeladen", "ina.eingeladen@example.org")
 REASON = "Clara Cancel rief an"
 
 #: what the test writes into each table (the tables that can hold personal data first)
@@ -65,12 +68,16 @@ TABLES = {
     "lotteries": "a lottery drawn at the fill's time (no personal data: stays)",
     "lottery_offices": "its office",
     "lottery_entries": "an entry of the drawn lottery",
+    "invitations": "an invitation, declined at the fill's time",
+    "invitation_opt_outs": "an opt-out (a hash only: stays)",
+    "invitation_stats": "the invitation's counts (no personal data: stays)",
 }
 #: tables with nothing about a person (offices, their rules and counters)
 NO_CITIZEN_DATA = {"offices", "services", "office_services", "availability_rules", "counters",
                    "counter_services",
                    "portal_keys", "spent_challenges",  # an office's portals; hashes of proofs
-                   "faq_entries"}  # the assistant's questions and answers, written by managers
+                   "faq_entries",  # the assistant's questions and answers, written by managers
+                   "step_counts"}  # seats taken per step (counts)
 
 
 def test_every_table_is_checked():
@@ -127,6 +134,14 @@ def _fill(ctx, floor, base: datetime) -> dict:
     ctx.add(LotteryEntry(lottery=lottery, name=ENTRANT[0], email=ENTRANT[1],
                          email_key=ENTRANT[1], offices="amt", weekdays="12345",
                          times="morning", token_hash="2" * 64, created_at=base))
+    ctx.add(Invitation(office_id=office.id, service_id="pass", name=INVITEE[0],
+                       email=INVITEE[1], email_key=INVITEE[1], due_date=_day(20),
+                       status="declined", token_hash="3" * 64, created_at=base, sent_at=base,
+                       ended_at=base))
+    ctx.add(InvitationOptOut(key_hash=optouts.key("other@example.org", "pass"),
+                             created_at=base))
+    ctx.add(InvitationStat(office_id=office.id, service_id="pass", month=base.date().replace(
+        day=1), sent=1, declined=1))
     ids = {"past": past.id, "cancelled": cancelled.id, "phone": phone.id,
            "past_end": past.end_at}
     ctx.commit()
@@ -215,6 +230,11 @@ def test_each_table_keeps_personal_data_as_long_as_the_notice_says(app, ctx, fil
     # and the lottery drawn at base: its entries go, its seed and counts stay
     assert counts["deleted {} entries of drawn lotteries"] == 1
     assert tables_containing(ctx, ENTRANT[1]) == [] and _count(ctx, Lottery) == 1
+    # and the invitation declined at base; the opt-out and the counts stay
+    assert counts["deleted {} invitations (booked, declined, opted out or past their "
+                  "due date)"] == 1
+    assert tables_containing(ctx, INVITEE[0]) == [] and tables_containing(ctx, INVITEE[1]) == []
+    assert (_count(ctx, InvitationOptOut), _count(ctx, InvitationStat)) == (1, 1)
     assert _person(ctx, ids["cancelled"]) == ("–", None, None, None, "cancelled")
     for value in CANCELLED + (REASON, REMINDER):
         assert tables_containing(ctx, value) == [], value
@@ -271,5 +291,5 @@ def test_the_cli_runs_every_step(app, ctx, filled, monkeypatch):
     # every appointment, with its sent emails; the cancellation's audit entry; the
     # session and both login counters; the idempotency key
     assert result.output.splitlines() == [step.report.format(count) for step, count in zip(
-        STEPS, [4, 0, 0, 1, 3, 1, 1, 1, 1, 0], strict=True)]
+        STEPS, [4, 0, 0, 1, 3, 1, 1, 1, 1, 1, 0], strict=True)]
     assert _count(ctx, OutboxMessage) == 1  # the pending one

@@ -41,6 +41,9 @@ ACTIONS = {
     "faq.created": _l("Question for the assistant added"),
     "faq.updated": _l("Question for the assistant changed"),
     "faq.deleted": _l("Question for the assistant deleted"),
+    "invitations.uploaded": _l("List of persons to invite uploaded"),
+    "invitations.rejected": _l("List of persons to invite rejected (nothing imported)"),
+    "invitation.added": _l("Person to invite entered"),
 }
 
 ENTITIES = {
@@ -54,6 +57,8 @@ ENTITIES = {
     "portal_key": _l("API key for a portal"),
     "lottery": _l("Lottery"),
     "faq": _l("Question for the assistant"),
+    "invitation": _l("Invitation"),
+    "invitations": _l("Invitations"),
 }
 
 FIELDS = {
@@ -144,6 +149,15 @@ FIELDS = {
     "verified": _l("Confirmed entries"),
     "seats": _l("Appointments drawn for"),
     "winners": _l("Drawn and booked"),
+    # invitations
+    "invitation_weeks": _l("Invite this many weeks before the due date"),
+    "invitation_language": _l("Language of invitations (if the file names none)"),
+    "file": _l("File name"),
+    "lines": _l("Lines"),
+    "imported": _l("Persons imported"),
+    "opted_out": _l("Persons left out (opted out)"),
+    "errors": _l("Errors"),
+    "due_date": _l("Due date"),
 }
 
 VALUES = {

@@ -62,6 +62,9 @@ class Office(db.Model):
         CheckConstraint("(latitude is null and longitude is null) or "
                         "(latitude is not null and longitude is not null)",
                         name="coordinates_paired"),
+        CheckConstraint("invitation_weeks between 1 and 26", name="invitation_weeks_range"),
+        CheckConstraint("invitation_language in ('de', 'en')",
+                        name="invitation_language_known"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -107,6 +110,11 @@ class Office(db.Model):
     step_free: Mapped[bool | None]
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
+    # proactive invitations (booking.invitations): sent this many weeks before the due
+    # date, in this language unless the uploaded file names one per person
+    invitation_weeks: Mapped[int] = mapped_column(default=6, server_default="6")
+    invitation_language: Mapped[str] = mapped_column(String(2), default="de",
+                                                     server_default="de")
 
     services: Mapped[list[Service]] = relationship(
         secondary=office_services, back_populates="offices", order_by="Service.position"

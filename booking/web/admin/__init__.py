@@ -10,6 +10,7 @@ from booking.web.admin import (  # noqa: E402,F401
     closures,
     estimates,
     faq,
+    invitations,
     lotteries,
     portal_keys,
     rules,

@@ -1,0 +1,1 @@
+"""Proactive invitations: the town writes first, some weeks before a document expires."""

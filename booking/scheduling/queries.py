@@ -23,6 +23,13 @@ def is_offered(office_id: str, service_id: str) -> bool:
     ).first() is not None
 
 
+def get_offices_offering(service_id: str) -> list[Office]:
+    """The offices that offer the service, by name (one query)."""
+    return list(db.session.scalars(
+        select(Office).join(office_services, office_services.c.office_id == Office.id)
+        .where(office_services.c.service_id == service_id).order_by(Office.name, Office.id)))
+
+
 def get_policy(office: Office) -> slots.Policy:
     return slots.Policy(
         tz=office.tz,
@@ -34,10 +41,16 @@ def get_policy(office: Office) -> slots.Policy:
 
 def get_rules(office: Office) -> tuple[slots.Rule, ...]:
     """The office's availability rules with their services, in one query, by id."""
+    return get_rules_of([office.id]).get(office.id, ())
+
+
+def get_rules_of(office_ids: Iterable[str]) -> dict[str, tuple[slots.Rule, ...]]:
+    """The availability rules of several offices with their services, in one query:
+    office id → its rules by id (offices without rules left out)."""
     rows = db.session.execute(
         select(AvailabilityRule, rule_services.c.service_id)
         .outerjoin(rule_services, rule_services.c.rule_id == AvailabilityRule.id)
-        .where(AvailabilityRule.office_id == office.id)
+        .where(AvailabilityRule.office_id.in_(list(office_ids)))
         .order_by(AvailabilityRule.id)
     )
     rules: dict[int, AvailabilityRule] = {}
@@ -45,13 +58,14 @@ def get_rules(office: Office) -> tuple[slots.Rule, ...]:
     for rule, service_id in rows:
         rules[rule.id] = rule
         services.setdefault(rule.id, set()).update([service_id] if service_id else [])
-    return tuple(
-        slots.Rule(id=rule.id, weekdays=frozenset(int(ch) for ch in rule.weekdays),
-                   start=rule.start_time, end=rule.end_time, valid_from=rule.valid_from,
-                   valid_until=rule.valid_until, capacity=rule.capacity,
-                   service_ids=frozenset(services[rule.id]))
-        for rule in rules.values()
-    )
+    by_office: dict[str, list[slots.Rule]] = {}
+    for rule in rules.values():
+        by_office.setdefault(rule.office_id, []).append(slots.Rule(
+            id=rule.id, weekdays=frozenset(int(ch) for ch in rule.weekdays),
+            start=rule.start_time, end=rule.end_time, valid_from=rule.valid_from,
+            valid_until=rule.valid_until, capacity=rule.capacity,
+            service_ids=frozenset(services[rule.id])))
+    return {office_id: tuple(found) for office_id, found in by_office.items()}
 
 
 @lru_cache(maxsize=64)
@@ -80,15 +94,25 @@ def get_closure_intervals(office: Office, first_day: date, last_day: date
     """(office-wide closures, closures of single counters) overlapping the date range, each
     sorted. A closed counter takes one seat off every rule's capacity (slots.open_steps)."""
     start, end = day_bounds(office, first_day, last_day)
+    return get_closure_intervals_of([office.id], start, end).get(office.id, ([], []))
+
+
+def get_closure_intervals_of(office_ids: Iterable[str], start: datetime, end: datetime
+                             ) -> dict[str, tuple[list[tuple[datetime, datetime]],
+                                                  list[tuple[datetime, datetime]]]]:
+    """:func:`get_closure_intervals` of several offices between the UTC instants, in one
+    query: office id → (office-wide closures, closures of single counters)."""
     rows = db.session.execute(
-        select(Closure.starts_at, Closure.ends_at, Closure.counter_id).where(
-            Closure.office_id == office.id, Closure.starts_at < end, Closure.ends_at > start
-        )
+        select(Closure.office_id, Closure.starts_at, Closure.ends_at, Closure.counter_id)
+        .where(Closure.office_id.in_(list(office_ids)), Closure.starts_at < end,
+               Closure.ends_at > start)
     )
-    closed, cuts = [], []
-    for starts_at, ends_at, counter_id in rows:
+    found: dict[str, tuple[list, list]] = {}
+    for office_id, starts_at, ends_at, counter_id in rows:
+        closed, cuts = found.setdefault(office_id, ([], []))
         (closed if counter_id is None else cuts).append((starts_at, ends_at))
-    return sorted(closed), sorted(cuts)
+    return {office_id: (sorted(closed), sorted(cuts))
+            for office_id, (closed, cuts) in found.items()}
 
 
 def get_closures(office: Office, first_day: date, last_day: date) -> list[tuple[datetime, datetime]]:
@@ -112,7 +136,14 @@ def get_taken(office: Office, rules: Iterable[slots.Rule], first_day: date, last
     Counted from the unique seat index (rule, step, seat number) alone, in its order,
     less the lapsed holds found in the small partial index of held seats."""
     start, end = day_bounds(office, first_day, last_day)
-    rule_ids = [rule.id for rule in rules if rule.id is not None]
+    return get_taken_between([rule.id for rule in rules if rule.id is not None], start, end,
+                             now)
+
+
+def get_taken_between(rule_ids: list[int], start: datetime, end: datetime, now: datetime
+                      ) -> dict[tuple[int, datetime], int]:
+    """:func:`get_taken` for the rules ``rule_ids`` (of one office or several) and the
+    steps from UTC ``start`` to before ``end``: two queries however many offices."""
     in_range = (AppointmentSeat.rule_id.in_(rule_ids), AppointmentSeat.slot_at >= start,
                 AppointmentSeat.slot_at < end)
     rows = db.session.execute(

@@ -6,6 +6,7 @@ bp = Blueprint("api", __name__)
 
 from booking.web.api import (  # noqa: E402,F401
     bot_check,
+    next_free_views,
     queue_views,
     status_views,
     views,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from booking.scheduling import idempotency
-from booking.web.api import openapi_queue, openapi_status, openapi_waitlist
+from booking.web.api import openapi_next_free, openapi_queue, openapi_status, openapi_waitlist
 
 
 def _ref(name: str) -> dict:
@@ -34,6 +34,7 @@ RATE_LIMITED = {
     ("/offices/{office}/services/{service}/slots", "get"), ("/appointments", "post"),
     ("/appointments/{code}/reschedule", "post"), ("/offices/{office}/tickets", "post"),
     ("/offices/{office}/checkins", "post"), ("/waitlist", "post"),
+    (openapi_next_free.PATH, "get"),
 }
 TOO_MANY = {
     **_json(ERROR, "Too many requests from this client address or visitor (rate limits, "
@@ -183,6 +184,7 @@ def _document() -> dict:
             **openapi_queue.PATHS,
             **openapi_waitlist.PATHS,
             **openapi_status.PATHS,
+            **openapi_next_free.PATHS,
         },
         "components": {
             "securitySchemes": {"manageToken": {"type": "http", "scheme": "bearer"},
@@ -263,6 +265,7 @@ def _document() -> dict:
                 **openapi_queue.SCHEMAS,
                 **openapi_waitlist.SCHEMAS,
                 **openapi_status.SCHEMAS,
+                **openapi_next_free.SCHEMAS,
             },
         },
     }

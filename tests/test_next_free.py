@@ -336,7 +336,8 @@ def test_api_shape_and_caching(client, ctx, two_offices, frozen):
     assert again.status_code == 304
 
 
-@pytest.mark.parametrize("query", ["weekdays=8", "weekdays=1,x", "times=night", "limit=0",
+@pytest.mark.parametrize("query", ["weekdays=8", "weekdays=1,x", "weekdays=1,,2", "weekdays=%201",
+                                   "times=night", "times=morning,", "limit=0",
                                    "limit=11", "limit=abc", "limit=%C2%B2"])
 def test_api_refuses_bad_parameters(client, ctx, two_offices, query):
     response = client.get(f"/api/v1/services/pass/next-free?{query}")

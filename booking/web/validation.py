@@ -139,7 +139,7 @@ def time_filter(weekdays: list[str], times: list[str]):
 
     days = set()
     for value in weekdays:
-        if not (isinstance(value, str) and value.strip() in {"1", "2", "3", "4", "5", "6", "7"}):
+        if value not in {"1", "2", "3", "4", "5", "6", "7"}:
             raise ValueError(gettext("Please choose weekdays from 1 (Monday) to 7 (Sunday)."))
         days.add(int(value))
     if any(value not in TIMES_OF_DAY for value in times):

@@ -17,8 +17,9 @@ MAX_LIMIT = 10
 
 
 def _listed(name: str) -> list[str]:
-    """A comma-separated query parameter (given once or repeated) as its values."""
-    return [value for raw in request.args.getlist(name) for value in raw.split(",") if value]
+    """A comma-separated query parameter (given once or repeated) as its values; empty:
+    none. An empty value between commas is refused with the others (as unknown)."""
+    return [value for raw in request.args.getlist(name) if raw for value in raw.split(",")]
 
 
 def _limit() -> int:

@@ -15,11 +15,13 @@ from booking.offices.models import AvailabilityRule, Closure, Counter, Office, S
 
 OFFICES = [
     dict(id="mitte", name="Bürgerbüro Rathaus Mitte",
-         address="Marktplatz 1, 63065 Musterstadt", email="buergerbuero@musterstadt.example",
+         address="Marktplatz 1, 63065 Musterstadt", district="Innenstadt",
+         email="buergerbuero@musterstadt.example",
          phone="+49 69 1234-0", slot_minutes=15, lead_time_minutes=120, horizon_days=60,
          cancel_deadline_minutes=60),
     dict(id="nord", name="Bürgerbüro Nord",
-         address="Nordring 12, 63067 Musterstadt", email="buergerbuero-nord@musterstadt.example",
+         address="Nordring 12, 63067 Musterstadt", district="Nordstadt",
+         email="buergerbuero-nord@musterstadt.example",
          phone="+49 69 1234-500", slot_minutes=15, lead_time_minutes=120, horizon_days=45,
          cancel_deadline_minutes=120),
 ]

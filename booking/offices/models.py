@@ -70,6 +70,9 @@ class Office(db.Model):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(300))
+    # where in town, in words (a district: "Innenstadt", "Nordend"); shown where offices
+    # are compared, e.g. with the next free appointment of every office
+    district: Mapped[str | None] = mapped_column(String(100))
     email: Mapped[str] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(60))
     timezone: Mapped[str] = mapped_column(String(60), default="Europe/Berlin")

@@ -30,6 +30,8 @@ OFFICE_FIELDS = ("name", "address", "email", "phone", "state", "slot_minutes",
                  "opt_in_hold_minutes", "release_delay_minutes", "release_time",
                  "transport_de", "transport_en", "accessibility_de", "accessibility_en",
                  "step_free", "latitude", "longitude")
+# settings that callers may leave out (kept as they are, or empty for a new office)
+OPTIONAL_OFFICE_FIELDS = ("district",)
 SERVICE_FIELDS = ("position", "name_de", "name_en", "description_de", "description_en",
                   "bring_de", "bring_en", "fee_cents", "duration_minutes", "queue_prefix")
 KEEP, CANCEL = "keep", "cancel"
@@ -109,7 +111,9 @@ def create_office(office_id: str, values: Mapping, service_ids: Iterable[str], a
         raise DuplicateId(office_id)
     services = get_services(service_ids)
     _check_durations(services, values["slot_minutes"])
-    office = Office(id=office_id, **{k: values[k] for k in OFFICE_FIELDS}, services=services)
+    office = Office(id=office_id, **{k: values[k] for k in OFFICE_FIELDS},
+                    **{k: values[k] for k in OPTIONAL_OFFICE_FIELDS if k in values},
+                    services=services)
     db.session.add(office)
     db.session.flush()
     record(actor, "office.created", "office", office.id, office.id, None,
@@ -132,6 +136,9 @@ def update_office(office: Office, values: Mapping, service_ids: Iterable[str], a
     _check_durations(services, slot_minutes)
     for key in OFFICE_FIELDS:
         setattr(office, key, values[key])
+    for key in OPTIONAL_OFFICE_FIELDS:
+        if key in values:
+            setattr(office, key, values[key])
     office.services = services
     db.session.flush()
     record(actor, "office.updated", "office", office.id, office.id, before,

@@ -160,3 +160,81 @@ def get_used_seats(office: Office, instants: list[datetime]) -> dict[datetime, d
     for slot_at, rule_id, seat_no in rows:
         used.setdefault(slot_at, {}).setdefault(rule_id, set()).add(seat_no)
     return used
+
+
+# ---------------------------------------------------------------- several offices at once
+# (the next free appointment in any office, booking.scheduling.next_free)
+
+
+def get_offices_offering(service_id: str) -> list[Office]:
+    """The offices that offer the service, by name (one query)."""
+    return list(db.session.scalars(
+        select(Office).join(office_services, office_services.c.office_id == Office.id)
+        .where(office_services.c.service_id == service_id).order_by(Office.name, Office.id)))
+
+
+def get_rules_of(office_ids: Iterable[str]) -> dict[str, tuple[slots.Rule, ...]]:
+    """The availability rules of several offices with their services, in one query:
+    office id → its rules by id (offices without rules left out)."""
+    rows = db.session.execute(
+        select(AvailabilityRule, rule_services.c.service_id)
+        .outerjoin(rule_services, rule_services.c.rule_id == AvailabilityRule.id)
+        .where(AvailabilityRule.office_id.in_(list(office_ids)))
+        .order_by(AvailabilityRule.id)
+    )
+    rules: dict[int, AvailabilityRule] = {}
+    services: dict[int, set[str]] = {}
+    for rule, service_id in rows:
+        rules[rule.id] = rule
+        services.setdefault(rule.id, set()).update([service_id] if service_id else [])
+    by_office: dict[str, list[slots.Rule]] = {}
+    for rule in rules.values():
+        by_office.setdefault(rule.office_id, []).append(slots.Rule(
+            id=rule.id, weekdays=frozenset(int(ch) for ch in rule.weekdays),
+            start=rule.start_time, end=rule.end_time, valid_from=rule.valid_from,
+            valid_until=rule.valid_until, capacity=rule.capacity,
+            service_ids=frozenset(services[rule.id])))
+    return {office_id: tuple(found) for office_id, found in by_office.items()}
+
+
+def get_closure_intervals_of(office_ids: Iterable[str], start: datetime, end: datetime
+                             ) -> dict[str, tuple[list[tuple[datetime, datetime]],
+                                                  list[tuple[datetime, datetime]]]]:
+    """:func:`get_closure_intervals` of several offices between the UTC instants, in one
+    query: office id → (office-wide closures, closures of single counters)."""
+    rows = db.session.execute(
+        select(Closure.office_id, Closure.starts_at, Closure.ends_at, Closure.counter_id)
+        .where(Closure.office_id.in_(list(office_ids)), Closure.starts_at < end,
+               Closure.ends_at > start)
+    )
+    found: dict[str, tuple[list, list]] = {}
+    for office_id, starts_at, ends_at, counter_id in rows:
+        closed, cuts = found.setdefault(office_id, ([], []))
+        (closed if counter_id is None else cuts).append((starts_at, ends_at))
+    return {office_id: (sorted(closed), sorted(cuts))
+            for office_id, (closed, cuts) in found.items()}
+
+
+def get_taken_between(rule_ids: list[int], start: datetime, end: datetime, now: datetime
+                      ) -> dict[tuple[int, datetime], int]:
+    """:func:`get_taken` for the rules ``rule_ids`` (of one office or several) and the
+    steps from UTC ``start`` to before ``end``: two queries however many offices."""
+    in_range = (AppointmentSeat.rule_id.in_(rule_ids), AppointmentSeat.slot_at >= start,
+                AppointmentSeat.slot_at < end)
+    rows = db.session.execute(
+        select(AppointmentSeat.rule_id, AppointmentSeat.slot_at, func.count())
+        .where(*in_range)
+        .group_by(AppointmentSeat.rule_id, AppointmentSeat.slot_at)
+    )
+    taken = {(rule_id, slot_at): count for rule_id, slot_at, count in rows}
+    lapsed = db.session.execute(
+        select(AppointmentSeat.rule_id, AppointmentSeat.slot_at, func.count())
+        .where(*in_range, AppointmentSeat.held_until.is_not(None),
+               AppointmentSeat.held_until <= now)
+        .group_by(AppointmentSeat.rule_id, AppointmentSeat.slot_at)
+    )
+    for rule_id, slot_at, count in lapsed:
+        left = taken.pop((rule_id, slot_at)) - count
+        if left:
+            taken[rule_id, slot_at] = left
+    return taken

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
@@ -181,6 +181,19 @@ def free_slots(
     now: datetime,
 ) -> list[FreeSlot]:
     """Bookable starts among ``steps``, sorted; ``taken`` counts seats per (rule id, step)."""
+    return list(iter_free_slots(steps, taken, duration_minutes, policy, now))
+
+
+def iter_free_slots(
+    steps: Mapping[datetime, Step],
+    taken: Mapping[tuple[int, datetime], int],
+    duration_minutes: int,
+    policy: Policy,
+    now: datetime,
+    wanted: TimeFilter | None = None,
+) -> Iterator[FreeSlot]:
+    """:func:`free_slots` one at a time, in time order: a caller that wants the first few
+    stops early. ``wanted``: only starts it lets through (their later steps still count)."""
     earliest, last_day = bookable_window(policy, now)
     duration = timedelta(minutes=duration_minutes)
     offsets = [i * policy.slot for i in range(1, steps_needed(duration_minutes,
@@ -198,11 +211,12 @@ def free_slots(
             if left > 0:
                 free += left
         seats[at] = free
-    result = []
-    append, more_seats = result.append, seats.get
+    more_seats = seats.get
     for at, day, _ in timeline:
         available = seats[at]
         if not available or day > last_day:
+            continue
+        if wanted is not None and not wanted.lets_through(at, day, policy.tz):
             continue
         for offset in offsets:
             more = more_seats(at + offset, 0)
@@ -211,8 +225,40 @@ def free_slots(
                 if not available:
                     break
         if available:
-            append(FreeSlot(at, at + duration, available))
-    return result
+            yield FreeSlot(at, at + duration, available)
+
+
+# ---------------------------------------------------------------- weekday and time of day
+
+#: times of day by the local start: mornings before 12:00, afternoons until 16:00,
+#: evenings from 16:00
+TIMES_OF_DAY: dict[str, tuple[time, time]] = {
+    "morning": (time(0), time(12)),
+    "afternoon": (time(12), time(16)),
+    "evening": (time(16), time.max),
+}
+
+
+@dataclass(frozen=True)
+class TimeFilter:
+    """Starts on some weekdays (ISO numbers, 6 = Saturday) at some times of day
+    (:data:`TIMES_OF_DAY`); an empty set lets every weekday or every time through."""
+
+    weekdays: frozenset[int] = frozenset()
+    times: frozenset[str] = frozenset()
+
+    def lets_day_through(self, day: date) -> bool:
+        return not self.weekdays or day.isoweekday() in self.weekdays
+
+    def lets_through(self, start_at: datetime, day: date, tz: ZoneInfo) -> bool:
+        """Whether the start at UTC ``start_at`` on local date ``day`` is wanted."""
+        if not self.lets_day_through(day):
+            return False
+        if not self.times:
+            return True
+        wall = start_at.astimezone(tz).time()
+        return any(low <= wall < high for low, high in
+                   (TIMES_OF_DAY[name] for name in self.times))
 
 
 def offers_start(steps: Mapping[datetime, Step], start_at: datetime, duration_minutes: int,

@@ -47,6 +47,8 @@ VISITOR_COOKIE = "visitor"
 #: endpoint → (group, methods limited; None: all)
 ENDPOINTS: dict[str, tuple[str, list[str] | None]] = {
     "api.slots": ("SLOTS", None),
+    "api.next_free_starts": ("SLOTS", None),
+    "citizen.service": ("SLOTS", None),
     "citizen.calendar": ("SLOTS", None),
     "citizen.move": ("SLOTS", None),
     "citizen.slots_ics": ("SLOTS", None),

@@ -129,3 +129,20 @@ def clean_id(value) -> int:
         raise ValueError(gettext("Please give the id as a whole number from 1 to %(max)s.",
                                  max=DB_INT_MAX))
     return value
+
+
+def time_filter(weekdays: list[str], times: list[str]):
+    """The weekdays (ISO numbers 1-7, 6 = Saturday) and times of day (``morning``,
+    ``afternoon``, ``evening``) asked for the next free appointment, as a
+    :class:`booking.scheduling.slots.TimeFilter`; none asked: any."""
+    from booking.scheduling.slots import TIMES_OF_DAY, TimeFilter
+
+    days = set()
+    for value in weekdays:
+        if value not in {"1", "2", "3", "4", "5", "6", "7"}:
+            raise ValueError(gettext("Please choose weekdays from 1 (Monday) to 7 (Sunday)."))
+        days.add(int(value))
+    if any(value not in TIMES_OF_DAY for value in times):
+        raise ValueError(gettext("Please choose times of day from: morning, afternoon, "
+                                 "evening."))
+    return TimeFilter(frozenset(days), frozenset(times))

@@ -121,6 +121,8 @@ class OfficeForm(FlaskForm):
                                                Length(max=200)])
     address = StringField(_l("Address"), validators=[
         DataRequired(_l("Please enter the address.")), Length(max=300)])
+    district = StringField(_l("District (optional)"), validators=[
+        Optional(), Length(max=100)])
     email = EmailField(_l("Email address"), validators=[
         DataRequired(_l("Please enter an email address.")),
         Email(_l("Please enter a valid email address, e.g. name@example.org.")),
@@ -196,6 +198,7 @@ class OfficeForm(FlaskForm):
     def values(self) -> dict:
         return {
             "name": self.name.data.strip(), "address": self.address.data.strip(),
+            "district": (self.district.data or "").strip() or None,
             "email": self.email.data.strip(), "phone": (self.phone.data or "").strip() or None,
             "state": self.state.data, "slot_minutes": self.slot_minutes.data,
             "lead_time_minutes": self.lead_time_minutes.data,

@@ -7,6 +7,7 @@ bp = Blueprint("api", __name__)
 from booking.web.api import (  # noqa: E402,F401
     assistant_views,
     bot_check,
+    next_free_views,
     queue_views,
     status_views,
     views,

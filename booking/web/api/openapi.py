@@ -5,7 +5,13 @@ from __future__ import annotations
 import copy
 
 from booking.scheduling import idempotency
-from booking.web.api import openapi_assistant, openapi_queue, openapi_status, openapi_waitlist
+from booking.web.api import (
+    openapi_assistant,
+    openapi_next_free,
+    openapi_queue,
+    openapi_status,
+    openapi_waitlist,
+)
 
 
 def _ref(name: str) -> dict:
@@ -34,6 +40,7 @@ RATE_LIMITED = {
     ("/offices/{office}/services/{service}/slots", "get"), ("/appointments", "post"),
     ("/appointments/{code}/reschedule", "post"), ("/offices/{office}/tickets", "post"),
     ("/offices/{office}/checkins", "post"), ("/waitlist", "post"), ("/assistant", "get"),
+    (openapi_next_free.PATH, "get"),
 }
 TOO_MANY = {
     **_json(ERROR, "Too many requests from this client address or visitor (rate limits, "
@@ -184,6 +191,7 @@ def _document() -> dict:
             **openapi_waitlist.PATHS,
             **openapi_status.PATHS,
             **openapi_assistant.PATHS,
+            **openapi_next_free.PATHS,
         },
         "components": {
             "securitySchemes": {"manageToken": {"type": "http", "scheme": "bearer"},
@@ -265,6 +273,7 @@ def _document() -> dict:
                 **openapi_waitlist.SCHEMAS,
                 **openapi_status.SCHEMAS,
                 **openapi_assistant.SCHEMAS,
+                **openapi_next_free.SCHEMAS,
             },
         },
     }

@@ -115,6 +115,11 @@ class MoveForm(ConfirmForm):
 
 TIME_CHOICES = [SelectChoice("morning", _l("Mornings (before 12:00)")),
                 SelectChoice("afternoon", _l("Afternoons (from 12:00)"))]
+# the next free appointment's filter (a plain GET form, see templates/citizen/service.html)
+NEXT_FREE_WEEKDAYS = WEEKDAY_CHOICES[:6]  # Monday to Saturday
+NEXT_FREE_TIMES = [SelectChoice("morning", _l("Mornings (before 12:00)")),
+                   SelectChoice("afternoon", _l("Afternoons (12:00 to 16:00)")),
+                   SelectChoice("evening", _l("Evenings (from 16:00)"))]
 LANGUAGE_CHOICES = [SelectChoice("de", "Deutsch"), SelectChoice("en", "English")]
 
 

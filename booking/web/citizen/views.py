@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale, gettext
 from sqlalchemy import select, text
 
@@ -16,7 +27,7 @@ from booking.extensions import htmx
 from booking.links import manage_url
 from booking.offices.models import Office, Service
 from booking.qr import qr_svg
-from booking.scheduling import holds, operations
+from booking.scheduling import holds, next_free, operations
 from booking.scheduling.codes import format_code
 from booking.scheduling.errors import (
     AppointmentCancelled,
@@ -29,7 +40,13 @@ from booking.scheduling.idempotency import new_key
 from booking.web import bot_check, caching, fairness, validation
 from booking.web.citizen import bp
 from booking.web.citizen.calendar import month_bounds, month_grid, parse_month
-from booking.web.citizen.forms import BookingForm, ConfirmForm, MoveForm
+from booking.web.citizen.forms import (
+    NEXT_FREE_TIMES,
+    NEXT_FREE_WEEKDAYS,
+    BookingForm,
+    ConfirmForm,
+    MoveForm,
+)
 from booking.web.citizen.lottery import announcements
 from booking.web.citizen.notice import privacy_notice
 
@@ -123,9 +140,27 @@ def catalogue():
 
 @bp.get("/services/<service_id>")
 def service(service_id: str):
+    """The service, the offices offering it and the next free appointment in each, on
+    the weekdays and times of day asked for (a plain GET form: no script needed).
+    Public: the same for everybody, microcached like the listings."""
     service = db.session.get(Service, service_id) or abort(404)
-    return render_template("citizen/service.html", service=service, lang=_lang(),
-                           lotteries=announcements(service.id, utcnow()))
+    chosen_days, chosen_times = request.args.getlist("weekday"), request.args.getlist("time")
+    try:
+        wanted = validation.time_filter(chosen_days, chosen_times)
+        filter_error = None
+    except ValueError as exc:
+        wanted, filter_error = None, str(exc)
+        chosen_days, chosen_times = [], []
+    now = utcnow()
+    found = next_free.next_free_everywhere(service, now, wanted) if wanted else []
+    response = make_response(render_template(
+        "citizen/service.html", service=service, lang=_lang(),
+        lotteries=announcements(service.id, now), next_free=found,
+        filtered=bool(wanted and (wanted.weekdays or wanted.times)),
+        chosen_days=chosen_days, chosen_times=chosen_times, filter_error=filter_error,
+        weekday_choices=NEXT_FREE_WEEKDAYS, time_choices=NEXT_FREE_TIMES),
+        422 if filter_error else 200)
+    return response if filter_error else caching.public(response)
 
 
 @bp.get("/offices/<office_id>/services/<service_id>/")

@@ -10,7 +10,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DateTimeLocalField,
     DecimalField,
     EmailField,
     HiddenField,
@@ -75,7 +74,7 @@ def _optional_integer(label, low: int, high: int) -> IntegerField:
                                               "%(max)s, or leave the field empty."))])
 
 
-def _check_year(field) -> None:
+def check_year(field) -> None:
     if field.data is not None and not MIN_YEAR <= field.data.year <= MAX_YEAR:
         raise ValidationError(_l("Please enter a date between the years %(low)s and %(high)s.",
                                  low=MIN_YEAR, high=MAX_YEAR))
@@ -324,10 +323,10 @@ class RuleForm(DecisionMixin, FlaskForm):
             raise ValidationError(_l("The end must be after the start."))
 
     def validate_valid_from(self, field):
-        _check_year(field)
+        check_year(field)
 
     def validate_valid_until(self, field):
-        _check_year(field)
+        check_year(field)
         if self.valid_from.data and field.data and field.data < self.valid_from.data:
             raise ValidationError(_l("The end of validity must not be before its start."))
 
@@ -347,10 +346,10 @@ class ClosureForm(FlaskForm):
     seen = HiddenField()
 
     def validate_first_day(self, field):
-        _check_year(field)
+        check_year(field)
 
     def validate_last_day(self, field):
-        _check_year(field)
+        check_year(field)
         if self.first_day.data and field.data and field.data < self.first_day.data:
             raise ValidationError(_l("The last day must not be before the first."))
 
@@ -369,35 +368,3 @@ def parse_ids(value: str | None) -> frozenset[int] | None:
 
 def format_ids(appointments) -> str:
     return ",".join(str(a.id) for a in appointments) or "-"
-
-
-class LotteryForm(FlaskForm):
-    """A lottery release; the window's times are the offices' local time."""
-
-    service = SelectField(_l("Service"))
-    offices = MultiCheckboxField(_l("Offices taking part"), validators=[
-        DataRequired(_l("Please choose at least one office."))])
-    first_day = DateField(_l("First day of the new appointments"), validators=[
-        InputRequired(_l("Please enter a date."))])
-    last_day = DateField(_l("Last day of the new appointments"), validators=[
-        InputRequired(_l("Please enter a date."))])
-    opens_at = DateTimeLocalField(_l("Entries open"), validators=[
-        InputRequired(_l("Please enter a date and time."))])
-    closes_at = DateTimeLocalField(_l("Entries close and the draw takes place"), validators=[
-        InputRequired(_l("Please enter a date and time."))])
-
-    def validate_first_day(self, field):
-        _check_year(field)
-
-    def validate_last_day(self, field):
-        _check_year(field)
-        if self.first_day.data and field.data and field.data < self.first_day.data:
-            raise ValidationError(_l("The last day must not be before the first."))
-
-    def validate_opens_at(self, field):
-        _check_year(field)
-
-    def validate_closes_at(self, field):
-        _check_year(field)
-        if self.opens_at.data and field.data and field.data <= self.opens_at.data:
-            raise ValidationError(_l("Entries must close after they open."))

@@ -7,15 +7,51 @@ from datetime import UTC, datetime
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext
-from wtforms import SelectChoice
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, DateTimeLocalField, SelectChoice, SelectField, ValidationError
+from wtforms.validators import DataRequired, InputRequired
 
 from booking.db import db, utcnow
 from booking.fairness import lottery as lotteries
 from booking.offices.models import Office, Service
 from booking.web.admin import bp
-from booking.web.admin.forms import LotteryForm
+from booking.web.admin.forms import MultiCheckboxField, check_year
 from booking.web.admin.views import all_services, language, service_choices
 from booking.web.auth import offices_of, require_role, staff_user
+
+
+class LotteryForm(FlaskForm):
+    """A lottery release; the window's times are the offices' local time."""
+
+    service = SelectField(_l("Service"))
+    offices = MultiCheckboxField(_l("Offices taking part"), validators=[
+        DataRequired(_l("Please choose at least one office."))])
+    first_day = DateField(_l("First day of the new appointments"), validators=[
+        InputRequired(_l("Please enter a date."))])
+    last_day = DateField(_l("Last day of the new appointments"), validators=[
+        InputRequired(_l("Please enter a date."))])
+    opens_at = DateTimeLocalField(_l("Entries open"), validators=[
+        InputRequired(_l("Please enter a date and time."))])
+    closes_at = DateTimeLocalField(_l("Entries close and the draw takes place"), validators=[
+        InputRequired(_l("Please enter a date and time."))])
+
+    def validate_first_day(self, field):
+        check_year(field)
+
+    def validate_last_day(self, field):
+        check_year(field)
+        if self.first_day.data and field.data and field.data < self.first_day.data:
+            raise ValidationError(_l("The last day must not be before the first."))
+
+    def validate_opens_at(self, field):
+        check_year(field)
+
+    def validate_closes_at(self, field):
+        check_year(field)
+        if self.opens_at.data and field.data and field.data <= self.opens_at.data:
+            raise ValidationError(_l("Entries must close after they open."))
+
 
 ERRORS = {
     lotteries.NotOffered: ("offices", lambda: gettext(

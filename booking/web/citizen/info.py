@@ -23,6 +23,7 @@ from booking.offices.info import get_office_hours, osm_url
 from booking.offices.models import Office
 from booking.web import CSP, caching
 from booking.web.citizen import bp
+from booking.web.citizen.notice import privacy_notice
 
 MEDIA_MAX_AGE = 3600  # the sign language video and captions: cached by browsers for an hour
 
@@ -128,3 +129,13 @@ def sign_language_video():
 @bp.get("/gebaerdensprache/untertitel.vtt")
 def sign_language_captions():
     return _send("DGS_VIDEO_CAPTIONS", "citizen.sign_language_captions")
+
+
+@bp.get("/accessibility")
+def accessibility():
+    return render_template("citizen/accessibility.html")
+
+
+@bp.get("/privacy")
+def privacy():
+    return render_template("citizen/privacy.html", notice=privacy_notice(current_app.config))

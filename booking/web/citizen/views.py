@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta
 from flask import (
     Response,
     abort,
-    current_app,
     flash,
     g,
     make_response,
@@ -48,7 +47,6 @@ from booking.web.citizen.forms import (
     MoveForm,
 )
 from booking.web.citizen.lottery import announcements
-from booking.web.citizen.notice import privacy_notice
 
 
 def _lang() -> str:
@@ -390,16 +388,6 @@ def slots_ics(office_id: str, service_id: str):
     )
     return caching.public(Response(feed, mimetype="text/calendar", headers={
         "Content-Disposition": f'inline; filename="{office.id}-{service.id}.ics"'}))
-
-
-@bp.get("/accessibility")
-def accessibility():
-    return render_template("citizen/accessibility.html")
-
-
-@bp.get("/privacy")
-def privacy():
-    return render_template("citizen/privacy.html", notice=privacy_notice(current_app.config))
 
 
 @bp.app_template_global()

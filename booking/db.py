@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 
 from flask import g
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import DateTime, Engine, MetaData, event, insert, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -117,3 +118,20 @@ def unit_of_work() -> Iterator:
     except BaseException:
         db.session.rollback()
         raise
+
+
+def add_one(model, key: dict, field: str, fields: tuple[str, ...]) -> None:
+    """Add one to ``field`` of the row ``key`` of ``model``, a table of counts (one
+    integer column per name in ``fields``), inserting the row at its first count; a
+    concurrent first insert is taken as the row to add to."""
+    bump = (update(model).where(*(getattr(model, name) == value for name, value in key.items()))
+            .values(**{field: getattr(model, field) + 1})
+            .execution_options(synchronize_session=False))
+    if db.session.execute(bump).rowcount:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.execute(insert(model).values(**key, **{f: int(f == field)
+                                                              for f in fields}))
+    except IntegrityError:  # a concurrent first count
+        db.session.execute(bump)

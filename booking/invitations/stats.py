@@ -7,10 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
-from booking.db import db
+from booking.db import add_one, db
 from booking.invitations.models import InvitationStat
 from booking.offices.models import Office
 
@@ -20,21 +19,8 @@ FIELDS = ("sent", "booked", "declined", "opted_out")
 def count(office: Office, service_id: str, now: datetime, field: str) -> None:
     """Add one to ``field`` for the office's local month of ``now``."""
     assert field in FIELDS
-    month = now.astimezone(office.tz).date().replace(day=1)
-    key = (InvitationStat.office_id == office.id, InvitationStat.service_id == service_id,
-           InvitationStat.month == month)
-    bump = update(InvitationStat).where(*key).values(
-        **{field: getattr(InvitationStat, field) + 1}).execution_options(
-        synchronize_session=False)
-    if db.session.execute(bump).rowcount:
-        return
-    try:
-        with db.session.begin_nested():
-            db.session.execute(insert(InvitationStat).values(
-                office_id=office.id, service_id=service_id, month=month,
-                **{f: int(f == field) for f in FIELDS}))
-    except IntegrityError:  # a concurrent first count of the month
-        db.session.execute(bump)
+    add_one(InvitationStat, {"office_id": office.id, "service_id": service_id,
+                       "month": now.astimezone(office.tz).date().replace(day=1)}, field, FIELDS)
 
 
 @dataclass(frozen=True)

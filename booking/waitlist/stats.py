@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 
-from booking.db import db
+from booking.db import add_one, db
 from booking.offices.models import Office
 from booking.waitlist.models import WaitlistStat
 
@@ -19,21 +18,8 @@ FIELDS = ("offered", "taken", "expired")
 def count(office: Office, service_id: str, now: datetime, field: str) -> None:
     """Add one to ``field`` for the office's local day of ``now``."""
     assert field in FIELDS
-    day = now.astimezone(office.tz).date()
-    key = (WaitlistStat.office_id == office.id, WaitlistStat.service_id == service_id,
-           WaitlistStat.day == day)
-    bump = update(WaitlistStat).where(*key).values(
-        **{field: getattr(WaitlistStat, field) + 1}).execution_options(
-        synchronize_session=False)
-    if db.session.execute(bump).rowcount:
-        return
-    try:
-        with db.session.begin_nested():
-            db.session.execute(insert(WaitlistStat).values(
-                office_id=office.id, service_id=service_id, day=day,
-                **{f: int(f == field) for f in FIELDS}))
-    except IntegrityError:  # a concurrent first count of the day
-        db.session.execute(bump)
+    add_one(WaitlistStat, {"office_id": office.id, "service_id": service_id,
+                       "day": now.astimezone(office.tz).date()}, field, FIELDS)
 
 
 @dataclass(frozen=True)

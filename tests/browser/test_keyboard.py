@@ -139,7 +139,8 @@ def test_book_move_and_cancel_with_the_keyboard_only(page, town, ctx):
 
 
 def test_focus_order_on_the_booking_form(page, town):
-    """Tab order follows the visual order: back link, fields, privacy link, checkbox, button."""
+    """Tab order follows the visual order: back link, the office's page, fields, privacy
+    link, checkbox, button."""
     day = next_workday()
     page.goto(f"/offices/amt/services/pass/book?start={local_iso(day, 9).replace('+', '%2B')}")
     info = tab_until(page, "el.closest('main')")
@@ -151,7 +152,8 @@ def test_focus_order_on_the_booking_form(page, town):
             break
         page.keyboard.press("Tab")
         info = focused(page)
-    assert order == [CALENDAR, "name", "email", "phone", "/privacy", "privacy", ""]
+    assert order == [CALENDAR, "/offices/amt/", "name", "email", "phone", "/privacy", "privacy",
+                     ""]
     assert info["tag"] == "button"
     assert real_console_errors(page) == []
 
@@ -170,7 +172,7 @@ def test_book_move_and_cancel_without_javascript(new_page, town, ctx):
     day = next_workday()
     page.goto("/")
     page.locator("a[href='/services/pass']").click()
-    page.locator(f"a[href='{CALENDAR}']").click()
+    page.locator(f"a.button[href='{CALENDAR}']").click()  # (the next free times link there too)
     page.wait_for_url(f"**{CALENDAR}")
     assert page.evaluate("() => typeof window.htmx") == "undefined"  # no script ran
 

@@ -7,7 +7,7 @@ rebuilt in the asking request's transaction when the documents' fingerprint chan
 (a service, an office or a FAQ entry was edited since). No trigger on the tables, no
 job: an edit is searchable with the next question.
 
-- SQLite: an FTS5 virtual table (``unicode61`` tokenizer) made by migration 0021;
+- SQLite: an FTS5 virtual table (``unicode61`` tokenizer) made by migration 0020;
   ``MATCH 'a OR b'``.
 - PostgreSQL: a plain table with a GIN index on ``to_tsvector('simple', …)``;
   ``@@ to_tsquery('simple', 'a | b')``. The ``simple`` configuration, not ``german``:

@@ -2,8 +2,8 @@
 offices and FAQ entries (SQLite: an FTS5 virtual table; PostgreSQL: a table with a GIN
 index on its tsvector)
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0020
+Revises: 0019
 Create Date: 2027-01-10 08:00:00.000000
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0021'
-down_revision = '0020'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

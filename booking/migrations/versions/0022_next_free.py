@@ -1,8 +1,8 @@
 """offices: the district (where in town, in words) for the next free appointment
 across offices
 
-Revision ID: 0023
-Revises: 0022
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-20 08:00:00.000000
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0023'
-down_revision = '0022'
+revision = '0022'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

@@ -55,7 +55,10 @@ def test_the_api_keeps_to_its_openapi_document(served, tmp_path):
         "--config-file", os.path.join(ROOT, "tests", "schemathesis.toml"), "--no-color",
         "run", f"{base}/api/v1/openapi.json", "--checks", "all", "--seed", str(SEED),
         "--max-examples", str(examples), "--generation-database", "none",
-        "--header", f"Authorization: Bearer {token}", "--workers", "2",
+        "--header", f"Authorization: Bearer {token}",
+        # one worker: schemathesis compiling code in two threads at once hit CPython's
+        # "AST constructor recursion depth mismatch" (an error of the tool, not of the API)
+        "--workers", "1",
         "--report", "junit", "--report-dir", str(tmp_path),
     ]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=900,

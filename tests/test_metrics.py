@@ -17,7 +17,7 @@ from booking.notifications.models import OutboxMessage
 from booking.offices.models import Office, Service
 from booking.scheduling import operations, staff_operations
 from booking.scheduling.models import Appointment
-from tests.factories import PASSWORD, at, counter, local_iso, next_workday
+from tests.factories import PASSWORD, at, counter, local_iso, next_workday, second_app
 
 BOOKED = "booking_appointments_booked_total"
 CANCELLED = "booking_appointments_cancelled_total"
@@ -228,14 +228,11 @@ def test_by_default_only_this_host_and_no_token(client, app):
 
 
 def test_behind_the_proxy_the_client_address_counts(app_config):
-    made = create_app({**app_config, "TRUSTED_PROXY_COUNT": 1})
-    try:
+    with second_app({**app_config, "TRUSTED_PROXY_COUNT": 1}) as made:
         client = made.test_client()
         refused = client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"},
                              headers={"X-Forwarded-For": "198.51.100.4"})
         assert refused.status_code == 404  # nginx is local, the citizen is not
-    finally:
-        made.extensions["realtime"].stop()
 
 
 def test_metrics_are_never_cached_and_set_no_cookie(client):
@@ -246,9 +243,9 @@ def test_metrics_are_never_cached_and_set_no_cookie(client):
 
 
 def test_rate_limit_refusals_are_counted_and_metrics_are_exempt(app_config, client, ctx, floor):
-    made = create_app({**app_config, "ANTI_ABUSE": True, "ALTCHA_ENABLED": False,
-                       "RATELIMIT_SLOTS_PER_ADDRESS": "2/day", "RATELIMIT_SWALLOW_ERRORS": False})
-    try:
+    with second_app({**app_config, "ANTI_ABUSE": True, "ALTCHA_ENABLED": False,
+                     "RATELIMIT_SLOTS_PER_ADDRESS": "2/day",
+                     "RATELIMIT_SWALLOW_ERRORS": False}) as made:
         limited = made.test_client(use_cookies=False)
         before = scrape(limited)
         url = "/api/v1/offices/amt/services/pass/slots"
@@ -257,8 +254,6 @@ def test_rate_limit_refusals_are_counted_and_metrics_are_exempt(app_config, clie
         after = scrape(limited)
         assert value(after, "booking_rate_limited_requests_total", endpoint="api.slots") \
             == value(before, "booking_rate_limited_requests_total", endpoint="api.slots") + 1
-    finally:
-        made.extensions["realtime"].stop()
 
 
 def test_appointments_counted_are_the_confirmed_ones(client, ctx, floor):

@@ -93,6 +93,7 @@ FIELDS = {
     "accessibility_de": _l("Accessibility facts (German)"),
     "accessibility_en": _l("Accessibility facts (English)"),
     "step_free": _l("Step-free access"),
+    "district": _l("District (shown with the next free appointments)"),
     "latitude": _l("Latitude (decimal degrees)"),
     "longitude": _l("Longitude (decimal degrees)"),
     # services

@@ -23,8 +23,8 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
 )
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
+
+from booking.after_commit import after_commit
 
 disable_created_metrics()  # the *_created series: not in multiprocess mode either
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -60,48 +60,8 @@ EVENT_STREAMS = Gauge(
 
 # ---------------------------------------------------------------- counted after commit
 
-_PENDING = "metrics_pending"
-
-
 def count(counter: Counter, **labels: str) -> None:
     """Add one to ``counter`` (with ``labels``) when the current transaction of
     ``db.session`` commits; nothing on rollback, nor for a savepoint that rolls back
     (a booking retried after a concurrent one took its seat counts once)."""
-    from booking.db import db
-
-    session = db.session()
-    if not session.in_transaction():
-        session.begin()
-    session.info.setdefault(_PENDING, []).append(
-        (_open_savepoints(session), counter, labels))
-
-
-def _open_savepoints(session: Session) -> tuple[SessionTransaction, ...]:
-    chain = []
-    trans = session.get_nested_transaction()
-    while trans is not None:
-        if trans.nested:
-            chain.append(trans)
-        trans = trans.parent
-    return tuple(chain)
-
-
-@event.listens_for(Session, "after_commit")
-def _count_after_commit(session: Session) -> None:
-    if session.in_nested_transaction():  # a savepoint was released: wait for the commit
-        return
-    for _savepoints, counter, labels in session.info.pop(_PENDING, ()):
-        counter.labels(**labels).inc()
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_savepoint(session: Session, previous: SessionTransaction) -> None:
-    pending = session.info.get(_PENDING)
-    if pending and previous.nested:
-        session.info[_PENDING] = [p for p in pending if previous not in p[0]]
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_at_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # after a commit the list is gone already
-        session.info.pop(_PENDING, None)
+    after_commit(counter.labels(**labels).inc)

@@ -10,8 +10,8 @@ import pytest
 
 from booking import create_app, logs
 from booking.config import ConfigError, load_config
-from booking.db import db, utcnow
-from tests.factories import make_appointment
+from booking.db import utcnow
+from tests.factories import dispose_app, make_appointment
 
 CODE, TOKEN = "ACDE3467", "manage-token-123"  # make_appointment's
 EMAIL = "erika.mustermann@example.org"
@@ -22,10 +22,7 @@ def made_app(app_config, **settings):
 
 
 def dispose(made) -> None:
-    made.extensions["realtime"].stop()
-    with made.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
+    dispose_app(made)
 
 
 @pytest.fixture

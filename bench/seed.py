@@ -86,7 +86,8 @@ def load_appointments(app, count: int, capacity_factor: int, race_free: int,
     from booking.db import db, utcnow
     from booking.offices.models import AvailabilityRule, Office
     from booking.scheduling import codes, operations, queries
-    from booking.scheduling.models import CONFIRMED, Appointment, AppointmentSeat, StepCount
+    from booking.scheduling.models import (CONFIRMED, Appointment, AppointmentSeat,
+                                               AppointmentService, StepCount)
 
     rng = random.Random(seed)
     now = utcnow()
@@ -179,6 +180,9 @@ def load_appointments(app, count: int, capacity_factor: int, race_free: int,
             for appointment_id, plan in zip(ids, plans, strict=True)
             for at, rule_id, seat_no in plan.seats
         ]
+        conn.execute(insert(AppointmentService.__table__), [
+            dict(appointment_id=appointment_id, position=0, service_id=plan.service_id, persons=1)
+            for appointment_id, plan in zip(ids, plans, strict=True)])
         conn.execute(insert(AppointmentSeat.__table__), seat_rows)
         counts = Counter((row["rule_id"], row["slot_at"]) for row in seat_rows)
         conn.execute(insert(StepCount.__table__), [  # what the booking keeps (seat_counts)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, String, Table
 from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.db import Base, UTCDateTime, db
@@ -16,6 +17,8 @@ office_services = Table(
     Base.metadata,
     Column("office_id", ForeignKey("offices.id", ondelete="CASCADE"), primary_key=True),
     Column("service_id", ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+    # may share one appointment with other services (booking.scheduling.visits)
+    Column("combinable", Boolean, nullable=False, default=True, server_default=sa_true()),
 )
 
 rule_services = Table(
@@ -65,6 +68,8 @@ class Office(db.Model):
         CheckConstraint("invitation_weeks between 1 and 26", name="invitation_weeks_range"),
         CheckConstraint("invitation_language in ('de', 'en')",
                         name="invitation_language_known"),
+        CheckConstraint("max_persons between 1 and 20", name="max_persons_range"),
+        CheckConstraint("max_services between 1 and 10", name="max_services_range"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -116,6 +121,11 @@ class Office(db.Model):
     # proactive invitations (booking.invitations): sent this many weeks before the due
     # date, in this language unless the uploaded file names one per person
     invitation_weeks: Mapped[int] = mapped_column(default=6, server_default="6")
+    # one appointment for several services and persons (a family): at most this many
+    # persons in all and services in all; which services may share an appointment is
+    # office_services.combinable
+    max_persons: Mapped[int] = mapped_column(default=6, server_default="6")
+    max_services: Mapped[int] = mapped_column(default=5, server_default="5")
     invitation_language: Mapped[str] = mapped_column(String(2), default="de",
                                                      server_default="de")
 
@@ -148,6 +158,8 @@ class Service(db.Model):
     __table_args__ = (
         CheckConstraint("duration_minutes between 5 and 480", name="duration_range"),
         CheckConstraint("fee_cents is null or fee_cents >= 0", name="fee_nonneg"),
+        CheckConstraint("further_person_minutes is null or further_person_minutes "
+                        "between 0 and 480", name="further_person_range"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -160,6 +172,9 @@ class Service(db.Model):
     bring_en: Mapped[str] = mapped_column(default="")
     fee_cents: Mapped[int | None]
     duration_minutes: Mapped[int] = mapped_column(default=15)
+    # each further person of the same appointment needs this long (None: as long as the
+    # first one); see booking.scheduling.visits
+    further_person_minutes: Mapped[int | None]
     queue_prefix: Mapped[str] = mapped_column(String(1), default="A")
 
     offices: Mapped[list[Office]] = relationship(

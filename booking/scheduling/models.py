@@ -79,6 +79,24 @@ class Appointment(db.Model):
     seats: Mapped[list[AppointmentSeat]] = relationship(
         back_populates="appointment", cascade="all, delete-orphan"
     )
+    # the services and persons, in the order booked (booking.scheduling.visits); the
+    # first one's service is ``service``
+    lines: Mapped[list[AppointmentService]] = relationship(
+        back_populates="appointment", cascade="all, delete-orphan",
+        order_by="AppointmentService.position", lazy="selectin",
+    )
+
+    def __init__(self, **fields):
+        """Without ``lines``, an appointment is for one person and its ``service``."""
+        if "lines" not in fields:
+            which = ({"service": fields["service"]} if fields.get("service") is not None
+                     else {"service_id": fields.get("service_id")})
+            fields["lines"] = [AppointmentService(position=0, persons=1, **which)]
+        super().__init__(**fields)
+
+    @property
+    def persons(self) -> int:
+        return sum(line.persons for line in self.lines)
 
     @property
     def is_cancelled(self) -> bool:
@@ -91,6 +109,26 @@ class Appointment(db.Model):
     def hold_lapsed(self, now: datetime) -> bool:
         """A held appointment whose time to confirm is over (its seats are free)."""
         return self.status == HELD and self.held_until <= now
+
+
+class AppointmentService(db.Model):
+    """One service of an appointment, for ``persons`` persons (Reisepass × 3)."""
+
+    __tablename__ = "appointment_services"
+    __table_args__ = (
+        UniqueConstraint("appointment_id", "service_id", name="uq_appointment_services_service"),
+        CheckConstraint("persons between 1 and 20", name="persons_range"),
+        CheckConstraint("position >= 0", name="position_nonneg"),
+    )
+
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)
+    persons: Mapped[int] = mapped_column(default=1)
+
+    appointment: Mapped[Appointment] = relationship(back_populates="lines")
+    service: Mapped[Service] = relationship(lazy="joined")
 
 
 class AppointmentSeat(db.Model):

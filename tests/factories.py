@@ -135,7 +135,8 @@ OFFICE_DATA = {"name": "Bürgerbüro Teststadt", "address": "Markt 1, 12345 Test
                "cancel_deadline_minutes": "60", "services": ["pass", "melde"],
                "queue_window_minutes": "15", "queue_recall_cooldown_seconds": "30",
                "queue_max_recalls": "2", "queue_daily_limit": "", "reminder_hours": "24",
-               "waitlist_hold_minutes": "120"}
+               "waitlist_hold_minutes": "120", "max_persons": "6", "max_services": "5",
+               "combinable": ["pass", "melde"]}
 
 
 def next_workday(min_days: int = 3, weekdays: str = "12345") -> date:
@@ -330,6 +331,34 @@ def passport_appointment(ctx, office, start_at, status="confirmed"):
     ctx.add(appt)
     ctx.flush()
     return appt
+
+
+FAMILY_TOKEN = "family-token-123"
+
+
+def family_appointment(ctx, office, start_at, lines=(("pass", 3), ("melde", 1)), *,
+                       code="FAMY3467", status="confirmed", language="en",
+                       token=FAMILY_TOKEN):
+    """A committed appointment for several services and persons (make_town's services:
+    by default Reisepass × 3 and Wohnsitz anmelden × 1, 30 + 2 × 30 + 15 = 105 minutes),
+    its lines set explicitly and its end from the visit's minutes."""
+    from booking.offices.models import Service
+    from booking.scheduling.codes import hash_token
+    from booking.scheduling.models import Appointment, AppointmentService
+    from booking.scheduling.visits import Line, visit_minutes
+
+    services = [(ctx.get(Service, service_id), persons) for service_id, persons in lines]
+    minutes = visit_minutes([Line(service, persons) for service, persons in services])
+    appointment = Appointment(
+        office=office, service=services[0][0], start_at=start_at,
+        end_at=start_at + timedelta(minutes=minutes), name="Familie Muster",
+        email="familie.muster@example.org", phone="+49 170 5550124", language=language,
+        code=code, token_hash=hash_token(token), ical_uid=f"uid-{code}", status=status,
+        lines=[AppointmentService(position=i, service=service, persons=persons)
+               for i, (service, persons) in enumerate(services)])
+    ctx.add(appointment)
+    ctx.commit()
+    return appointment
 
 
 # ---------------------------------------------------------------- walk-in queue

@@ -10,14 +10,8 @@ appointment's ``start_at`` in summer time, winter time and right after a change.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -35,39 +29,15 @@ from booking.calendars.ical import (
 )
 from tests import smtp
 from tests.factories import local_iso, make_town, next_workday
+from tests.ical_parsers import PARSERS, icaljs
 from tests.smtp import auth, book, deliver, ics_attachment, ics_bytes, move_then_cancel
 
 # the SMTP sink fixtures
 smtp_server = smtp.smtp_server
 mail_to_sink = smtp.mail_to_sink
 
-ROOT = Path(__file__).resolve().parent.parent
-ICALJS_SCRIPT = ROOT / "tests" / "js" / "parse_ical.mjs"
-VOBJECT_SCRIPT = ROOT / "tests" / "vobject_parse.py"
 BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE_EMAIL = "amt@teststadt.example"
-
-
-def _run(cmd: list[str], data: bytes) -> dict:
-    env = {**os.environ, "TZ": "UTC"}
-    done = subprocess.run(cmd, input=data, capture_output=True, env=env, cwd=ROOT,
-                          timeout=60, check=False)
-    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
-    return json.loads(done.stdout)
-
-
-def icaljs(data: bytes) -> dict:
-    node = shutil.which("node")
-    assert node, "Node.js is needed for the ical.js tests"
-    assert (ROOT / "node_modules" / "ical.js" / "package.json").exists(), "npm ci first"
-    return _run([node, str(ICALJS_SCRIPT)], data)
-
-
-def vobject_parse(data: bytes) -> dict:
-    return _run([sys.executable, str(VOBJECT_SCRIPT)], data)
-
-
-PARSERS = {"ical.js": icaljs, "vobject": vobject_parse}
 
 
 def instant(value: str) -> datetime:

@@ -266,7 +266,9 @@ def _csv(client, table, **kw) -> list[list[str]]:
 def test_csv_export_with_filters(manager, ctx, office_day):
     rows = _csv(manager, "appointments")
     assert rows[0][:3] == ["Period", "Service", "Booked"]
-    assert ["2026-11-02", "Apply for a passport", "5", "1", "1", "1", "2", "0", "34.2"] in rows
+    assert rows[0][3] == "Persons"
+    assert ["2026-11-02", "Apply for a passport", "5", "5", "1", "1", "1", "2", "0", "34.2"
+            ] in rows
     assert rows[-1][:3] == ["2026-11-02", "All services", "6"]
     melde = _csv(manager, "appointments", service="melde")
     assert [r[1] for r in melde[1:]] == ["Register your address"]

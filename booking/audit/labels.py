@@ -96,6 +96,9 @@ FIELDS = {
     "district": _l("District (shown with the next free appointments)"),
     "latitude": _l("Latitude (decimal degrees)"),
     "longitude": _l("Longitude (decimal degrees)"),
+    "max_persons": _l("Persons per appointment at most"),
+    "max_services": _l("Services per appointment at most"),
+    "not_combinable": _l("Services booked only on their own"),
     # services
     "position": _l("Position in lists"),
     "name_de": _l("Name (German)"),
@@ -106,6 +109,7 @@ FIELDS = {
     "bring_en": _l("Please bring (English)"),
     "fee_cents": _l("Fee"),
     "duration_minutes": _l("Duration (minutes)"),
+    "further_person_minutes": _l("Time per further person (minutes)"),
     "queue_prefix": _l("Queue prefix"),
     # counters
     "paused": _l("Paused"),

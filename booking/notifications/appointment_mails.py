@@ -29,6 +29,7 @@ from booking.notifications.mime import build_email, format_address, mail_address
 from booking.offices.models import Office, Service
 from booking.qr import qr_png
 from booking.scheduling import operations as scheduling
+from booking.scheduling import visit_texts
 from booking.scheduling.codes import format_code
 
 RENDERER = "appointment"
@@ -78,6 +79,7 @@ def snapshot(appointment, kind: str, method: str | None, now: datetime,
         "appointment_id": appointment.id,
         "office_id": appointment.office_id,
         "service_id": appointment.service_id,
+        "lines": visit_texts.snapshot_lines(appointment),
         "start_at": _utc_iso(appointment.start_at),
         "end_at": _utc_iso(appointment.end_at),
         "sequence": appointment.sequence,
@@ -147,6 +149,8 @@ def _rebook_url(office: Office, service: Service, lang: str) -> str:
 
 def _context(snap: dict, office: Office, service: Service) -> dict:
     lang = snap["language"]
+    lines = visit_texts.lines_from_snapshot(
+        snap, lambda service_id: db.session.get(Service, service_id))
     start_at = datetime.fromisoformat(snap["start_at"])
     end_at = datetime.fromisoformat(snap["end_at"])
     token = snap.get(outbox.TOKEN)
@@ -155,9 +159,11 @@ def _context(snap: dict, office: Office, service: Service) -> dict:
         "appointment": SimpleNamespace(name=snap["name"], language=lang),
         "office": office,
         "office_url": office_url(office, lang),
-        "service_name": service.text("name", lang),
-        "bring": service.text("bring", lang),
-        "fee": i18n.fee(service.fee_cents, lang),
+        "service_name": visit_texts.summary(lines, lang),
+        "persons": visit_texts.persons(lines),
+        "lines": lines,
+        "bring": visit_texts.bring_text(lines, lang),
+        "fee": i18n.fee(visit_texts.fee_cents(lines), lang),
         "when": i18n.local_datetime(start_at, office.tz, lang),
         "until": i18n.local_time(end_at, office.tz, lang),
         "code": format_code(snap["code"]),
@@ -178,7 +184,7 @@ def _context(snap: dict, office: Office, service: Service) -> dict:
 def _invitation(snap: dict, office: Office, service: Service, ctx: dict) -> Invitation:
     return appointment_entry(
         uid=snap["ical_uid"], sequence=snap["sequence"], start_at=ctx["start_at"],
-        end_at=ctx["end_at"], office=office, service=service, language=snap["language"],
+        end_at=ctx["end_at"], office=office, lines=ctx["lines"], language=snap["language"],
         code=snap["code"], name=snap["name"], email=snap["email"], manage_url=ctx["manage_url"],
     )
 

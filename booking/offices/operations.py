@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from booking.audit import log as audit
 from booking.db import db
-from booking.offices.models import Counter, Office, Service
+from booking.offices.models import Counter, Office, Service, office_services
 from booking.scheduling import operations
 from booking.scheduling.models import BY_OFFICE, CONFIRMED, Appointment
 
@@ -30,10 +30,12 @@ OFFICE_FIELDS = ("name", "address", "email", "phone", "state", "slot_minutes",
                  "opt_in_hold_minutes", "release_delay_minutes", "release_time",
                  "transport_de", "transport_en", "accessibility_de", "accessibility_en",
                  "step_free", "latitude", "longitude")
-# settings that callers may leave out (kept as they are, or empty for a new office)
-OPTIONAL_OFFICE_FIELDS = ("district",)
+# settings that callers may leave out (kept as they are, or defaults for a new office)
+OPTIONAL_OFFICE_FIELDS = ("district", "max_persons", "max_services")
 SERVICE_FIELDS = ("position", "name_de", "name_en", "description_de", "description_en",
                   "bring_de", "bring_en", "fee_cents", "duration_minutes", "queue_prefix")
+# definitions that callers may leave out (kept as they are, or unset for a new service)
+OPTIONAL_SERVICE_FIELDS = ("further_person_minutes",)
 KEEP, CANCEL = "keep", "cancel"
 
 
@@ -96,7 +98,26 @@ def count_future_appointments(office: Office, now: datetime) -> int:
 # ---------------------------------------------------------------- offices and services
 
 def office_state(office: Office) -> dict:
-    return {**audit.snapshot(office), "services": ids(office.services)}
+    combinable = get_combinable(office)
+    return {**audit.snapshot(office), "services": ids(office.services),
+            "not_combinable": [i for i in ids(office.services) if i not in combinable]}
+
+
+def get_combinable(office: Office) -> set[str]:
+    """The ids of the offered services that may share an appointment with others."""
+    return set(db.session.scalars(select(office_services.c.service_id).where(
+        office_services.c.office_id == office.id, office_services.c.combinable)))
+
+
+def _set_combinable(office: Office, service_ids: Iterable[str] | None) -> None:
+    """Of the offered services, exactly ``service_ids`` may be combined (None: as they
+    are; services newly offered may be)."""
+    if service_ids is None:
+        return
+    wanted = list(service_ids)
+    table = office_services.c
+    db.session.execute(office_services.update().where(table.office_id == office.id)
+                       .values(combinable=table.service_id.in_(wanted)))
 
 
 def _check_durations(services: Iterable[Service], slot_minutes: int) -> None:
@@ -106,7 +127,7 @@ def _check_durations(services: Iterable[Service], slot_minutes: int) -> None:
 
 
 def create_office(office_id: str, values: Mapping, service_ids: Iterable[str], actor,
-                  now: datetime) -> Office:
+                  now: datetime, combinable: Iterable[str] | None = None) -> Office:
     if db.session.get(Office, office_id) is not None:
         raise DuplicateId(office_id)
     services = get_services(service_ids)
@@ -116,16 +137,19 @@ def create_office(office_id: str, values: Mapping, service_ids: Iterable[str], a
                     services=services)
     db.session.add(office)
     db.session.flush()
+    _set_combinable(office, combinable)
     record(actor, "office.created", "office", office.id, office.id, None,
             office_state(office), now)
     return office
 
 
 def update_office(office: Office, values: Mapping, service_ids: Iterable[str], actor,
-                  now: datetime) -> None:
-    """Settings and offered services. The slot length cannot change while confirmed future
-    appointments hold seats on the old grid; every offered service's duration must be a
-    multiple of it. Appointments of a service no longer offered stay as booked."""
+                  now: datetime, combinable: Iterable[str] | None = None) -> None:
+    """Settings and offered services, and of these the ones that may share an
+    appointment with others (``combinable``; None keeps them). The slot length cannot
+    change while confirmed future appointments hold seats on the old grid; every offered
+    service's duration must be a multiple of it. Appointments of a service no longer
+    offered stay as booked."""
     before = office_state(office)
     slot_minutes = values["slot_minutes"]
     if slot_minutes != office.slot_minutes:
@@ -141,6 +165,7 @@ def update_office(office: Office, values: Mapping, service_ids: Iterable[str], a
             setattr(office, key, values[key])
     office.services = services
     db.session.flush()
+    _set_combinable(office, combinable)
     record(actor, "office.updated", "office", office.id, office.id, before,
             office_state(office), now)
 
@@ -148,7 +173,8 @@ def update_office(office: Office, values: Mapping, service_ids: Iterable[str], a
 def create_service(service_id: str, values: Mapping, actor, now: datetime) -> Service:
     if db.session.get(Service, service_id) is not None:
         raise DuplicateId(service_id)
-    service = Service(id=service_id, **{k: values[k] for k in SERVICE_FIELDS})
+    service = Service(id=service_id, **{k: values[k] for k in SERVICE_FIELDS},
+                      **{k: values[k] for k in OPTIONAL_SERVICE_FIELDS if k in values})
     db.session.add(service)
     db.session.flush()
     record(actor, "service.created", "service", service.id, None, None,
@@ -164,6 +190,9 @@ def update_service(service: Service, values: Mapping, actor, now: datetime) -> N
             raise DurationNotMultiple(service, office.slot_minutes)
     for key in SERVICE_FIELDS:
         setattr(service, key, values[key])
+    for key in OPTIONAL_SERVICE_FIELDS:
+        if key in values:
+            setattr(service, key, values[key])
     db.session.flush()
     record(actor, "service.updated", "service", service.id, None, before,
             audit.snapshot(service), now)

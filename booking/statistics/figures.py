@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import and_, case, func, select
+from sqlalchemy import null as sa_null
 
 from booking.db import db
 from booking.offices.models import Office, Service
@@ -27,6 +28,7 @@ from booking.scheduling.models import (
     ONLINE,
     PHONE,
     Appointment,
+    AppointmentService,
 )
 from booking.statistics import sql
 from booking.statistics.period import Period
@@ -56,6 +58,7 @@ class AppointmentFigures:
     reminders: int = 0
     lead_seconds: float = 0.0  # summed; lead_hours divides
     kept_seconds: float = 0.0  # length of those kept (confirmed, arrived, no-show), summed
+    persons: int = 0  # of the appointments booked (a family: Reisepass × 3 counts 3)
 
     def add(self, other: AppointmentFigures) -> None:
         for name in self.__dataclass_fields__:
@@ -68,36 +71,65 @@ class AppointmentFigures:
 
 def appointments(period: Period) -> dict[tuple[date, str | None], AppointmentFigures]:
     """Appointments starting in the period (held ones never confirmed left out), per
-    (bucket, service) and per (bucket, None) for all services. Every figure adds up, so
-    the database groups by day and the days are summed into weeks or months here."""
+    (bucket, service) and per (bucket, None) for all services. An appointment for several
+    services counts under each of them, with that service's persons, and once in all
+    services, with all its persons. Every figure adds up, so the database groups by day
+    and the days are summed into weeks or months here."""
     sql.prepare()
+    line = AppointmentService
+    # per service: the lines (one appointment per line, its service and persons)
+    rows = db.session.execute(
+        _appointment_query(period, line.service_id, func.sum(line.persons))
+        .join(line, line.appointment_id == Appointment.id)
+        .where(*([line.service_id == period.service_id] if period.service_id else [])))
+    result: dict[tuple[date, str | None], AppointmentFigures] = {}
+    for bucket, service_id, figures in _appointment_rows(period, rows):
+        result.setdefault((bucket, service_id), AppointmentFigures()).add(figures)
+        if period.service_id:  # all services here: the one chosen
+            result.setdefault((bucket, None), AppointmentFigures()).add(figures)
+    if period.service_id:
+        return result
+    # all services: each appointment once, with all its persons
+    persons = (select(line.appointment_id, func.sum(line.persons).label("persons"))
+               .group_by(line.appointment_id).subquery())
+    rows = db.session.execute(
+        _appointment_query(period, None, func.sum(persons.c.persons))
+        .join(persons, persons.c.appointment_id == Appointment.id))
+    for bucket, _, figures in _appointment_rows(period, rows):
+        result.setdefault((bucket, None), AppointmentFigures()).add(figures)
+    return result
+
+
+def _appointment_query(period: Period, service_column, persons):
+    """The figures per day (and ``service_column`` when given) of the period's
+    appointments; ``persons`` sums their persons."""
     start, end = period.bounds
     a = Appointment
     day = sql.local_day(a.start_at, period.timezone)
     by_office = func.coalesce(a.cancelled_by, "citizen") == BY_OFFICE
-    query = (select(day, a.service_id, func.count(),
-                    _sum(and_(a.status == CANCELLED, by_office.is_(False))),
-                    _sum(and_(a.status == CANCELLED, by_office.is_(True))),
-                    _sum(a.status == NO_SHOW_APPOINTMENT), _sum(a.status == ARRIVED),
-                    _sum(a.channel == ONLINE), _sum(a.channel == PHONE),
-                    _sum(a.reminder_queued_at.is_not(None)),
-                    func.coalesce(func.sum(sql.seconds(a.start_at, a.created_at)), 0),
-                    func.coalesce(func.sum(case((a.status.in_(KEPT), sql.seconds(a.end_at,
-                                                                                  a.start_at)),
-                                                else_=0.0)), 0))
-             .where(a.office_id == period.office_id, a.start_at >= start, a.start_at < end,
-                    a.status != HELD)
-             .group_by(day, a.service_id))
-    if period.service_id:
-        query = query.where(a.service_id == period.service_id)
-    result: dict[tuple[date, str | None], AppointmentFigures] = {}
-    for row in db.session.execute(query):
-        bucket, service_id = period.bucket_of(sql.as_date(row[0])), row[1]
-        figures = AppointmentFigures(*[int(v) for v in row[2:10]], float(row[10]),
-                                     float(row[11]))
-        result.setdefault((bucket, service_id), AppointmentFigures()).add(figures)
-        result.setdefault((bucket, None), AppointmentFigures()).add(figures)
-    return result
+    groups = [day] if service_column is None else [day, service_column]
+    return (select(day, service_column if service_column is not None else sa_null(),
+                   func.count(),
+                   _sum(and_(a.status == CANCELLED, by_office.is_(False))),
+                   _sum(and_(a.status == CANCELLED, by_office.is_(True))),
+                   _sum(a.status == NO_SHOW_APPOINTMENT), _sum(a.status == ARRIVED),
+                   _sum(a.channel == ONLINE), _sum(a.channel == PHONE),
+                   _sum(a.reminder_queued_at.is_not(None)),
+                   func.coalesce(func.sum(sql.seconds(a.start_at, a.created_at)), 0),
+                   func.coalesce(func.sum(case((a.status.in_(KEPT), sql.seconds(a.end_at,
+                                                                                 a.start_at)),
+                                               else_=0.0)), 0),
+                   func.coalesce(persons, 0))
+            .where(a.office_id == period.office_id, a.start_at >= start, a.start_at < end,
+                   a.status != HELD)
+            .group_by(*groups))
+
+
+def _appointment_rows(period: Period, rows):
+    for row in rows:
+        yield (period.bucket_of(sql.as_date(row[0])), row[1],
+               AppointmentFigures(*[int(v) for v in row[2:10]], float(row[10]),
+                                  float(row[11]), int(row[12])))
 
 
 #: Bands of waiting time in minutes: [0, 5), [5, 10), …, [60, ∞)

@@ -6,6 +6,7 @@ from flask import Flask, request, url_for
 from flask_babel import get_locale
 
 from booking import i18n
+from booking.scheduling import visit_texts
 from booking.scheduling.codes import format_code
 from booking.web.queue_presenters import counter_title
 
@@ -43,6 +44,14 @@ def register(app: Flask) -> None:
     app.add_template_filter(lambda value, fmt="full": i18n.local_date(value, _language(), fmt),
                             "local_date")
     app.add_template_filter(lambda cents: i18n.fee(cents, _language()), "fee")
+    # an appointment's lines (services × persons): "Reisepass × 3, Personalausweis"
+    app.add_template_filter(
+        lambda lines, language=None: visit_texts.summary(lines, language or _language()),
+        "services_summary")
+    app.add_template_filter(
+        lambda lines, language=None: visit_texts.bring_text(lines, language or _language()),
+        "services_bring")
+    app.add_template_filter(visit_texts.fee_cents, "services_fee_cents")
     app.add_template_filter(
         lambda closure, tz: i18n.period(closure.starts_at, closure.ends_at, tz, _language()),
         "closure_period")

@@ -22,6 +22,7 @@ from booking.queueing.models import (
     Ticket,
 )
 from booking.queueing.waits import TicketState, ticket_state
+from booking.scheduling import visit_texts
 from booking.web.queue_presenters import counter_title
 
 
@@ -98,7 +99,17 @@ def ticket_facts(ticket: Ticket, now: datetime, language: str) -> TicketFacts:
     """The ticket as the public sees it, in the current locale (texts) and ``language``
     (the service's name)."""
     return facts_from(ticket_state(ticket, now), ticket.office.name,
-                      ticket.service.text("name", language))
+                      ticket_service(ticket, language))
+
+
+def ticket_service(ticket: Ticket, language: str) -> str:
+    """What the ticket is for: an appointment's services and persons ("Reisepass × 3,
+    Wohnsitz anmelden"; one ticket for the whole appointment), else the service's name
+    (also once a clerk passed the ticket on to another service)."""
+    appointment = ticket.appointment
+    if appointment is not None and appointment.service_id == ticket.service_id:
+        return visit_texts.summary(appointment.lines, language)
+    return ticket.service.text("name", language)
 
 
 def service_queue_text(ahead: int, minutes: int | None) -> str:

@@ -193,6 +193,13 @@ class OfficeForm(FlaskForm):
     waitlist_hold_minutes = _integer(
         _l("Waitlist: an offered appointment is kept this many minutes"), 5, 1440,
         invalid_value_message=WHOLE)
+    # one appointment for several services and persons (a family)
+    max_persons = _integer(_l("Persons per appointment at most"), 1, 20,
+                           invalid_value_message=WHOLE)
+    max_services = _integer(_l("Services per appointment at most"), 1, 10,
+                            invalid_value_message=WHOLE)
+    combinable = MultiCheckboxField(  # of those offered; others checked change nothing
+        _l("Services that may share an appointment with others"))
 
     def values(self) -> dict:
         return {
@@ -210,6 +217,7 @@ class OfficeForm(FlaskForm):
             "queue_daily_limit": self.queue_daily_limit.data,
             "reminder_hours": self.reminder_hours.data,
             "waitlist_hold_minutes": self.waitlist_hold_minutes.data,
+            "max_persons": self.max_persons.data, "max_services": self.max_services.data,
             "max_active_per_email": self.max_active_per_email.data,
             "opt_in_hold_minutes": self.opt_in_hold_minutes.data,
             "release_delay_minutes": self.release_delay_minutes.data,
@@ -242,6 +250,8 @@ class ServiceForm(FlaskForm):
         NumberRange(Decimal(0), Decimal(100000),
                                 _l("Please enter an amount from 0 to 100000."))])
     duration_minutes = _integer(_l("Duration (minutes)"), 5, 480)
+    further_person_minutes = _optional_integer(
+        _l("Time per further person (minutes)"), 0, 480)
     queue_prefix = StringField(_l("Queue prefix letter (A–Z)"), validators=[
         DataRequired(_l("Please enter a letter.")),
         Regexp(r"^[A-Z]$", message=_l("Please enter one capital letter from A to Z."))])
@@ -257,6 +267,7 @@ class ServiceForm(FlaskForm):
                 "bring_en")},
             "fee_cents": None if fee is None else int((fee * 100).to_integral_value()),
             "duration_minutes": self.duration_minutes.data,
+            "further_person_minutes": self.further_person_minutes.data,
             "queue_prefix": self.queue_prefix.data,
         }
 

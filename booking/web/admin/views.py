@@ -85,8 +85,10 @@ def index():
 @require_role("admin")
 def office_new():
     form = NewOfficeForm()
-    form.services.choices = service_choices(all_services())
+    form.services.choices = form.combinable.choices = service_choices(all_services())
     if request.method == "GET":
+        form.max_persons.data, form.max_services.data = 6, 5
+        form.combinable.data = [s.id for s in all_services()]
         form.slot_minutes.data, form.lead_time_minutes.data = 15, 120
         form.horizon_days.data, form.cancel_deadline_minutes.data = 60, 60
         form.state.data = "HE"
@@ -97,7 +99,7 @@ def office_new():
     if form.validate_on_submit():
         try:
             office = ops.create_office(form.office_id.data, form.values(), form.services.data,
-                                       staff_user(), utcnow())
+                                       staff_user(), utcnow(), form.combinable.data)
         except ops.DuplicateId as exc:
             form.office_id.errors = [config_error_message(exc)]
         except ops.ConfigError as exc:
@@ -113,13 +115,14 @@ def office_new():
 def office(office_id: str):
     office = office_for(staff_user(), office_id)
     form = OfficeForm(obj=office)
-    form.services.choices = service_choices(all_services())
+    form.services.choices = form.combinable.choices = service_choices(all_services())
     if request.method == "GET":
         form.services.data = [s.id for s in office.services]
+        form.combinable.data = sorted(ops.get_combinable(office))
     if form.validate_on_submit():
         try:
             ops.update_office(office, form.values(), form.services.data, staff_user(),
-                              utcnow())
+                              utcnow(), form.combinable.data)
         except ops.SlotLengthLocked as exc:
             form.slot_minutes.errors = [config_error_message(exc)]
         except ops.ConfigError as exc:

@@ -11,7 +11,7 @@ from sqlalchemy import select, true
 from booking.db import db, utcnow
 from booking.links import manage_url
 from booking.offices.models import Office, Service
-from booking.scheduling import holds, idempotency, operations, queries
+from booking.scheduling import holds, idempotency, operations, queries, visit_texts
 from booking.scheduling.errors import (
     AppointmentCancelled,
     DeadlinePassed,
@@ -93,7 +93,9 @@ def _appointment_json(appointment, token: str | None = None) -> dict:
     body = {
         "code": appointment.code,
         "office": appointment.office_id,
-        "service": appointment.service_id,
+        "service": appointment.service_id,  # the first of ``services``
+        "services": visit_texts.lines_json(appointment.lines, appointment.language),
+        "persons": appointment.persons,
         "start": appointment.start_at.astimezone(tz).isoformat(),
         "end": appointment.end_at.astimezone(tz).isoformat(),
         "status": appointment.status,
@@ -301,6 +303,7 @@ def office_appointments(office_id: str):
     day = day or utcnow().astimezone(office.tz).date()
     rows = operations.get_day_appointments(office, day)
     return jsonify([
-        {**_appointment_json(a), "channel": a.channel, "service_name": a.service.name_de}
+        {**_appointment_json(a), "channel": a.channel, "service_name": a.service.name_de,
+         "services": visit_texts.lines_json(a.lines, "de")}
         for a in rows
     ])

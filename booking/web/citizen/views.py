@@ -270,7 +270,7 @@ def appointment_ics(code: str, token: str):
     entry = appointment_entry(
         uid=appointment.ical_uid, sequence=appointment.sequence,
         start_at=appointment.start_at, end_at=appointment.end_at, office=appointment.office,
-        service=appointment.service, language=_lang(), code=appointment.code,
+        lines=appointment.lines, language=_lang(), code=appointment.code,
         name=appointment.name or "", email=appointment.email or "",
         manage_url=manage_url(appointment.code, token),
     )
@@ -340,7 +340,7 @@ def move_confirm(code: str, token: str):
         return redirect(url_for("citizen.manage", code=code, token=token), 303)
     return render_template("citizen/move_confirm.html", appointment=appointment, token=token,
                            form=form, start_at=start_at,
-                           end_at=_end_at(appointment.service, start_at),
+                           end_at=start_at + (appointment.end_at - appointment.start_at),
                            lang=_lang()), 422 if form.errors else 200
 
 

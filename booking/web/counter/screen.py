@@ -16,6 +16,7 @@ from booking.queueing import counter_operations, errors, waits
 from booking.queueing.models import APPOINTMENT, CALLED, Ticket
 from booking.scheduling.codes import format_code
 from booking.web.queue_presenters import counter_title, queue_error_message
+from booking.web.ticket_status import ticket_service
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def _row(ticket: Ticket, office: Office, now: datetime, lang: str) -> TicketRow:
     waited = _minutes(now - ticket.arrived_at)
     window = timedelta(minutes=office.queue_window_minutes)
     return TicketRow(
-        id=ticket.id, number=ticket.number, service=ticket.service.text("name", lang),
+        id=ticket.id, number=ticket.number, service=ticket_service(ticket, lang),
         kind=gettext("Appointment") if ticket.kind == APPOINTMENT else gettext("Walk-in"),
         is_appointment=ticket.kind == APPOINTMENT,
         is_due=ticket.due_at is not None and ticket.due_at - window <= now,

@@ -15,6 +15,7 @@ from booking.calendars.staff_feed import StaffEvent, staff_feed
 from booking.db import utcnow
 from booking.links import external_url
 from booking.scheduling import staff_operations as staff_ops
+from booking.scheduling import visit_texts
 from booking.scheduling.codes import format_code
 from booking.scheduling.models import ARRIVED
 from booking.web.auth import offices_of, require_role, staff_user
@@ -64,14 +65,18 @@ def feed_revoke():
 
 def _event(appointment, lang: str) -> StaffEvent:
     office = appointment.office
-    service = appointment.service.text("name", lang)
+    service = visit_texts.summary(appointment.lines, lang)
     code = format_code(appointment.code)
     if office.feed_shows_names:
         summary = gettext("%(code)s · %(service)s · %(name)s", code=code, service=service,
                           name=appointment.name)
     else:
         summary = gettext("%(code)s · %(service)s", code=code, service=service)
-    description = gettext("The citizen has arrived.") if appointment.status == ARRIVED else ""
+    notes = [gettext("Persons: %(persons)s", persons=appointment.persons)
+             ] if appointment.persons > 1 else []
+    if appointment.status == ARRIVED:
+        notes.append(gettext("The citizen has arrived."))
+    description = "\n".join(notes)
     return StaffEvent(uid=appointment.ical_uid, sequence=appointment.sequence,
                       start_at=appointment.start_at, end_at=appointment.end_at,
                       summary=summary, location=f"{office.name}, {office.address}",

@@ -12,6 +12,7 @@ from flask_babel import get_locale, gettext
 from booking.db import utcnow
 from booking.offices.models import Office
 from booking.scheduling import staff_operations as staff_ops
+from booking.scheduling import visit_texts
 from booking.scheduling.codes import format_code
 from booking.scheduling.errors import (
     AppointmentCancelled,
@@ -73,7 +74,8 @@ class Row:
     day: date
     time: str
     code: str
-    service: str
+    service: str  # all the services, "Reisepass × 3, Wohnsitz anmelden"
+    persons: int
     name: str
     channel: str
     status: str
@@ -88,7 +90,8 @@ def row_of(appointment, now: datetime, lang: str) -> Row:
     start, end = appointment.start_at.astimezone(tz), appointment.end_at.astimezone(tz)
     return Row(
         id=appointment.id, day=start.date(), time=f"{start:%H:%M}–{end:%H:%M}",
-        code=format_code(appointment.code), service=appointment.service.text("name", lang),
+        code=format_code(appointment.code),
+        service=visit_texts.summary(appointment.lines, lang), persons=appointment.persons,
         name=appointment.name, channel=_channel_label(appointment.channel),
         status=_status_label(appointment.status), status_key=appointment.status,
         can_arrive=staff_ops.can_mark_arrived(appointment),

@@ -105,11 +105,12 @@ class Tables:
     def appointments(self) -> Table:
         def cells(f):
             f = f or figures.AppointmentFigures()
-            return [f.booked, f.cancelled_citizen, f.cancelled_office, f.no_show, f.arrived,
+            return [f.booked, f.persons, f.cancelled_citizen, f.cancelled_office, f.no_show, f.arrived,
                     f.reminders, f.lead_hours]
         return Table("appointments", gettext("Appointments"),
                      [gettext("Period"), gettext("Service"), gettext("Booked"),
-                      gettext("Cancelled by the citizen"), gettext("Cancelled by the office"),
+                      gettext("Persons"), gettext("Cancelled by the citizen"),
+                      gettext("Cancelled by the office"),
                       gettext("No-shows"), gettext("Arrived"), gettext("Reminders sent"),
                       gettext("Mean lead time (hours)")],
                      self._service_rows(self.appointment_figures, cells))

@@ -22,11 +22,20 @@ def _marked(html: str, field_id: str) -> bool:
     return tag is not None and 'aria-invalid="true"' in tag.group(0)
 
 
-def _combinable(ctx) -> dict[str, bool]:
+def _combinable(ctx, office_id: str = "amt") -> dict[str, bool]:
     rows = ctx.execute(select(office_services.c.service_id, office_services.c.combinable)
-                       .where(office_services.c.office_id == "amt")).all()
+                       .where(office_services.c.office_id == office_id)).all()
     ctx.rollback()
     return dict(rows)
+
+
+def _limits(ctx, office_id: str = "amt") -> tuple[int, int]:
+    """The office's most persons and services per appointment, as stored."""
+    ctx.rollback()
+    office = ctx.get(Office, office_id)
+    limits = (office.max_persons, office.max_services)
+    ctx.rollback()
+    return limits
 
 
 def test_time_per_further_person_is_saved_and_audited(ctx, admin):
@@ -75,10 +84,7 @@ def test_office_limits_and_combinable_services_are_saved_and_audited(ctx, manage
         **OFFICE_DATA, "lead_time_minutes": "120", "max_persons": "4", "max_services": "2",
         "combinable": ["pass"], "csrf_token": session_csrf(manager)})
     assert response.status_code == 303
-    ctx.rollback()
-    office = ctx.get(Office, "amt")
-    assert (office.max_persons, office.max_services) == (4, 2)
-    ctx.rollback()
+    assert _limits(ctx) == (4, 2)
     assert _combinable(ctx) == {"pass": True, "melde": False}
     entry = ctx.scalar(select(AuditEntry).where(AuditEntry.action == "office.updated"))
     assert entry.before == {"max_persons": 6, "max_services": 5, "not_combinable": []}
@@ -112,10 +118,7 @@ def test_bad_office_limits_are_marked(ctx, manager, field, value):
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert _marked(html, field)
-    ctx.rollback()
-    office = ctx.get(Office, "amt")
-    assert (office.max_persons, office.max_services) == (6, 5)
-    ctx.rollback()
+    assert _limits(ctx) == (6, 5)
 
 
 def test_new_office_gets_the_limits_and_combinable_services(ctx, admin):
@@ -125,10 +128,5 @@ def test_new_office_gets_the_limits_and_combinable_services(ctx, admin):
         **OFFICE_DATA, "office_id": "sued", "max_persons": "8", "max_services": "3",
         "combinable": ["melde"], "csrf_token": session_csrf(admin)})
     assert response.status_code == 303
-    ctx.rollback()
-    office = ctx.get(Office, "sued")
-    assert (office.max_persons, office.max_services) == (8, 3)
-    rows = dict(ctx.execute(select(office_services.c.service_id, office_services.c.combinable)
-                            .where(office_services.c.office_id == "sued")).all())
-    assert rows == {"pass": False, "melde": True}
-    ctx.rollback()
+    assert _limits(ctx, "sued") == (8, 3)
+    assert _combinable(ctx, "sued") == {"pass": False, "melde": True}

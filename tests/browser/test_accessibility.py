@@ -20,7 +20,7 @@ from tests.browser.support import (
     switch_language,
     wait_for_focus,
 )
-from tests.factories import local_iso, make_town, next_workday
+from tests.factories import FAMILY_TOKEN, at, family_appointment, local_iso, make_town, next_workday
 
 pytestmark = pytest.mark.browser
 
@@ -194,6 +194,23 @@ def test_manage_move_and_cancel_pages(a11y_page, lang, client):
     page.wait_for_selector("[data-status=cancelled]")
     assert page.locator("details.confirm-cancel").count() == 0
     assert_accessible(page, "cancelled")
+
+
+def test_manage_and_move_pages_of_an_appointment_for_several_services(a11y_page, lang, ctx):
+    from datetime import UTC
+
+    from booking.offices.models import Office
+
+    page = a11y_page
+    family_appointment(ctx, ctx.get(Office, "amt"), at(next_workday(3), 9).astimezone(UTC))
+    ctx.rollback()
+    manage = f"/manage/FAMY3467/{FAMILY_TOKEN}"
+    page.goto(manage)
+    assert page.locator("dd.persons").inner_text() == "4"
+    assert_accessible(page, "manage, several services")
+    page.goto(f"{manage}/move/confirm?start={quote(local_iso(next_workday(4), 9))}")
+    assert page.locator("dd.persons").inner_text() == "4"
+    assert_accessible(page, "move confirmation, several services")
 
 
 def test_html_lang_is_german_by_default_and_english_after_switch(new_page, town):

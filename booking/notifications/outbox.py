@@ -93,17 +93,22 @@ def enqueue(msg: EmailMessage, *, kind: str, appointment_id: int | None = None) 
     return row
 
 
+_INSERT = OutboxMessage.__table__.insert()  # (built once: every booking runs it)
+
+
 def enqueue_payload(payload: dict, *, kind: str, sender: str, recipient: str,
-                    appointment_id: int | None = None) -> OutboxMessage:
+                    appointment_id: int | None = None) -> None:
     """Store ``payload`` (JSON; ``payload["renderer"]`` names a :func:`renderer`) for
     rendering and delivery after the current transaction commits. ``sender`` and
     ``recipient`` are the bare envelope addresses; the rendered message's own replace
-    them. Only the key ``TOKEN`` may hold a secret: it is removed after rendering."""
-    row = OutboxMessage(kind=kind, appointment_id=appointment_id, sender=sender,
-                        recipient=recipient, payload=payload)
-    db.session.add(row)
+    them. Only the key ``TOKEN`` may hold a secret: it is removed after rendering.
+
+    Inserted at once in the current transaction (one Core statement, no ORM object
+    for the commit's flush): a booking writes one on every request."""
+    db.session.connection().execute(_INSERT, {
+        "kind": kind, "appointment_id": appointment_id, "sender": sender,
+        "recipient": recipient, "payload": payload})
     db.session.info[_NUDGE] = True
-    return row
 
 
 def envelope(recipient: str) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from booking import metrics
@@ -65,14 +65,25 @@ def lock_office_schedule(office: Office, *, for_change: bool = False,
 
     ``offering``: check in the same statement that the office offers this service
     (raises ServiceNotOffered)."""
-    query = select(Office.id).where(Office.id == office.id)
+    params = {"office": office.id}
     if offering is not None:
-        query = query.join(office_services, office_services.c.office_id == Office.id).where(
-            office_services.c.service_id == offering.id)
-    locked = db.session.execute(query.with_for_update(
-        read=not for_change, key_share=not for_change, of=Office)).first()
+        params["service"] = offering.id
+    locked = db.session.execute(_LOCKS[offering is not None, for_change], params).first()
     if locked is None:
         raise ServiceNotOffered(f"{office.id} does not offer {offering.id}")
+
+
+def _lock_statement(offering: bool, for_change: bool):
+    query = select(Office.id).where(Office.id == bindparam("office"))
+    if offering:
+        query = query.join(office_services, office_services.c.office_id == Office.id).where(
+            office_services.c.service_id == bindparam("service"))
+    return query.with_for_update(read=not for_change, key_share=not for_change, of=Office)
+
+
+# (built once: every booking runs one) (offering, for_change) → statement
+_LOCKS = {(offering, change): _lock_statement(offering, change)
+          for offering in (False, True) for change in (False, True)}
 
 
 def check_offered(office: Office, service: Service) -> None:

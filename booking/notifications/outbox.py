@@ -1,9 +1,10 @@
 """Outbox delivery: enqueue inside the transaction, deliver after commit, retry with back-off.
 
 * :func:`enqueue` adds a ready message to the current session, :func:`enqueue_payload`
-  a JSON snapshot to be rendered by the sender (composing an email costs more than the
-  rest of a booking, so requests leave it to the sender). Both mark the session so that
-  a successful commit wakes the process's background sender. A rollback sends nothing.
+  inserts a JSON snapshot, to be rendered by the sender, in the current transaction
+  (composing an email costs more than the rest of a booking, so requests leave it to
+  the sender). Both mark the session so that a successful commit wakes the process's
+  background sender. A rollback sends nothing.
 * :func:`deliver_due` claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite
   serialises writers), renders those queued as payloads with the renderer registered
   under the payload's ``renderer`` name (:func:`renderer`) and stores the bytes and

@@ -240,14 +240,15 @@ def iter_free_slots(
                 free += left
         seats[at] = free
     more_seats = seats.get
+    # the steps of local dates after last_day begin at its next local midnight
+    after_last = datetime.combine(last_day + _DAY, time.min, tzinfo=policy.tz).astimezone(UTC)
     for at in timeline:
+        if at >= after_last:
+            break
         available = seats[at]
         if not available:
             continue
-        day = steps[at].day
-        if day > last_day:
-            continue
-        if wanted is not None and not wanted.lets_through(at, day, policy.tz):
+        if wanted is not None and not wanted.lets_through(at, steps[at].day, policy.tz):
             continue
         for offset in offsets:
             more = more_seats(at + offset, 0)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from booking import metrics
@@ -23,7 +23,7 @@ from booking.db import db
 from booking.fairness.emails import normalise_email
 from booking.fairness.lottery import withhold_lottery_days
 from booking.notifications import appointment_mails
-from booking.offices.models import Office, Service, office_services
+from booking.offices.models import Office, Service
 from booking.scheduling import codes, holds, idempotency, next_free, queries, retries, seat_counts, slots
 from booking.scheduling.errors import (
     AppointmentCancelled,
@@ -68,22 +68,10 @@ def lock_office_schedule(office: Office, *, for_change: bool = False,
     params = {"office": office.id}
     if offering is not None:
         params["service"] = offering.id
-    locked = db.session.execute(_LOCKS[offering is not None, for_change], params).first()
+    locked = db.session.execute(queries.OFFICE_LOCKS[offering is not None, for_change],
+                                params).first()
     if locked is None:
         raise ServiceNotOffered(f"{office.id} does not offer {offering.id}")
-
-
-def _lock_statement(offering: bool, for_change: bool):
-    query = select(Office.id).where(Office.id == bindparam("office"))
-    if offering:
-        query = query.join(office_services, office_services.c.office_id == Office.id).where(
-            office_services.c.service_id == bindparam("service"))
-    return query.with_for_update(read=not for_change, key_share=not for_change, of=Office)
-
-
-# (built once: every booking runs one) (offering, for_change) → statement
-_LOCKS = {(offering, change): _lock_statement(offering, change)
-          for offering in (False, True) for change in (False, True)}
 
 
 def check_offered(office: Office, service: Service) -> None:

@@ -70,17 +70,6 @@ def is_storable_text(value: str) -> bool:
     return "\x00" not in value and not any("\ud800" <= ch <= "\udfff" for ch in value)
 
 
-def read(statement, params: dict | None = None):
-    """Run a SELECT of plain columns (built once, with bind parameters) on the session's
-    connection and return its rows: no ORM execution layer, about 0.1 ms less a
-    statement, which the listing and the booking run several of. Pending changes are
-    flushed first, as the ORM's autoflush would."""
-    session = db.session()
-    if session.autoflush:
-        session.flush()
-    return session.connection().execute(statement, params)
-
-
 def configure_sqlite(engine: Engine, begin_immediate: bool = True) -> None:
     """WAL, a busy timeout and foreign keys for SQLite; transactions begin IMMEDIATE.
 

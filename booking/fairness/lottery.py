@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from booking.audit.log import record
-from booking.db import db, read
+from booking.db import db
 from booking.fairness.emails import normalise_email
 from booking.fairness.lottery_draw import TIME_BANDS
 from booking.fairness.lottery_models import OPEN, Lottery, LotteryEntry, lottery_offices
@@ -114,7 +114,7 @@ def withhold_lottery_days(office: Office, service_id: str | None, steps: slots.O
     if not steps or service_id is None:
         return steps
     days = [step.day for step in steps.values()]
-    held = read(_HELD_BACK, {"office": office.id, "service": service_id,
+    held = db.session.execute(_HELD_BACK, {"office": office.id, "service": service_id,
                              "first": min(days), "last": max(days)}).all()
     if not held:
         return steps

@@ -9,7 +9,7 @@ from functools import lru_cache
 import holidays as holidays_lib
 from sqlalchemy import BigInteger, Integer, bindparam, cast, extract, func, select, union_all
 
-from booking.db import db, read
+from booking.db import db
 from booking.offices.models import AvailabilityRule, Closure, Office, office_services, rule_services
 from booking.scheduling import slots
 from booking.scheduling.models import AppointmentSeat, StepCount
@@ -34,7 +34,8 @@ OFFICE_LOCKS = {(offering, change): _lock_statement(offering, change)
 
 def is_offered(office_id: str, service_id: str) -> bool:
     """Whether the office offers the service (one indexed lookup, no ORM collection)."""
-    return read(_OFFERED, {"office": office_id, "service": service_id}).first() is not None
+    found = db.session.execute(_OFFERED, {"office": office_id, "service": service_id})
+    return found.first() is not None
 
 
 def get_policy(office: Office) -> slots.Policy:
@@ -60,7 +61,7 @@ def get_rules(office: Office) -> tuple[slots.Rule, ...]:
     """The office's availability rules with their services, in one query, by id."""
     rules: dict[int, tuple] = {}
     services: dict[int, set[str]] = {}
-    for *rule, service_id in read(_RULES, {"office": office.id}):
+    for *rule, service_id in db.session.execute(_RULES, {"office": office.id}):
         rules[rule[0]] = rule
         services.setdefault(rule[0], set()).update([service_id] if service_id else [])
     return tuple(
@@ -102,7 +103,7 @@ def get_closure_intervals(office: Office, first_day: date, last_day: date
     """(office-wide closures, closures of single counters) overlapping the date range, each
     sorted. A closed counter takes one seat off every rule's capacity (slots.open_steps)."""
     start, end = day_bounds(office, first_day, last_day)
-    rows = read(_CLOSURES, {"office": office.id, "start": start, "end": end})
+    rows = db.session.execute(_CLOSURES, {"office": office.id, "start": start, "end": end})
     closed, cuts = [], []
     for starts_at, ends_at, counter_id in rows:
         (closed if counter_id is None else cuts).append((starts_at, ends_at))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, current_app, g, jsonify, request
+from flask import abort, g, jsonify, request
 from flask_babel import get_locale, gettext
 from sqlalchemy import bindparam, select, true
 
@@ -169,19 +169,13 @@ def slots(office_id: str, service_id: str):
         free = operations.list_free_slots(office, service, utcnow(), first, last)
     except ServiceNotOffered:
         abort(404, gettext("This office does not offer this service."))
-    return caching.public(current_app.response_class(_slots_json(free, office.tz),
-                                                     mimetype=current_app.json.mimetype))
+    starts = local_isoformat([s.start_at for s in free], office.tz)
+    ends = local_isoformat([s.end_at for s in free], office.tz)
+    return caching.public(jsonify([
+        {"start": start, "end": end, "available": s.available}
+        for start, end, s in zip(starts, ends, free, strict=True)
+    ]))
 
-
-def _slots_json(free: list, tz) -> str:
-    """The listing's JSON exactly as ``jsonify`` writes it (keys sorted, compact, a final
-    newline), by string formatting: a listing has hundreds of starts, and local ISO
-    times and counts need no escaping."""
-    starts = local_isoformat([s.start_at for s in free], tz)
-    ends = local_isoformat([s.end_at for s in free], tz)
-    return "[" + ",".join([
-        f'{{"available":{s.available},"end":"{end}","start":"{start}"}}'
-        for start, end, s in zip(starts, ends, free, strict=True)]) + "]\n"
 
 
 def _days_asked() -> tuple[date | None, date | None]:

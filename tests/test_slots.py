@@ -86,6 +86,25 @@ def test_week_across_dst_change_in_one_query():
     assert set(local_times(result)) == {"09:00", "09:15", "09:30", "09:45"}
 
 
+def test_a_year_of_steps_is_every_wall_clock_step_that_exists():
+    """Each step of a year (both clock changes, a rule over the night's changes and one
+    ending at midnight) is its wall-clock time on that day, laid out one by one."""
+    first, last = date(2026, 1, 1), date(2026, 12, 31)
+    rules = [rule(1, start=time(1, 30), end=time(3, 30)), rule(2, start=time(22), end=time(23, 45))]
+    steps = slots.open_steps(rules, [], [], "s", policy(), first, last)
+    expected = set()
+    for n in range((last - first).days + 1):
+        day = first + timedelta(days=n)
+        for r in rules:
+            wall = datetime.combine(day, r.start)
+            while wall < datetime.combine(day, r.end):
+                instant = slots.local_to_utc(day, wall.time(), BERLIN)
+                expected |= {instant} if instant else set()
+                wall += timedelta(minutes=15)
+    assert set(steps) == expected
+    assert all(step.day == step.at.astimezone(BERLIN).date() for step in steps.values())
+
+
 def test_holidays_and_closures_remove_availability():
     day = date(2026, 12, 1)
     assert free([rule()], day, holidays=[day]) == []

@@ -115,7 +115,7 @@ def withhold_lottery_days(office: Office, service_id: str | None, steps: slots.O
         return steps
     days = [step.day for step in steps.values()]
     held = db.session.execute(_HELD_BACK, {"office": office.id, "service": service_id,
-                                           "first": min(days), "last": max(days)}).all()
+                             "first": min(days), "last": max(days)}).all()
     if not held:
         return steps
     return {at: step for at, step in steps.items()

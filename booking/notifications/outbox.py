@@ -1,9 +1,10 @@
 """Outbox delivery: enqueue inside the transaction, deliver after commit, retry with back-off.
 
 * :func:`enqueue` adds a ready message to the current session, :func:`enqueue_payload`
-  a JSON snapshot to be rendered by the sender (composing an email costs more than the
-  rest of a booking, so requests leave it to the sender). Both mark the session so that
-  a successful commit wakes the process's background sender. A rollback sends nothing.
+  inserts a JSON snapshot, to be rendered by the sender, in the current transaction
+  (composing an email costs more than the rest of a booking, so requests leave it to
+  the sender). Both mark the session so that a successful commit wakes the process's
+  background sender. A rollback sends nothing.
 * :func:`deliver_due` claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite
   serialises writers), renders those queued as payloads with the renderer registered
   under the payload's ``renderer`` name (:func:`renderer`) and stores the bytes and
@@ -93,17 +94,22 @@ def enqueue(msg: EmailMessage, *, kind: str, appointment_id: int | None = None) 
     return row
 
 
+_INSERT = OutboxMessage.__table__.insert()  # (built once: every booking runs it)
+
+
 def enqueue_payload(payload: dict, *, kind: str, sender: str, recipient: str,
-                    appointment_id: int | None = None) -> OutboxMessage:
+                    appointment_id: int | None = None) -> None:
     """Store ``payload`` (JSON; ``payload["renderer"]`` names a :func:`renderer`) for
     rendering and delivery after the current transaction commits. ``sender`` and
     ``recipient`` are the bare envelope addresses; the rendered message's own replace
-    them. Only the key ``TOKEN`` may hold a secret: it is removed after rendering."""
-    row = OutboxMessage(kind=kind, appointment_id=appointment_id, sender=sender,
-                        recipient=recipient, payload=payload)
-    db.session.add(row)
+    them. Only the key ``TOKEN`` may hold a secret: it is removed after rendering.
+
+    Inserted at once in the current transaction (one Core statement, no ORM object
+    for the commit's flush): a booking writes one on every request."""
+    db.session.connection().execute(_INSERT, {
+        "kind": kind, "appointment_id": appointment_id, "sender": sender,
+        "recipient": recipient, "payload": payload})
     db.session.info[_NUDGE] = True
-    return row
 
 
 def envelope(recipient: str) -> tuple[str, str]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 
 from booking import metrics
 from booking.db import db
@@ -90,6 +90,13 @@ def is_live(now: datetime):
     return or_(AppointmentSeat.held_until.is_(None), AppointmentSeat.held_until > now)
 
 
+_IN_USE = (  # (built once: every booking runs it)
+    select(AppointmentSeat.id, AppointmentSeat.slot_at, AppointmentSeat.rule_id,
+           AppointmentSeat.seat_no, AppointmentSeat.held_until)
+    .where(AppointmentSeat.office_id == bindparam("office"),
+           AppointmentSeat.slot_at.in_(bindparam("instants", expanding=True))))
+
+
 def seats_in_use(office: Office, instants: list[datetime], now: datetime
                  ) -> dict[datetime, dict[int, set[int]]]:
     """Seat numbers in use per step and rule in the steps ``instants``, for picking free
@@ -97,10 +104,7 @@ def seats_in_use(office: Office, instants: list[datetime], now: datetime
     that their numbers can be taken again. Seats another transaction is deleting are
     skipped and stay in use (PostgreSQL): bookings of a step never wait for each other."""
     rows = db.session.connection().execute(  # (Core: no ORM entities, no autoflush)
-        select(AppointmentSeat.id, AppointmentSeat.slot_at, AppointmentSeat.rule_id,
-               AppointmentSeat.seat_no, AppointmentSeat.held_until)
-        .where(AppointmentSeat.office_id == office.id, AppointmentSeat.slot_at.in_(instants))
-    ).all()
+        _IN_USE, {"office": office.id, "instants": instants}).all()
     lapsed = [row.id for row in rows if row.held_until is not None and row.held_until <= now]
     gone: set[int] = set()
     if lapsed:

@@ -23,7 +23,7 @@ from booking.db import db
 from booking.fairness.emails import normalise_email
 from booking.fairness.lottery import withhold_lottery_days
 from booking.notifications import appointment_mails
-from booking.offices.models import Office, Service, office_services
+from booking.offices.models import Office, Service
 from booking.scheduling import codes, holds, idempotency, next_free, queries, retries, seat_counts, slots
 from booking.scheduling.errors import (
     AppointmentCancelled,
@@ -65,12 +65,11 @@ def lock_office_schedule(office: Office, *, for_change: bool = False,
 
     ``offering``: check in the same statement that the office offers this service
     (raises ServiceNotOffered)."""
-    query = select(Office.id).where(Office.id == office.id)
+    params = {"office": office.id}
     if offering is not None:
-        query = query.join(office_services, office_services.c.office_id == Office.id).where(
-            office_services.c.service_id == offering.id)
-    locked = db.session.execute(query.with_for_update(
-        read=not for_change, key_share=not for_change, of=Office)).first()
+        params["service"] = offering.id
+    locked = db.session.execute(queries.OFFICE_LOCKS[offering is not None, for_change],
+                                params).first()
     if locked is None:
         raise ServiceNotOffered(f"{office.id} does not offer {offering.id}")
 

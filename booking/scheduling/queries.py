@@ -19,10 +19,23 @@ _OFFERED = select(office_services.c.service_id).where(  # (built once, like thos
     office_services.c.service_id == bindparam("service"))
 
 
+def _lock_statement(offering: bool, for_change: bool):
+    query = select(Office.id).where(Office.id == bindparam("office"))
+    if offering:
+        query = query.join(office_services, office_services.c.office_id == Office.id).where(
+            office_services.c.service_id == bindparam("service"))
+    return query.with_for_update(read=not for_change, key_share=not for_change, of=Office)
+
+
+# operations.lock_office_schedule's statements, built once: (offering, for_change) → statement
+OFFICE_LOCKS = {(offering, change): _lock_statement(offering, change)
+                for offering in (False, True) for change in (False, True)}
+
+
 def is_offered(office_id: str, service_id: str) -> bool:
     """Whether the office offers the service (one indexed lookup, no ORM collection)."""
-    return db.session.execute(
-        _OFFERED, {"office": office_id, "service": service_id}).first() is not None
+    found = db.session.execute(_OFFERED, {"office": office_id, "service": service_id})
+    return found.first() is not None
 
 
 def get_policy(office: Office) -> slots.Policy:

@@ -14,7 +14,6 @@ Vocabulary:
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -38,8 +37,11 @@ class Rule:
             day.isoweekday() in self.weekdays
             and self.valid_from <= day
             and (self.valid_until is None or day <= self.valid_until)
-            and (service_id is None or not self.service_ids or service_id in self.service_ids)
+            and self.applies_to(service_id)
         )
+
+    def applies_to(self, service_id: str | None) -> bool:
+        return service_id is None or not self.service_ids or service_id in self.service_ids
 
 
 @dataclass(frozen=True)
@@ -70,11 +72,6 @@ class Step:
 
 
 OpenSteps = dict[datetime, Step]  # what open_steps returns: UTC instant → Step
-
-
-def _timeline(steps: Mapping[datetime, Step]) -> list[tuple[datetime, date, list[Rule]]]:
-    """(UTC instant, local date, rules) of every step, in time order."""
-    return sorted((at, step.day, step.rules) for at, step in steps.items())
 
 
 def steps_needed(duration_minutes: int, slot_minutes: int) -> int:
@@ -111,6 +108,18 @@ def _wall_steps(day: date, start: time, end: time, slot: timedelta, tz: ZoneInfo
     return [at for at in instants if at is not None]
 
 
+def _day_start(day: date, tz: ZoneInfo) -> datetime | None:
+    """The UTC instant of local midnight on ``day`` if the day has one UTC offset
+    throughout (no clock change), else None."""
+    offset = datetime.combine(day, time.min, tzinfo=tz).utcoffset()
+    if datetime.combine(day + _DAY, time.min, tzinfo=tz).utcoffset() != offset:
+        return None
+    return datetime.combine(day, time.min, tzinfo=UTC) - offset
+
+
+_DAY = timedelta(days=1)
+
+
 def open_steps(
     rules: Iterable[Rule],
     closures: Iterable[tuple[datetime, datetime]],
@@ -126,19 +135,31 @@ def open_steps(
     ``closures`` close the office; each of ``capacity_cuts`` (a closed counter) takes one
     seat off every rule in force during its time, so seat numbers above the reduced
     capacity are not offered."""
-    rules = sorted(rules, key=lambda r: (not r.service_ids, r.id))  # specific rules first
+    rules = sorted((rule for rule in rules if rule.applies_to(service_id)),
+                   key=lambda r: (not r.service_ids, r.id))  # specific rules first
     closed = sorted(closures)
     cuts = sorted(capacity_cuts)
     holidays = set(holidays)
-    slot = policy.slot
+    slot, tz = policy.slot, policy.tz
+    # each rule's steps as offsets from local midnight: on a day without a clock change
+    # (all but two a year) a step is that day's midnight in UTC plus its offset
+    wall_offsets = {rule.id: _wall_offsets(rule, slot) for rule in rules}
     steps: OpenSteps = {}
     day = first_day
     while day <= last_day:
         if day not in holidays:
+            weekday, midnight, steady = day.isoweekday(), None, True
             for rule in rules:
-                if not rule.applies(day, service_id):
+                if (weekday not in rule.weekdays or day < rule.valid_from
+                        or (rule.valid_until is not None and day > rule.valid_until)):
                     continue
-                instants = _wall_steps(day, rule.start, rule.end, slot, policy.tz)
+                if midnight is None and steady:
+                    midnight = _day_start(day, tz)
+                    steady = midnight is not None
+                if steady:
+                    instants = [midnight + offset for offset in wall_offsets[rule.id]]
+                else:
+                    instants = _wall_steps(day, rule.start, rule.end, slot, tz)
                 if not instants:
                     continue
                 # only the closures and cuts of this rule's hours are checked step by step
@@ -146,8 +167,9 @@ def open_steps(
                 day_cuts = _overlapping(cuts, instants[0], instants[-1] + slot)
                 if not day_closed and not day_cuts:  # the usual day: every step open
                     if rule.capacity > 0:
+                        get = steps.get
                         for at in instants:
-                            step = steps.get(at)
+                            step = get(at)
                             if step is None:
                                 steps[at] = Step(at, day, [rule])
                             else:
@@ -164,8 +186,15 @@ def open_steps(
                             steps[at] = Step(at, day, [offered])
                         else:
                             step.rules.append(offered)
-        day += timedelta(days=1)
+        day += _DAY
     return steps
+
+
+def _wall_offsets(rule: Rule, slot: timedelta) -> list[timedelta]:
+    """The wall-clock starts of the rule's steps, as times since local midnight."""
+    start, end = (timedelta(hours=t.hour, minutes=t.minute, seconds=t.second,
+                            microseconds=t.microsecond) for t in (rule.start, rule.end))
+    return [start + i * slot for i in range((end - start) // slot)]
 
 
 def _overlapping(intervals: list[tuple[datetime, datetime]], start: datetime, end: datetime
@@ -198,25 +227,28 @@ def iter_free_slots(
     duration = timedelta(minutes=duration_minutes)
     offsets = [i * policy.slot for i in range(1, steps_needed(duration_minutes,
                                                               policy.slot_minutes))]
-    timeline = _timeline(steps)
-    timeline = timeline[bisect_left(timeline, earliest, key=_instant):]
+    timeline = sorted(at for at in steps if at >= earliest)
     # free seats of every step from the earliest start on (a start's later steps too):
     # each step is counted once, not once per start that covers it
     count = taken.get
     seats: dict[datetime, int] = {}
-    for at, _, rules in timeline:
+    for at in timeline:
         free = 0
-        for rule in rules:
+        for rule in steps[at].rules:
             left = rule.capacity - count((rule.id, at), 0)
             if left > 0:
                 free += left
         seats[at] = free
     more_seats = seats.get
-    for at, day, _ in timeline:
+    # the steps of local dates after last_day begin at its next local midnight
+    after_last = datetime.combine(last_day + _DAY, time.min, tzinfo=policy.tz).astimezone(UTC)
+    for at in timeline:
+        if at >= after_last:
+            break
         available = seats[at]
-        if not available or day > last_day:
+        if not available:
             continue
-        if wanted is not None and not wanted.lets_through(at, day, policy.tz):
+        if wanted is not None and not wanted.lets_through(at, steps[at].day, policy.tz):
             continue
         for offset in offsets:
             more = more_seats(at + offset, 0)
@@ -302,10 +334,6 @@ def local_isoformat(instants: Iterable[datetime], tz: ZoneInfo) -> list[str]:
 
 
 _CLOCK = [f"{minute // 60:02d}:{minute % 60:02d}:00" for minute in range(24 * 60)]
-
-
-def _instant(entry: tuple) -> datetime:
-    return entry[0]
 
 
 def covered_steps(start_at: datetime, duration_minutes: int, slot_minutes: int) -> list[datetime]:

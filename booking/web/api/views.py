@@ -6,7 +6,7 @@ from datetime import date
 
 from flask import abort, g, jsonify, request
 from flask_babel import get_locale, gettext
-from sqlalchemy import select, true
+from sqlalchemy import bindparam, select, true
 
 from booking.db import db, utcnow
 from booking.links import manage_url
@@ -78,11 +78,14 @@ def _lookup(model, key):
     return db.session.get(model, key) if isinstance(key, str) else None
 
 
+_BOTH = select(Office, Service).join(Service, true()).where(  # (built once)
+    Office.id == bindparam("office"), Service.id == bindparam("service"))
+
+
 def _office_and_service(office_id, service_id) -> tuple[Office | None, Service | None]:
     """Both in one query (two primary-key lookups) when both exist, the usual case."""
     if isinstance(office_id, str) and isinstance(service_id, str):
-        row = db.session.execute(select(Office, Service).join(Service, true()).where(
-            Office.id == office_id, Service.id == service_id)).first()
+        row = db.session.execute(_BOTH, {"office": office_id, "service": service_id}).first()
         if row is not None:
             return row.Office, row.Service
     return _lookup(Office, office_id), _lookup(Service, service_id)
@@ -174,6 +177,7 @@ def slots(office_id: str, service_id: str):
         {"start": start, "end": end, "available": s.available}
         for start, end, s in zip(starts, ends, free, strict=True)
     ]))
+
 
 
 def _days_asked() -> tuple[date | None, date | None]:

@@ -26,7 +26,7 @@ from booking.extensions import htmx
 from booking.links import manage_url
 from booking.offices.models import Office, Service
 from booking.qr import qr_svg
-from booking.scheduling import holds, next_free, operations
+from booking.scheduling import holds, next_free, operations, visits
 from booking.scheduling.codes import format_code
 from booking.scheduling.errors import (
     AppointmentCancelled,
@@ -84,8 +84,9 @@ def _parse_start(value: str | None) -> datetime:
 
 
 def _calendar_context(office: Office, service: Service, now: datetime, time_endpoint: str,
-                      nav_endpoint: str, **url_values) -> dict:
-    """Month view with days that have free slots, and the free times of the chosen day."""
+                      nav_endpoint: str, lines=None, **url_values) -> dict:
+    """Month view with days that have free slots, and the free times of the chosen day;
+    for the visit ``lines`` (default: ``service`` for one person)."""
     today, last_bookable = operations.default_range(office, now)
     try:
         selected = validation.parse_day(request.args.get("day"), "day")
@@ -93,7 +94,8 @@ def _calendar_context(office: Office, service: Service, now: datetime, time_endp
         selected = None
     first = parse_month(request.args.get("month"), selected or today)
     month_first, month_last = month_bounds(first)
-    free = operations.list_free_slots(office, service, now, month_first, month_last)
+    free = operations.list_free_slots(office, lines or visits.single(service), now, month_first,
+                                       month_last)
     tz = office.tz
     free_days = {s.start_at.astimezone(tz).date() for s in free}
     if selected is None and request.args.get("month") is None and free_days:
@@ -179,7 +181,8 @@ def book(office_id: str, service_id: str):
                             else request.args.get("start"))
     form.start.data = start_at.isoformat()
     status = 200
-    if request.method == "GET" and not operations.is_offered(office, service, start_at, utcnow()):
+    if request.method == "GET" and not operations.is_offered(office, visits.single(service), start_at,
+                                                                 utcnow()):
         flash(_conflict_message(NotBookable()), "error")
         return redirect(url_for("citizen.calendar", office_id=office.id, service_id=service.id,
                                 day=start_at.astimezone(office.tz).date().isoformat()))
@@ -188,7 +191,7 @@ def book(office_id: str, service_id: str):
         now = utcnow()
         try:
             appointment, token = operations.book_appointment(
-                office, service, start_at, citizen, now, key=form.key.data,
+                office, visits.single(service), start_at, citizen, now, key=form.key.data,
                 **fairness.booking_options(office, now)
             )
         except (NotBookable, SlotTaken) as exc:
@@ -309,7 +312,8 @@ def move(code: str, token: str):
                                 else AppointmentCancelled()), "error")
         return redirect(url_for("citizen.manage", code=code, token=token), 303)
     ctx = _calendar_context(appointment.office, appointment.service, utcnow(),
-                            "citizen.move_confirm", "citizen.move", code=code, token=token)
+                            "citizen.move_confirm", "citizen.move", lines=appointment.lines,
+                            code=code, token=token)
     return _render_calendar("citizen/move.html", {**ctx, "appointment": appointment})
 
 
@@ -321,7 +325,7 @@ def move_confirm(code: str, token: str):
                             else request.args.get("start"))
     form.start.data = start_at.isoformat()
     if request.method == "GET" and not operations.is_offered(
-        appointment.office, appointment.service, start_at, utcnow()
+        appointment.office, appointment.lines, start_at, utcnow()
     ):
         flash(_conflict_message(NotBookable()), "error")
         return redirect(url_for("citizen.move", code=code, token=token), 303)
@@ -377,7 +381,7 @@ def slots_ics(office_id: str, service_id: str):
     office, service = _office_service(office_id, service_id)
     now = utcnow()
     name = service.text("name", _lang())
-    free = operations.list_free_slots(office, service, now)
+    free = operations.list_free_slots(office, visits.single(service), now)
     feed = slots_feed(
         f"{name} – {office.name}",
         office.address,

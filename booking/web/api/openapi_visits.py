@@ -9,6 +9,19 @@ from booking.web.visit_input import MAX_LINES, MAX_TEXT, TEXT_PATTERN
 
 PATH = "/offices/{office}/slots"
 
+#: what both slot listings (one service's, a visit's) share
+LISTING_PARAMETERS = [
+    {"name": "from", "in": "query", "schema": DATE, "description": "default: today"},
+    {"name": "to", "in": "query", "schema": DATE,
+     "description": "default: the end of the booking horizon"},
+    {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+]
+LISTING_RESPONSES = {
+    "200": _json({"type": "array", "items": _ref("Slot")},
+                 "Sorted free starts; public, cacheable for a second (Cache-Control, ETag)"),
+    "304": {"description": "Unchanged since the ETag sent in If-None-Match"},
+}
+
 PATHS = {
     PATH: {"get": {
         "summary": "Free starts for one appointment of several services and persons",
@@ -24,16 +37,10 @@ PATHS = {
                         "maxLength": MAX_TEXT, "examples": ["reisepass:3,personalausweis:1"]},
              "description": "Service ids, comma-separated, each with `:persons` (1 if left "
                             "out)"},
-            {"name": "from", "in": "query", "schema": DATE, "description": "default: today"},
-            {"name": "to", "in": "query", "schema": DATE,
-             "description": "default: the end of the booking horizon"},
-            {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+            *LISTING_PARAMETERS,
         ],
         "responses": {
-            "200": _json({"type": "array", "items": _ref("Slot")},
-                         "Sorted free starts; public, cacheable for a second "
-                         "(Cache-Control, ETag)"),
-            "304": {"description": "Unchanged since the ETag sent in If-None-Match"},
+            **LISTING_RESPONSES,
             "400": _json(ERROR, "Malformed `services` or date"),
             "404": _json(ERROR, "Unknown office or service, or a service not offered there"),
             "422": _json(_ref("ValidationError"), "The office does not allow this visit "

@@ -22,14 +22,16 @@ LISTING_RESPONSES = {
     "304": {"description": "Unchanged since the ETag sent in If-None-Match"},
 }
 
+LISTING_DESCRIPTION = (
+    "Like the slot listing of one service, for a visit: the starts where the whole visit "
+    "fits (the services' durations per person added up) on seats that offer all of its "
+    "services. The office limits the persons and services of one appointment, and some "
+    "services can only be booked on their own (422).")
+
 PATHS = {
     PATH: {"get": {
         "summary": "Free starts for one appointment of several services and persons",
-        "description": "Like the slot listing of one service, for a visit: the starts "
-                       "where the whole visit fits (the services' durations per person "
-                       "added up) on seats that offer all of its services. The office "
-                       "limits the persons and services of one appointment, and some "
-                       "services can only be booked on their own (422).",
+        "description": LISTING_DESCRIPTION,
         "parameters": [
             {"name": "office", "in": "path", "required": True, "schema": {"type": "string"}},
             {"name": "services", "in": "query", "required": True,

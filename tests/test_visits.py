@@ -4,6 +4,8 @@ and limits, the one booking path with lines, the JSON API, and migration 0023.""
 from __future__ import annotations
 
 from datetime import date, time, timedelta
+from html import unescape
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import func, select, update
@@ -223,6 +225,24 @@ def test_the_single_service_body_books_as_before(client, ctx, town):
     single = client.get(f"/api/v1/offices/amt/slots?services=pass&from={day}&to={day}")
     assert single.get_json() == client.get(
         f"/api/v1/offices/amt/services/pass/slots?from={day}&to={day}").get_json()
+
+
+def test_a_booked_visit_moves_though_the_office_lowered_its_limits(client, ctx, town):
+    day = next_workday()
+    body = post(client, local_iso(day, 9), services=FAMILY).get_json()
+    ctx.get(Office, "amt").max_persons = 2
+    ctx.commit()
+    manage = f"/manage/{body['code']}/{body['manage_token']}"
+    page = client.get(f"{manage}/move", query_string={"day": str(day), "month": f"{day:%Y-%m}"})
+    assert page.status_code == 200
+    assert f"move/confirm?start={local_iso(day, 8)}" in unquote(unescape(page.get_data(
+        as_text=True)))
+    moved = client.post(f"/api/v1/appointments/{body['code']}/reschedule",
+                        json={"start": local_iso(day, 8)},
+                        headers={"Authorization": f"Bearer {body['manage_token']}"})
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["end"] == local_iso(day, 9, 55)
+    assert moved.get_json()["persons"] == 5
 
 
 @pytest.mark.parametrize(("fields", "limits"), [

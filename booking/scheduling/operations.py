@@ -86,11 +86,6 @@ def lock_office_schedule(office: Office, *, for_change: bool = False,
         raise ServiceNotOffered(f"{office.id} does not offer {offering.id}")
 
 
-def check_offered(office: Office, service: Service) -> None:
-    if not queries.is_offered(office.id, service.id):
-        raise ServiceNotOffered(f"{office.id} does not offer {service.id}")
-
-
 def default_range(office: Office, now: datetime) -> tuple[date, date]:
     """Today (local) to the end of the booking horizon."""
     return _days_in_horizon(office, now, None, None)
@@ -118,14 +113,16 @@ def list_free_slots(
     last_day: date | None = None,
     *,
     by_staff: bool = False,
+    booked: bool = False,
 ) -> list[slots.FreeSlot]:
     """Bookable starts at ``office`` on local dates first_day..last_day for the visit
     (its lines: services and persons; ``visits.single(service)`` for one): starts
     where its whole duration fits on the rules that offer all its services.
     ``by_staff``: staff may book without the citizens' lead time (never in the past).
-    Raises ServiceNotOffered or VisitNotAllowed (visit_steps.check_offered)."""
+    ``booked``: the lines of a booked appointment (a move keeps them): the office's
+    limits are not checked again. Raises ServiceNotOffered or VisitNotAllowed."""
     lines = visits.as_lines(visit)
-    visit_steps.check_offered(office, lines)
+    visit_steps.check_offered(office, lines, limits=not booked)
     first_day, last_day = _days_in_horizon(office, now, first_day, last_day)
     if first_day > last_day:
         return []
@@ -138,16 +135,18 @@ def list_free_slots(
 
 def first_free_day(office: Office, service: Service, now: datetime) -> date | None:
     """The first local date with a free start for ``service`` within the horizon."""
-    check_offered(office, service)
+    visit_steps.check_offered(office, visits.single(service))
     first = next_free.first_free_starts(office, [service], now)[service.id]
     return first.start_at.astimezone(office.tz).date() if first else None
 
 
 def is_offered(office: Office, visit: Service | Sequence[visits.Line], start_at: datetime,
-               now: datetime) -> bool:
-    """Whether ``start_at`` is a free start for the visit right now."""
+               now: datetime, *, booked: bool = False) -> bool:
+    """Whether ``start_at`` is a free start for the visit right now (``booked``: see
+    :func:`list_free_slots`)."""
     day = start_at.astimezone(office.tz).date()
-    return any(s.start_at == start_at for s in list_free_slots(office, visit, now, day, day))
+    return any(s.start_at == start_at
+               for s in list_free_slots(office, visit, now, day, day, booked=booked))
 
 
 def is_changeable(appointment: Appointment, now: datetime) -> bool:

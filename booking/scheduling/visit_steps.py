@@ -29,9 +29,11 @@ def get_combinable(office_id: str, service_ids: Iterable[str]) -> dict[str, bool
             office_services.c.service_id.in_(list(service_ids)))).all())
 
 
-def check_offered(office: Office, lines: Sequence[visits.Line]) -> None:
+def check_offered(office: Office, lines: Sequence[visits.Line], *, limits: bool = True
+                  ) -> None:
     """Raise ServiceNotOffered unless the office offers every service of the visit, and
-    VisitNotAllowed unless the visit keeps the office's limits (:func:`visits.check_visit`)."""
+    with ``limits`` VisitNotAllowed unless the visit keeps the office's limits
+    (:func:`visits.check_visit`)."""
     if is_single(lines):
         if not queries.is_offered(office.id, lines[0].service.id):
             raise ServiceNotOffered(f"{office.id} does not offer {lines[0].service.id}")
@@ -40,7 +42,8 @@ def check_offered(office: Office, lines: Sequence[visits.Line]) -> None:
     missing = [sid for sid in visits.service_ids(lines) if sid not in combinable]
     if missing:
         raise ServiceNotOffered(f"{office.id} does not offer {missing[0]}")
-    visits.check_visit(lines, office.max_persons, office.max_services, combinable)
+    if limits:
+            visits.check_visit(lines, office.max_persons, office.max_services, combinable)
 
 
 def open_steps(office: Office, lines: Sequence[visits.Line], first_day: date, last_day: date,

@@ -84,9 +84,10 @@ def _parse_start(value: str | None) -> datetime:
 
 
 def _calendar_context(office: Office, service: Service, now: datetime, time_endpoint: str,
-                      nav_endpoint: str, lines=None, **url_values) -> dict:
+                      nav_endpoint: str, lines=None, booked=False, **url_values) -> dict:
     """Month view with days that have free slots, and the free times of the chosen day;
-    for the visit ``lines`` (default: ``service`` for one person)."""
+    for the visit ``lines`` (default: ``service`` for one person; ``booked``: an
+    appointment's, moved)."""
     today, last_bookable = operations.default_range(office, now)
     try:
         selected = validation.parse_day(request.args.get("day"), "day")
@@ -95,7 +96,7 @@ def _calendar_context(office: Office, service: Service, now: datetime, time_endp
     first = parse_month(request.args.get("month"), selected or today)
     month_first, month_last = month_bounds(first)
     free = operations.list_free_slots(office, lines or visits.single(service), now, month_first,
-                                       month_last)
+                                       month_last, booked=booked)
     tz = office.tz
     free_days = {s.start_at.astimezone(tz).date() for s in free}
     if selected is None and request.args.get("month") is None and free_days:
@@ -323,7 +324,7 @@ def move(code: str, token: str):
         return redirect(url_for("citizen.manage", code=code, token=token), 303)
     ctx = _calendar_context(appointment.office, appointment.service, utcnow(),
                             "citizen.move_confirm", "citizen.move", lines=appointment.lines,
-                            code=code, token=token)
+                            booked=True, code=code, token=token)
     return _render_calendar("citizen/move.html", {**ctx, "appointment": appointment})
 
 
@@ -335,7 +336,7 @@ def move_confirm(code: str, token: str):
                             else request.args.get("start"))
     form.start.data = start_at.isoformat()
     if request.method == "GET" and not operations.is_offered(
-        appointment.office, appointment.lines, start_at, utcnow()
+        appointment.office, appointment.lines, start_at, utcnow(), booked=True
     ):
         flash(_conflict_message(NotBookable()), "error")
         return redirect(url_for("citizen.move", code=code, token=token), 303)

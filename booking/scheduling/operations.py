@@ -8,6 +8,8 @@ One path takes seats, for every booking (JSON API, citizen pages, phone) and eve
 the rules and closures as the database holds them, and in a savepoint pick the lowest
 free seat of every step the appointment covers, insert them and add them to the kept
 counts (:mod:`seat_counts`); again if a concurrent booking took a seat first (:mod:`retries`).
+A booking is for a visit (:mod:`visits`: services, each for some persons): it lasts the
+visit's time, on the seats of rules that offer every one of its services.
 """
 from __future__ import annotations
 

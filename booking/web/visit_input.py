@@ -18,7 +18,6 @@ MAX_LINES = 10  # as many services as an office may allow (offices.max_services)
 #: ``pass:3,ausweis:1``: service ids, each with its persons (1 if left out); the same
 #: pattern is in the OpenAPI document
 TEXT_PATTERN = r"[^,:]+(:[1-9][0-9]?)?(,[^,:]+(:[1-9][0-9]?)?)*"
-MAX_TEXT = 400
 
 
 class UnknownService(ValueError):
@@ -62,7 +61,7 @@ def lines_from_json(entries) -> list[visits.Line]:
 
 def parse_text(text: str) -> list[tuple[str, int]]:
     """``pass:3,ausweis:1`` as (service id, persons) pairs; ValueError if malformed."""
-    if len(text) > MAX_TEXT or re.fullmatch(TEXT_PATTERN, text) is None:
+    if re.fullmatch(TEXT_PATTERN, text) is None:
         raise ValueError(gettext('"services" must be service ids with their persons, e.g. '
                                  'pass:3,ausweis:1.'))
     pairs = []

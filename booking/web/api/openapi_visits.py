@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from booking.scheduling import visits
 from booking.web.api.openapi_queue import DATE, ERROR, _json, _ref
-from booking.web.visit_input import MAX_LINES, MAX_TEXT, TEXT_PATTERN
+from booking.web.visit_input import MAX_LINES, TEXT_PATTERN
 
 PATH = "/offices/{office}/slots"
 
@@ -36,7 +36,7 @@ PATHS = {
             {"name": "office", "in": "path", "required": True, "schema": {"type": "string"}},
             {"name": "services", "in": "query", "required": True,
              "schema": {"type": "string", "pattern": f"^{TEXT_PATTERN}$",
-                        "maxLength": MAX_TEXT, "examples": ["reisepass:3,personalausweis:1"]},
+                        "examples": ["reisepass:3,personalausweis:1"]},
              "description": "Service ids, comma-separated, each with `:persons` (1 if left "
                             "out)"},
             *LISTING_PARAMETERS,

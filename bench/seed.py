@@ -85,9 +85,14 @@ def load_appointments(app, count: int, capacity_factor: int, race_free: int,
     ``race_free`` seats, and bulk-insert them. Returns a summary."""
     from booking.db import db, utcnow
     from booking.offices.models import AvailabilityRule, Office
-    from booking.scheduling import codes, operations, queries
-    from booking.scheduling.models import (CONFIRMED, Appointment, AppointmentSeat,
-                                               AppointmentService, StepCount)
+    from booking.scheduling import codes, operations, queries, visits
+    from booking.scheduling.models import (
+        CONFIRMED,
+        Appointment,
+        AppointmentSeat,
+        AppointmentService,
+        StepCount,
+    )
 
     rng = random.Random(seed)
     now = utcnow()
@@ -110,7 +115,8 @@ def load_appointments(app, count: int, capacity_factor: int, race_free: int,
                 steps_by[(office.id, service.id)] = queries.get_open_steps(
                     office, rules, service.id, first, last)
                 candidates += [(office, service, s.start_at)
-                               for s in operations.list_free_slots(office, service, now)]
+                               for s in operations.list_free_slots(office, visits.single(service),
+                                                                   now)]
         book = SeatBook(steps_by)
 
         # The race slot: a 15-minute service at 10:00 on a weekday at least three days
@@ -216,7 +222,7 @@ def booking_bodies(app, race_start: str, rng_seed: int = 7) -> list[dict]:
     leaving out starts that would touch the race slot."""
     from booking.db import db, utcnow
     from booking.offices.models import Office
-    from booking.scheduling import operations
+    from booking.scheduling import operations, visits
 
     race_at = datetime.fromisoformat(race_start)
     now = utcnow()
@@ -226,7 +232,7 @@ def booking_bodies(app, race_start: str, rng_seed: int = 7) -> list[dict]:
             tz = office.tz
             for service in office.services:
                 span = timedelta(minutes=service.duration_minutes)
-                for s in operations.list_free_slots(office, service, now):
+                for s in operations.list_free_slots(office, visits.single(service), now):
                     if office.id == "mitte" and s.start_at <= race_at < s.start_at + span:
                         continue
                     start = s.start_at.astimezone(tz).isoformat()

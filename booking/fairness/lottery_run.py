@@ -26,7 +26,7 @@ from booking.fairness.lottery import get_next_draw
 from booking.fairness.lottery_draw import Entry, Seat, draw, seat_starts
 from booking.fairness.lottery_models import DRAWN, LOST, OPEN, WON, Lottery, LotteryEntry
 from booking.notifications import lottery_mails
-from booking.scheduling import operations, queries
+from booking.scheduling import operations, queries, visits
 from booking.scheduling.errors import NotBookable, SlotTaken
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,8 @@ def draw_lottery(lottery_id: int, now: datetime, seed: str | None = None) -> dic
         citizen = operations.Citizen(entry.name, entry.email, None, entry.language)
         try:
             appointment, _ = operations.book_appointment(
-                offices[seat.office_id], lottery.service, seat.start_at, citizen, now)
+                offices[seat.office_id], visits.single(lottery.service), seat.start_at,
+                citizen, now)
         except (NotBookable, SlotTaken):  # cannot happen while the days are held back
             entry.outcome = LOST
             lottery_mails.notify_not_drawn(entry, lottery, next_draw_at, now)

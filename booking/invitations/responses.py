@@ -14,7 +14,7 @@ from sqlalchemy import update
 from booking.db import db
 from booking.invitations import optouts, stats
 from booking.invitations.models import BOOKED, DECLINED, OPTED_OUT, PENDING, SENT, Invitation
-from booking.scheduling import codes, operations, slots
+from booking.scheduling import codes, operations, slots, visits
 from booking.scheduling.models import Appointment
 
 SUGGESTIONS = 4
@@ -89,7 +89,7 @@ def suggestions(invitation: Invitation, now: datetime,
     today = now.astimezone(office.tz).date()
     picked: dict = {}
     for last in (max(today + timedelta(days=28), invitation.due_date), None):
-        for free in operations.list_free_slots(office, service, now, today, last):
+        for free in operations.list_free_slots(office, visits.single(service), now, today, last):
             picked.setdefault(free.start_at.astimezone(office.tz).date(), free)
             if len(picked) >= count:
                 break

@@ -27,3 +27,13 @@ class ServiceNotOffered(SchedulingError):
 
 class KeyReused(SchedulingError):
     """The idempotency key was used before for a different booking request."""
+
+
+class VisitNotAllowed(SchedulingError):
+    """The services and persons of one appointment break the office's rules
+    (booking.scheduling.visits.check_visit); ``reason`` says which, ``limit`` the
+    office's number where one applies."""
+
+    def __init__(self, reason: str, limit: int | None = None, service_id: str | None = None):
+        super().__init__(f"{reason} (limit {limit}, service {service_id})")
+        self.reason, self.limit, self.service_id = reason, limit, service_id

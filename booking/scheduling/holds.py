@@ -21,6 +21,7 @@ concurrent bookings with variants of one address cannot all pass the count.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, or_, select, update
@@ -28,9 +29,9 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 from booking import metrics
 from booking.db import db
 from booking.offices.models import Office, Service
-from booking.scheduling import codes, queries, seat_counts, slots
+from booking.scheduling import codes, queries, seat_counts, slots, visit_steps, visits
 from booking.scheduling.errors import SchedulingError
-from booking.scheduling.models import CONFIRMED, HELD, Appointment, AppointmentSeat
+from booking.scheduling.models import CONFIRMED, HELD, Appointment, AppointmentSeat, AppointmentService
 
 
 class CapReached(SchedulingError):
@@ -163,23 +164,26 @@ def lock_email_key(email_key: str) -> None:
 
 
 def count_active(email_key: str, service_id: str, now: datetime) -> int:
-    """Active future appointments of a person for a service: confirmed, or held and not
-    lapsed, starting after ``now``; at every office."""
+    """Active future appointments of a person that include a service (among their
+    lines): confirmed, or held and not lapsed, starting after ``now``; at every office."""
     return db.session.scalar(
-        select(func.count()).select_from(Appointment).where(
-            Appointment.email_key == email_key, Appointment.service_id == service_id,
+        select(func.count()).select_from(Appointment).join(
+            AppointmentService, AppointmentService.appointment_id == Appointment.id).where(
+            Appointment.email_key == email_key, AppointmentService.service_id == service_id,
             Appointment.start_at > now,
             or_(Appointment.status == CONFIRMED,
                 (Appointment.status == HELD) & (Appointment.held_until > now))))
 
 
-def check_cap(email_key: str, service: Service, limit: int, now: datetime) -> None:
+def check_cap(email_key: str, services: Sequence[Service], limit: int, now: datetime) -> None:
     """Lock the person (:func:`lock_email_key`) and raise CapReached if they have
-    ``limit`` active future appointments for ``service`` already. The lock is held until
-    the commit, so the booking that follows is counted by the next one."""
+    ``limit`` active future appointments for any of ``services`` (a visit's) already.
+    The lock is held until the commit, so the booking that follows is counted by the
+    next one."""
     lock_email_key(email_key)
-    if count_active(email_key, service.id, now) >= limit:
-        raise CapReached(limit)
+    for service in services:
+        if count_active(email_key, service.id, now) >= limit:
+            raise CapReached(limit)
 
 
 # ---------------------------------------------------------------- confirming a hold
@@ -199,17 +203,16 @@ def confirm_hold(appointment: Appointment, now: datetime, token: str | None = No
         return token
     if appointment.status != HELD or appointment.held_until <= now:
         raise HoldLapsed("the hold is over")
-    office, service = appointment.office, appointment.service
-    covered = slots.covered_steps(appointment.start_at, service.duration_minutes,
-                                  office.slot_minutes)
+    office, minutes = appointment.office, visits.visit_minutes(appointment.lines)
+    covered = slots.covered_steps(appointment.start_at, minutes, office.slot_minutes)
     day = appointment.start_at.astimezone(office.tz).date()
-    steps = queries.get_open_steps(office, queries.get_rules(office), service.id, day, day)
+    steps = visit_steps.open_steps(office, appointment.lines, day, day, lottery=False)
     policy = queries.get_policy(office)
     held = db.session.scalars(
         select(AppointmentSeat.slot_at).where(AppointmentSeat.appointment_id == appointment.id,
                                               is_live(now))).all()
     if (sorted(held) != covered or not slots.offers_start(
-            steps, appointment.start_at, service.duration_minutes,
+            steps, appointment.start_at, minutes,
             slots.Policy(policy.tz, policy.slot_minutes, timedelta(0), policy.horizon_days),
             now)):
         raise HoldLapsed("the seats are gone or the start is no longer offered")

@@ -8,10 +8,12 @@ One path takes seats, for every booking (JSON API, citizen pages, phone) and eve
 the rules and closures as the database holds them, and in a savepoint pick the lowest
 free seat of every step the appointment covers, insert them and add them to the kept
 counts (:mod:`seat_counts`); again if a concurrent booking took a seat first (:mod:`retries`).
+A booking is for a visit (:mod:`visits`: services, each for some persons): it lasts the
+visit's time, on the seats of rules that offer every one of its services.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -21,10 +23,20 @@ from sqlalchemy.exc import IntegrityError
 from booking import metrics
 from booking.db import db
 from booking.fairness.emails import normalise_email
-from booking.fairness.lottery import withhold_lottery_days
 from booking.notifications import appointment_mails
 from booking.offices.models import Office, Service
-from booking.scheduling import codes, holds, idempotency, next_free, queries, retries, seat_counts, slots
+from booking.scheduling import (
+    codes,
+    holds,
+    idempotency,
+    next_free,
+    queries,
+    retries,
+    seat_counts,
+    slots,
+    visit_steps,
+    visits,
+)
 from booking.scheduling.errors import (
     AppointmentCancelled,
     DeadlinePassed,
@@ -41,6 +53,7 @@ from booking.scheduling.models import (
     PHONE,
     Appointment,
     AppointmentSeat,
+    AppointmentService,
 )
 
 
@@ -74,11 +87,6 @@ def lock_office_schedule(office: Office, *, for_change: bool = False,
         raise ServiceNotOffered(f"{office.id} does not offer {offering.id}")
 
 
-def check_offered(office: Office, service: Service) -> None:
-    if not queries.is_offered(office.id, service.id):
-        raise ServiceNotOffered(f"{office.id} does not offer {service.id}")
-
-
 def default_range(office: Office, now: datetime) -> tuple[date, date]:
     """Today (local) to the end of the booking horizon."""
     return _days_in_horizon(office, now, None, None)
@@ -100,38 +108,46 @@ def _policy(office: Office, by_staff: bool) -> slots.Policy:
 
 def list_free_slots(
     office: Office,
-    service: Service,
+    visit: Service | Sequence[visits.Line],
     now: datetime,
     first_day: date | None = None,
     last_day: date | None = None,
     *,
     by_staff: bool = False,
+    booked: bool = False,
 ) -> list[slots.FreeSlot]:
-    """Bookable starts for ``service`` at ``office`` on local dates first_day..last_day.
-    ``by_staff``: staff may book without the citizens' lead time (never in the past)."""
-    check_offered(office, service)
+    """Bookable starts at ``office`` on local dates first_day..last_day for the visit
+    (its lines: services and persons; ``visits.single(service)`` for one): starts
+    where its whole duration fits on the rules that offer all its services.
+    ``by_staff``: staff may book without the citizens' lead time (never in the past).
+    ``booked``: the lines of a booked appointment (a move keeps them): the office's
+    limits are not checked again. Raises ServiceNotOffered or VisitNotAllowed."""
+    lines = visits.as_lines(visit)
+    visit_steps.check_offered(office, lines, limits=not booked)
     first_day, last_day = _days_in_horizon(office, now, first_day, last_day)
     if first_day > last_day:
         return []
-    rules = queries.get_rules(office)
-    steps = queries.get_open_steps(office, rules, service.id, first_day, last_day)
-    steps = withhold_lottery_days(office, service.id, steps)
+    rules = visits.offering_rules(queries.get_rules(office), lines)
+    steps = visit_steps.open_steps(office, lines, first_day, last_day, rules)
     taken = queries.get_taken(office, rules, first_day, last_day, now)
-    return slots.free_slots(steps, taken, service.duration_minutes, _policy(office, by_staff),
-                            now)
+    return slots.free_slots(steps, taken, visits.visit_minutes(lines),
+                            _policy(office, by_staff), now)
 
 
 def first_free_day(office: Office, service: Service, now: datetime) -> date | None:
     """The first local date with a free start for ``service`` within the horizon."""
-    check_offered(office, service)
+    visit_steps.check_offered(office, visits.single(service))
     first = next_free.first_free_starts(office, [service], now)[service.id]
     return first.start_at.astimezone(office.tz).date() if first else None
 
 
-def is_offered(office: Office, service: Service, start_at: datetime, now: datetime) -> bool:
-    """Whether ``start_at`` is a free start right now."""
+def is_offered(office: Office, visit: Service | Sequence[visits.Line], start_at: datetime,
+               now: datetime, *, booked: bool = False) -> bool:
+    """Whether ``start_at`` is a free start for the visit right now (``booked``: see
+    :func:`list_free_slots`)."""
     day = start_at.astimezone(office.tz).date()
-    return any(s.start_at == start_at for s in list_free_slots(office, service, now, day, day))
+    return any(s.start_at == start_at
+               for s in list_free_slots(office, visit, now, day, day, booked=booked))
 
 
 def is_changeable(appointment: Appointment, now: datetime) -> bool:
@@ -142,21 +158,24 @@ def is_changeable(appointment: Appointment, now: datetime) -> bool:
 
 # ---------------------------------------------------------------- taking seats
 
-def _seat_taker(office: Office, service: Service, start_at: datetime, now: datetime,
-                by_staff: bool, hold_until: datetime | None = None, *, offered: bool = False
-                ) -> Callable[[Appointment], None]:
+def _seat_taker(office: Office, lines: Sequence[visits.Line], start_at: datetime,
+                now: datetime, by_staff: bool, hold_until: datetime | None = None, *,
+                offered: bool = False) -> Callable[[Appointment], None]:
     """Lock the office's schedule (:func:`lock_office_schedule`; with ``offered``, check
-    that the office offers the service: ServiceNotOffered), check that it offers
-    ``start_at`` for the service (raises NotBookable), and return the step that gives an
-    appointment starting then one seat in every step it covers: the lowest free seat
-    number of each step (specific rules first; lapsed holds deleted first), inserted in
-    time order (held until ``hold_until`` if given), or SlotTaken if a step is full.
+    that the office offers the visit's services and allows the visit: ServiceNotOffered,
+    VisitNotAllowed), check that it offers ``start_at`` for the visit's whole duration on
+    rules that offer all its services (raises NotBookable), and return the step that
+    gives an appointment starting then one seat in every step it covers: the lowest free
+    seat number of each step (specific rules first; lapsed holds deleted first), inserted
+    in time order (held until ``hold_until`` if given), or SlotTaken if a step is full.
     Run it inside :func:`retries.in_savepoint`."""
-    lock_office_schedule(office, offering=service if offered else None)
-    duration = service.duration_minutes
+    single = visit_steps.is_single(lines)
+    lock_office_schedule(office, offering=lines[0].service if offered and single else None)
+    if offered and not single:
+        visit_steps.check_offered(office, lines)
+    duration = visits.visit_minutes(lines)
     day = start_at.astimezone(office.tz).date()
-    steps = queries.get_open_steps(office, queries.get_rules(office), service.id, day, day)
-    steps = withhold_lottery_days(office, service.id, steps)
+    steps = visit_steps.open_steps(office, lines, day, day)
     if not slots.offers_start(steps, start_at, duration, _policy(office, by_staff), now):
         raise NotBookable("this start is not offered")
     covered = slots.covered_steps(start_at, duration, office.slot_minutes)
@@ -186,41 +205,48 @@ def _seat_taker(office: Office, service: Service, start_at: datetime, now: datet
 
 
 def book_appointment(
-    office: Office, service: Service, start_at: datetime, citizen: Citizen, now: datetime,
+    office: Office, visit: Service | Sequence[visits.Line], start_at: datetime,
+    citizen: Citizen, now: datetime,
     *, by_staff: bool = False, key: str | None = None, hold_until: datetime | None = None,
     cap: int | None = None, notify: bool = True,
 ) -> tuple[Appointment, str]:
-    """Book ``start_at`` (aware) and queue the confirmation; returns (appointment, token).
+    """Book ``start_at`` (aware) for the visit (its lines; ``visits.single(service)``
+    for one person and service) and queue the confirmation; returns (appointment, token).
     ``by_staff`` (phone channel): the citizens' lead time does not apply.
 
     ``hold_until``: the appointment is only held (status ``held``, its seats free again
     from then on) until :func:`holds.confirm_hold` confirms it; the email asks to confirm
     (or, with ``notify`` False, nothing is sent: the caller writes its own).
     ``cap``: at most that many active future appointments per person (normalised email)
-    and service (raises holds.CapReached; counted under a lock on the address).
+    and service, for each service of the visit (raises holds.CapReached; counted under a
+    lock on the address).
 
     ``key`` (an idempotency key, see :mod:`booking.scheduling.idempotency`): if a booking
     with the same data was made under it, that appointment and token are returned and
     nothing is written or sent; KeyReused if it was made with other data.
 
-    Raises NotBookable, SlotTaken or ServiceNotOffered; on error nothing is written.
+    Raises NotBookable, SlotTaken, ServiceNotOffered or VisitNotAllowed; on error nothing
+    is written.
     The booking code is unique in the database too: a code in use is retried like a
     seat taken concurrently, with a new one."""
+    lines = visits.as_lines(visit)
     if key is not None:
         fingerprint = idempotency.fingerprint(
-            office.id, service.id, start_at.astimezone(UTC).isoformat(), citizen.name,
+            office.id, visits.fingerprint_part(lines), start_at.astimezone(UTC).isoformat(), citizen.name,
             citizen.email, citizen.phone, citizen.language, by_staff)
         earlier = idempotency.get_booking(key, fingerprint)
         if earlier is not None:
             return earlier
     email_key = normalise_email(citizen.email) if citizen.email else None
     if cap is not None and email_key:
-        holds.check_cap(email_key, service, cap, now)
-    take_seats = _seat_taker(office, service, start_at, now, by_staff, hold_until, offered=True)
+        holds.check_cap(email_key, [line.service for line in lines], cap, now)
+    take_seats = _seat_taker(office, lines, start_at, now, by_staff, hold_until, offered=True)
     token = codes.new_token()
     appointment = Appointment(
-        office=office, service=service, start_at=start_at,
-        end_at=start_at + timedelta(minutes=service.duration_minutes),
+        office=office, service=lines[0].service, start_at=start_at,
+        end_at=start_at + timedelta(minutes=visits.visit_minutes(lines)),
+        lines=[AppointmentService(position=n, service=line.service, persons=line.persons)
+               for n, line in enumerate(lines)],
         name=citizen.name, email=citizen.email, email_key=email_key, phone=citizen.phone,
         status=HELD if hold_until else CONFIRMED, held_until=hold_until,
         language=citizen.language, token_hash=codes.hash_token(token),
@@ -257,7 +283,8 @@ def reschedule_appointment(
     appointment: Appointment, start_at: datetime, now: datetime, token: str | None = None,
     *, by_staff: bool = False, release_at: datetime | None = None,
 ) -> str:
-    """Move to ``start_at`` at the same office and service, atomically: the old seats are
+    """Move to ``start_at`` at the same office, for the same services and persons (and
+    their duration), atomically: the old seats are
     released in the savepoint that takes the new ones, so a failure changes nothing.
     ``release_at`` (a citizen's move): the old seats not covered by the new time stay
     held until then (:func:`holds.release_at`). A held appointment cannot be moved
@@ -275,11 +302,11 @@ def reschedule_appointment(
         raise DeadlinePassed("the deadline for changes is over")
     if start_at == appointment.start_at:
         raise NotBookable("that is the current time of the appointment")
-    service = appointment.service
-    take_seats = _seat_taker(appointment.office, service, start_at, now, by_staff)
+    lines = appointment.lines
+    minutes = visits.visit_minutes(lines)
+    take_seats = _seat_taker(appointment.office, lines, start_at, now, by_staff)
     # the steps both times cover keep their seats: given up, they would block the move
-    new_steps = slots.covered_steps(start_at, service.duration_minutes,
-                                    appointment.office.slot_minutes)
+    new_steps = slots.covered_steps(start_at, minutes, appointment.office.slot_minutes)
 
     def attempt() -> None:
         # (a failed attempt's rollback expires the appointment: it reads its old times)
@@ -289,7 +316,7 @@ def reschedule_appointment(
             released = holds.give_up_seats(appointment, now, release_at, keep=new_steps)
             released.update(_release_seats(appointment, only=new_steps))
         appointment.start_at = start_at
-        appointment.end_at = start_at + timedelta(minutes=service.duration_minutes)
+        appointment.end_at = start_at + timedelta(minutes=minutes)
         take_seats(appointment, released)
 
     retries.in_savepoint(attempt)

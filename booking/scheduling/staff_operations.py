@@ -16,7 +16,7 @@ from booking.audit import log as audit
 from booking.db import db
 from booking.notifications import appointment_mails
 from booking.offices.models import Counter, Office, Service
-from booking.scheduling import codes, operations
+from booking.scheduling import codes, operations, visits
 from booking.scheduling.errors import SchedulingError
 from booking.scheduling.models import ARRIVED, BY_OFFICE, CONFIRMED, NO_SHOW, Appointment
 
@@ -120,8 +120,8 @@ def book_for_caller(office: Office, service: Service, start_at: datetime,
     confirmation email; without one (``None``) nothing is sent. Raises what
     ``book_appointment`` raises (NotBookable, SlotTaken, ServiceNotOffered, KeyReused).
     A repeat under the same ``key`` returns the first booking and records nothing."""
-    appointment, _token = operations.book_appointment(office, service, start_at, citizen, now,
-                                                      by_staff=True, key=key)
+    appointment, _token = operations.book_appointment(
+        office, visits.single(service), start_at, citizen, now, by_staff=True, key=key)
     if appointment.created_at != now:
         return appointment  # booked before under the same key
     _record(actor, "appointment.booked", appointment, None,

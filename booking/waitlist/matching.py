@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from booking.db import db
 from booking.notifications import waitlist_mails
 from booking.offices.models import Office, Service
-from booking.scheduling import codes, operations
+from booking.scheduling import codes, operations, visits
 from booking.scheduling.errors import NotBookable, ServiceNotOffered, SlotTaken
 from booking.scheduling.slots import FreeSlot
 from booking.waitlist import stats
@@ -139,8 +139,9 @@ def _offer(wish: WaitlistWish, office: Office, service: Service, slot: FreeSlot,
             # the seat is held for the offer (an appointment held until the offer expires,
             # through the one booking path): nobody else books it meanwhile, and when the
             # offer expires the seat is free again by itself
-            held, _ = operations.book_appointment(office, service, slot.start_at, citizen, now,
-                                                  hold_until=expires_at, notify=False)
+            held, _ = operations.book_appointment(office, visits.single(service), slot.start_at,
+                                                  citizen, now, hold_until=expires_at,
+                                                  notify=False)
             offer.appointment_id = held.id
             db.session.flush()
     except (IntegrityError, NotBookable, SlotTaken):
@@ -166,7 +167,7 @@ def make_offers(now: datetime) -> int:
             continue
         office, service = db.session.get(Office, office_id), db.session.get(Service, service_id)
         try:
-            free = operations.list_free_slots(office, service, now, None,
+            free = operations.list_free_slots(office, visits.single(service), now, None,
                                               max(w.until_date for w in wishes))
         except ServiceNotOffered:
             continue

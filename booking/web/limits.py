@@ -48,6 +48,7 @@ VISITOR_COOKIE = "visitor"
 ENDPOINTS: dict[str, tuple[str, list[str] | None]] = {
     "api.slots": ("SLOTS", None),
     "api.next_free_starts": ("SLOTS", None),
+    "api.visit_slots": ("SLOTS", None),
     "citizen.service": ("SLOTS", None),
     "citizen.calendar": ("SLOTS", None),
     "citizen.move": ("SLOTS", None),

@@ -10,6 +10,7 @@ from booking.web.api import (
     openapi_next_free,
     openapi_queue,
     openapi_status,
+    openapi_visits,
     openapi_waitlist,
 )
 
@@ -40,7 +41,7 @@ RATE_LIMITED = {
     ("/offices/{office}/services/{service}/slots", "get"), ("/appointments", "post"),
     ("/appointments/{code}/reschedule", "post"), ("/offices/{office}/tickets", "post"),
     ("/offices/{office}/checkins", "post"), ("/waitlist", "post"), ("/assistant", "get"),
-    (openapi_next_free.PATH, "get"),
+    (openapi_next_free.PATH, "get"), (openapi_visits.PATH, "get"),
 }
 TOO_MANY = {
     **_json(ERROR, "Too many requests from this client address or visitor (rate limits, "
@@ -103,17 +104,10 @@ def _document() -> dict:
                     {"name": "office", "in": "path", "required": True, "schema": {"type": "string"}},
                     {"name": "service", "in": "path", "required": True,
                      "schema": {"type": "string"}},
-                    {"name": "from", "in": "query", "schema": openapi_queue.DATE,
-                     "description": "default: today"},
-                    {"name": "to", "in": "query", "schema": openapi_queue.DATE,
-                     "description": "default: the end of the booking horizon"},
-                    {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+                    *openapi_visits.LISTING_PARAMETERS,
                 ],
                 "responses": {
-                    "200": _json({"type": "array", "items": _ref("Slot")},
-                                 "Sorted free starts; public, cacheable for a second "
-                                 "(Cache-Control, ETag)"),
-                    "304": {"description": "Unchanged since the ETag sent in If-None-Match"},
+                    **openapi_visits.LISTING_RESPONSES,
                     "400": _json(ERROR, "Malformed date"),
                     "404": _json(ERROR, "Unknown office or service, or not offered there"),
                 },
@@ -139,9 +133,12 @@ def _document() -> dict:
                     "403": PROOF_REFUSED,
                     "409": _json(ERROR, "That start is not (or no longer) bookable"),
                     "422": _json(_ref("ValidationError"), "Invalid fields, the "
-                                 "Idempotency-Key was used with a different body, or the "
+                                 "Idempotency-Key was used with a different body, the "
                                  "person (email address) has as many active appointments "
-                                 "for the service as the office allows (`errors.email`)"),
+                                 "for the service as the office allows (`errors.email`), "
+                                 "or the office does not allow the visit: too many persons "
+                                 "or services, a service twice, or one that can only be "
+                                 "booked on its own (`errors.services`)"),
                 },
             }},
             "/appointments/{code}": {
@@ -192,6 +189,7 @@ def _document() -> dict:
             **openapi_status.PATHS,
             **openapi_assistant.PATHS,
             **openapi_next_free.PATHS,
+            **openapi_visits.PATHS,
         },
         "components": {
             "securitySchemes": {"manageToken": {"type": "http", "scheme": "bearer"},
@@ -225,9 +223,10 @@ def _document() -> dict:
                     "end": {"type": "string", "format": "date-time"},
                     "available": {"type": "integer", "minimum": 1}}},
                 "BookingRequest": {"type": "object",
-                                   "required": ["office", "service", "start", "name", "email"],
+                                   "required": ["office", "start", "name", "email"],
+                                   "oneOf": openapi_visits.BOOKING_ONE_OF,
                                    "properties": {
-                    "office": {"type": "string"}, "service": {"type": "string"},
+                    "office": {"type": "string"}, **openapi_visits.BOOKING_SERVICES,
                     "start": {"type": "string", "format": "date-time"},
                     "name": {"type": "string", "minLength": 1, "maxLength": 200,
                              "pattern": "[^ \\t\\n]"},
@@ -252,19 +251,7 @@ def _document() -> dict:
                                              "persons", "start", "end", "status"],
                                 "properties": {
                     "code": {"type": "string"}, "office": {"type": "string"},
-                    "service": {"type": "string",
-                                "description": "The first of the appointment's services"},
-                    "services": {"type": "array", "minItems": 1,
-                                 "description": "What the appointment is for, in the order "
-                                 "booked: each service with its number of persons",
-                                 "items": {"type": "object",
-                                           "required": ["service", "name", "persons"],
-                                           "properties": {
-                                               "service": {"type": "string"},
-                                               "name": {"type": "string"},
-                                               "persons": {"type": "integer", "minimum": 1}}}},
-                    "persons": {"type": "integer", "minimum": 1,
-                                "description": "All persons of the appointment"},
+                    **openapi_visits.APPOINTMENT_SERVICES,
                     "start": {"type": "string", "format": "date-time"},
                     "end": {"type": "string", "format": "date-time"},
                     "status": {"type": "string",

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select, true
 from booking.db import db, utcnow
 from booking.links import manage_url
 from booking.offices.models import Office, Service
-from booking.scheduling import holds, idempotency, operations, queries, visit_texts
+from booking.scheduling import holds, idempotency, operations, queries, visit_texts, visits
 from booking.scheduling.errors import (
     AppointmentCancelled,
     DeadlinePassed,
@@ -19,9 +19,10 @@ from booking.scheduling.errors import (
     NotBookable,
     ServiceNotOffered,
     SlotTaken,
+    VisitNotAllowed,
 )
 from booking.scheduling.slots import local_isoformat
-from booking.web import caching, fairness, validation
+from booking.web import caching, fairness, validation, visit_input
 from booking.web.api import bp
 from booking.web.api.bot_check import require_proof
 from booking.web.api.openapi import openapi_document
@@ -166,11 +167,40 @@ def slots(office_id: str, service_id: str):
     office, service = _office_and_service(office_id, service_id)
     if office is None or service is None:
         abort(404, gettext("Unknown office.") if office is None else gettext("Unknown service."))
+    return _slots(office, service)
+
+
+@bp.get("/offices/<office_id>/slots")
+def visit_slots(office_id: str):
+    """The free starts for a visit of several services and persons,
+    ``?services=pass:3,ausweis:1``: where its whole duration fits."""
+    office = _lookup(Office, office_id)
+    if office is None:
+        abort(404, gettext("Unknown office."))
+    try:
+        lines = visit_input.lines_from_text(request.args.get("services") or "")
+    except visit_input.UnknownService as exc:
+        abort(404, str(exc))
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    except VisitNotAllowed as exc:
+        raise _not_allowed(exc) from None
+    return _slots(office, lines)
+
+
+def _not_allowed(exc: VisitNotAllowed, field: str = "services") -> ApiError:
+    return ApiError(422, gettext("Please correct the marked fields."),
+                    {field: visit_input.not_allowed_message(exc)})
+
+
+def _slots(office: Office, visit):
     first, last = _days_asked()
     try:
-        free = operations.list_free_slots(office, service, utcnow(), first, last)
+        free = operations.list_free_slots(office, visit, utcnow(), first, last)
     except ServiceNotOffered:
         abort(404, gettext("This office does not offer this service."))
+    except VisitNotAllowed as exc:
+        raise _not_allowed(exc) from None
     starts = local_isoformat([s.start_at for s in free], office.tz)
     ends = local_isoformat([s.end_at for s in free], office.tz)
     return caching.public(jsonify([
@@ -228,9 +258,19 @@ def book():
     values, errors = _citizen_fields(data)
     office, service = _office_and_service(data.get("office"), data.get("service"))
     not_offered = lambda: gettext("This office does not offer this service.")  # noqa: E731
+    field, lines = "service", None  # the field that names the services
     if not office:
         errors["office"] = gettext("Unknown office.")
-    if not service:
+    if "services" in data:
+        field = "services"
+        try:
+            if "service" in data:
+                raise ValueError(gettext('Please send either "service" or "services", '
+                                         'not both.'))
+            lines = visit_input.lines_from_json(data["services"])
+        except ValueError as exc:
+            errors["services"] = str(exc)
+    elif not service:
         errors["service"] = gettext("Unknown service.")
     elif office and errors and not queries.is_offered(office.id, service.id):
         errors["service"] = not_offered()  # (without other errors book_appointment checks)
@@ -240,14 +280,16 @@ def book():
     now = utcnow()
     try:
         appointment, token = operations.book_appointment(
-            office, service, values["start"], _citizen(values), now, key=key,
-            **fairness.booking_options(office, now))
+            office, lines or visits.single(service), values["start"], _citizen(values), now,
+            key=key, **fairness.booking_options(office, now))
     except holds.CapReached as exc:
         message = fairness.cap_message(exc.limit)
         raise ApiError(422, message, {"email": message}) from None
     except ServiceNotOffered:
         raise ApiError(422, gettext("Please correct the marked fields."),
-                       {"service": not_offered()}) from None
+                       {field: not_offered()}) from None
+    except VisitNotAllowed as exc:
+        raise _not_allowed(exc, field) from None
     except KeyReused:
         message = gettext("This Idempotency-Key was already used for a different request.")
         raise ApiError(422, message, {"Idempotency-Key": message}) from None

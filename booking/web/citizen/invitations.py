@@ -15,7 +15,7 @@ from flask_babel import get_locale, gettext
 from booking.db import utcnow
 from booking.fairness.emails import normalise_email
 from booking.invitations import responses
-from booking.scheduling import holds, operations
+from booking.scheduling import holds, operations, visits
 from booking.scheduling.errors import KeyReused, NotBookable, SlotTaken
 from booking.scheduling.idempotency import new_key
 from booking.web import bot_check, fairness, validation
@@ -70,7 +70,7 @@ def invitation_book(invitation_id: int, token: str):
     form.start.data = start_at.isoformat()
     if request.method == "GET":
         form.name.data, form.email.data = invitation.name, invitation.email
-        if not operations.is_offered(office, service, start_at, utcnow()):
+        if not operations.is_offered(office, visits.single(service), start_at, utcnow()):
             flash(gettext("This time can no longer be booked. Please choose another time."),
                   "error")
             return redirect(page, 303)
@@ -83,7 +83,8 @@ def invitation_book(invitation_id: int, token: str):
         citizen = operations.Citizen(form.name.data, form.email.data, form.phone.data, _lang())
         try:
             appointment, manage_token = operations.book_appointment(
-                office, service, start_at, citizen, now, key=form.key.data, **options)
+                office, visits.single(service), start_at, citizen, now, key=form.key.data,
+                **options)
         except (NotBookable, SlotTaken):
             flash(gettext("Sorry, this time was just booked by someone else. "
                           "Please choose another time."), "error")

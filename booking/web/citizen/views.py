@@ -26,7 +26,7 @@ from booking.extensions import htmx
 from booking.links import manage_url
 from booking.offices.models import Office, Service
 from booking.qr import qr_svg
-from booking.scheduling import holds, next_free, operations
+from booking.scheduling import holds, next_free, operations, visits
 from booking.scheduling.codes import format_code
 from booking.scheduling.errors import (
     AppointmentCancelled,
@@ -37,7 +37,7 @@ from booking.scheduling.errors import (
 )
 from booking.scheduling.idempotency import new_key
 from booking.web import bot_check, caching, fairness, validation
-from booking.web.citizen import bp
+from booking.web.citizen import bp, visit_form
 from booking.web.citizen.calendar import month_bounds, month_grid, parse_month
 from booking.web.citizen.forms import (
     NEXT_FREE_TIMES,
@@ -84,8 +84,10 @@ def _parse_start(value: str | None) -> datetime:
 
 
 def _calendar_context(office: Office, service: Service, now: datetime, time_endpoint: str,
-                      nav_endpoint: str, **url_values) -> dict:
-    """Month view with days that have free slots, and the free times of the chosen day."""
+                      nav_endpoint: str, lines=None, booked=False, **url_values) -> dict:
+    """Month view with days that have free slots, and the free times of the chosen day;
+    for the visit ``lines`` (default: ``service`` for one person; ``booked``: an
+    appointment's, moved)."""
     today, last_bookable = operations.default_range(office, now)
     try:
         selected = validation.parse_day(request.args.get("day"), "day")
@@ -93,7 +95,8 @@ def _calendar_context(office: Office, service: Service, now: datetime, time_endp
         selected = None
     first = parse_month(request.args.get("month"), selected or today)
     month_first, month_last = month_bounds(first)
-    free = operations.list_free_slots(office, service, now, month_first, month_last)
+    free = operations.list_free_slots(office, lines or visits.single(service), now, month_first,
+                                       month_last, booked=booked)
     tz = office.tz
     free_days = {s.start_at.astimezone(tz).date() for s in free}
     if selected is None and request.args.get("month") is None and free_days:
@@ -164,37 +167,47 @@ def service(service_id: str):
 @bp.get("/offices/<office_id>/services/<service_id>/")
 def calendar(office_id: str, service_id: str):
     office, service = _office_service(office_id, service_id)
+    visit = visit_form.visit_from(office, service, request.args)  # several persons, services
     ctx = _calendar_context(office, service, utcnow(), "citizen.book", "citizen.calendar",
-                            office_id=office.id, service_id=service.id)
+                            lines=visit.lines, office_id=office.id, service_id=service.id,
+                            **visit.fields)
     ctx["waitlist_url"] = url_for("citizen.waitlist", service_id=service.id, office=office.id)
     ctx["lotteries"] = announcements(service.id, utcnow(), office.id)
-    return caching.public(_render_calendar("citizen/calendar.html", ctx))
+    response = _render_calendar("citizen/calendar.html", {**ctx, "visit": visit, "lang": _lang()},
+                                422 if visit.error else 200)
+    return response if visit.error else caching.public(response)
 
 
 @bp.route("/offices/<office_id>/services/<service_id>/book", methods=["GET", "POST"])
 def book(office_id: str, service_id: str):
     office, service = _office_service(office_id, service_id)
+    visit = visit_form.visit_from(office, service,
+                                  request.form if request.method == "POST" else request.args)
+    if visit.error:
+        abort(400)
     form = BookingForm()
     start_at = _parse_start(form.start.data if request.method == "POST"
                             else request.args.get("start"))
     form.start.data = start_at.isoformat()
     status = 200
-    if request.method == "GET" and not operations.is_offered(office, service, start_at, utcnow()):
+    if request.method == "GET" and not operations.is_offered(office, visit.lines, start_at,
+                                                                 utcnow()):
         flash(_conflict_message(NotBookable()), "error")
         return redirect(url_for("citizen.calendar", office_id=office.id, service_id=service.id,
-                                day=start_at.astimezone(office.tz).date().isoformat()))
+                                day=start_at.astimezone(office.tz).date().isoformat(),
+                                **visit.fields))
     if form.validate_on_submit() and bot_check.check_form(form, bound_to=form.key.data):
         citizen = operations.Citizen(form.name.data, form.email.data, form.phone.data, _lang())
         now = utcnow()
         try:
             appointment, token = operations.book_appointment(
-                office, service, start_at, citizen, now, key=form.key.data,
+                office, visit.lines, start_at, citizen, now, key=form.key.data,
                 **fairness.booking_options(office, now)
             )
         except (NotBookable, SlotTaken) as exc:
             flash(_conflict_message(exc), "error")
             return redirect(url_for("citizen.calendar", office_id=office.id,
-                                    service_id=service.id,
+                                    service_id=service.id, **visit.fields,
                                     day=start_at.astimezone(office.tz).date().isoformat()))
         except holds.CapReached as exc:
             form.email.errors = [fairness.cap_message(exc.limit)]
@@ -219,7 +232,8 @@ def book(office_id: str, service_id: str):
     if form.errors:
         status = 422
     return render_template("citizen/book.html", form=form, office=office, service=service,
-                           start_at=start_at, end_at=_end_at(service, start_at),
+                           start_at=start_at, end_at=_end_at(visit.lines, start_at),
+                           visit=visit,
                            release_rule=fairness.release_rule(office), lang=_lang()), status
 
 
@@ -227,8 +241,8 @@ def _local(value: datetime, office: Office) -> str:
     return i18n.local_datetime(value, office.tz, _lang())
 
 
-def _end_at(service: Service, start_at: datetime) -> datetime:
-    return start_at + timedelta(minutes=service.duration_minutes)
+def _end_at(lines, start_at: datetime) -> datetime:
+    return start_at + timedelta(minutes=visits.visit_minutes(lines))
 
 
 def _appointment_or_404(code: str, token: str):
@@ -309,7 +323,8 @@ def move(code: str, token: str):
                                 else AppointmentCancelled()), "error")
         return redirect(url_for("citizen.manage", code=code, token=token), 303)
     ctx = _calendar_context(appointment.office, appointment.service, utcnow(),
-                            "citizen.move_confirm", "citizen.move", code=code, token=token)
+                            "citizen.move_confirm", "citizen.move", lines=appointment.lines,
+                            booked=True, code=code, token=token)
     return _render_calendar("citizen/move.html", {**ctx, "appointment": appointment})
 
 
@@ -321,7 +336,7 @@ def move_confirm(code: str, token: str):
                             else request.args.get("start"))
     form.start.data = start_at.isoformat()
     if request.method == "GET" and not operations.is_offered(
-        appointment.office, appointment.service, start_at, utcnow()
+        appointment.office, appointment.lines, start_at, utcnow(), booked=True
     ):
         flash(_conflict_message(NotBookable()), "error")
         return redirect(url_for("citizen.move", code=code, token=token), 303)
@@ -377,7 +392,7 @@ def slots_ics(office_id: str, service_id: str):
     office, service = _office_service(office_id, service_id)
     now = utcnow()
     name = service.text("name", _lang())
-    free = operations.list_free_slots(office, service, now)
+    free = operations.list_free_slots(office, visits.single(service), now)
     feed = slots_feed(
         f"{name} – {office.name}",
         office.address,

@@ -16,7 +16,7 @@ from wtforms import SelectChoice
 
 from booking.db import utcnow
 from booking.offices.models import Office
-from booking.scheduling import operations
+from booking.scheduling import operations, visits
 from booking.scheduling import staff_operations as staff_ops
 from booking.scheduling.errors import KeyReused, SchedulingError, ServiceNotOffered
 from booking.scheduling.idempotency import new_key
@@ -138,7 +138,8 @@ def _time_choices(office: Office, service, day: date,
     """The free starts of ``day`` as choices (value: ISO with the local offset)."""
     tz = office.tz
     try:
-        free = operations.list_free_slots(office, service, utcnow(), day, day, by_staff=True)
+        free = operations.list_free_slots(office, visits.single(service), utcnow(), day, day,
+                                          by_staff=True)
     except ServiceNotOffered:
         return []
     return [SelectChoice(s.start_at.astimezone(tz).isoformat(),

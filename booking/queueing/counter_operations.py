@@ -128,12 +128,21 @@ def start(ticket: Ticket, now: datetime) -> Ticket:
     return _changed(ticket, "started")
 
 
+_FINISH = (update(Ticket.__table__).where(Ticket.id == bindparam("ticket"))
+           .values(status=DONE, finished_at=bindparam("finished", type_=Ticket.finished_at.type),
+                   started_at=bindparam("started", type_=Ticket.started_at.type)))
+
+
 def finish(ticket: Ticket, now: datetime) -> Ticket:
+    """Served. One UPDATE of the three columns (the most frequent action after a call:
+    no unit-of-work flush), recorded on the loaded ticket as it is in the database."""
     _require(ticket, CALLED, SERVING)
-    ticket.status, ticket.finished_at = DONE, now
-    if ticket.started_at is None:
-        ticket.started_at = ticket.called_at or now
-    return _changed(ticket, "finished")
+    started = ticket.started_at or ticket.called_at or now
+    db.session.execute(_FINISH, {"ticket": ticket.id, "finished": now, "started": started})
+    for name, value in (("status", DONE), ("finished_at", now), ("started_at", started)):
+        set_committed_value(ticket, name, value)
+    events.ticket_changed(ticket, "finished")
+    return ticket
 
 
 def no_show(ticket: Ticket, now: datetime) -> Ticket:

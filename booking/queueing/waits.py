@@ -101,8 +101,8 @@ def ticket_state(ticket: Ticket, now: datetime) -> TicketState:
     ahead and the counters serving it and reads the service's recent times, so the cost
     does not grow with the queue."""
     ahead = estimate = None
-    office = ticket.office
-    if ticket.status == WAITING and ticket.day == ordering.local_day(now, office.tz):
+    office = ticket.office if ticket.status == WAITING else None  # else: not needed
+    if office is not None and ticket.day == ordering.local_day(now, office.tz):
         window = due_window(office)
         due = ordering.is_due(ordering.Waiting(ticket.id, ticket.service_id, ticket.arrived_at,
                                                ticket.due_at), now, window)

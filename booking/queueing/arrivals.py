@@ -10,9 +10,9 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, time
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 
 from booking import metrics
 from booking.db import db
@@ -24,12 +24,15 @@ from booking.scheduling import queries as scheduling_queries
 from booking.scheduling.models import ARRIVED, CANCELLED, HELD, Appointment
 
 
+_OFFERED = (select(Service).join(office_services, office_services.c.service_id == Service.id)
+            .where(office_services.c.office_id == bindparam("office"),
+                   Service.id == bindparam("service")))
+
+
 def offered_service(office: Office, service_id: str) -> Service:
     """The service ``service_id`` if the office offers it; raises ServiceNotOffered."""
-    service = db.session.scalar(
-        select(Service).join(office_services, office_services.c.service_id == Service.id)
-        .where(office_services.c.office_id == office.id, Service.id == service_id)
-    ) if isinstance(service_id, str) else None
+    service = db.session.scalar(_OFFERED, {"office": office.id, "service": service_id}) \
+        if isinstance(service_id, str) else None
     if service is None:
         raise errors.ServiceNotOffered()
     return service
@@ -50,21 +53,31 @@ def is_open_for(office: Office, service_id: str | None, now: datetime, *,
     return ordering.is_open(hours, closed, holiday, service_id, now, office.tz)
 
 
+def _take_number(dialect) -> dict:
+    """The upsert that takes the next running number, for one SQL dialect's insert: built
+    once, with and without the daily limit of walk-ins as its condition."""
+    stmt = dialect.insert(TicketDay).values(
+        office_id=bindparam("p_office"), day=bindparam("p_day", type_=TicketDay.day.type),
+        last_seq=1, walk_ins=bindparam("p_walk_in"))
+    set_ = {"last_seq": TicketDay.last_seq + 1,
+            "walk_ins": TicketDay.walk_ins + bindparam("p_walk_in")}
+    return {limited: stmt.on_conflict_do_update(
+        index_elements=["office_id", "day"], set_=set_,
+        where=TicketDay.walk_ins < bindparam("p_limit") if limited else None,
+    ).returning(TicketDay.last_seq) for limited in (False, True)}
+
+
+_TAKE_NUMBER = {"postgresql": _take_number(postgresql), "sqlite": _take_number(sqlite)}
+
+
 def _next_seq(office: Office, day, walk_in: bool) -> int:
     """Atomically take the next running number of the office's day. A walk-in beyond the
     office's daily limit (``queue_daily_limit``, at least 1) gets none: the update's
     condition fails, nothing is written, and ContingentExhausted is raised."""
-    dialect = db.session.get_bind().dialect.name
-    values = {"office_id": office.id, "day": day, "last_seq": 1, "walk_ins": int(walk_in)}
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(TicketDay).values(**values)
     limit = office.queue_daily_limit if walk_in else None
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["office_id", "day"],
-        set_={"last_seq": TicketDay.last_seq + 1,
-              "walk_ins": TicketDay.walk_ins + int(walk_in)},
-        where=None if limit is None else TicketDay.walk_ins < limit,
-    ).returning(TicketDay.last_seq)
-    seq = db.session.scalar(stmt)
+    stmt = _TAKE_NUMBER[db.session.get_bind().dialect.name][limit is not None]
+    seq = db.session.scalar(stmt, {"p_office": office.id, "p_day": day,
+                                   "p_walk_in": int(walk_in), "p_limit": limit})
     if seq is None:
         raise errors.ContingentExhausted()
     return seq
@@ -75,15 +88,16 @@ def _new_ticket(office: Office, service: Service, now: datetime, *, kind: str,
                 due_at: datetime | None = None) -> Ticket:
     day = ordering.local_day(now, office.tz)
     seq = _next_seq(office, day, kind == WALK_IN)
-    ticket = Ticket(
-        id=secrets.token_urlsafe(16), office=office, service=service, day=day,
+    # one INSERT … RETURNING gives the persistent ticket (no unit-of-work flush)
+    ticket = db.session.scalar(insert(Ticket).returning(Ticket), [dict(
+        id=secrets.token_urlsafe(16), office_id=office.id, service_id=service.id, day=day,
         seq=seq, number=ordering.format_number(service.queue_prefix, seq), kind=kind,
         appointment_id=appointment.id if appointment else None,
         language=language if language in ("de", "en") else "de",
         status=WAITING, arrived_at=now, due_at=due_at, recalls=0,
-    )
-    db.session.add(ticket)
-    db.session.flush()
+    )])
+    set_committed_value(ticket, "office", office)  # known: no lazy loads
+    set_committed_value(ticket, "service", service)
     events.ticket_changed(ticket, "drawn")
     metrics.count(metrics.TICKETS, office=office.id, kind=kind)
     return ticket

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -42,49 +42,60 @@ def get_parked(office: Office) -> list[Ticket]:
     ))
 
 
+# call_next's statements, built once (their values are bound per call). The counter's
+# row is locked, reading in the same statement whether it is paused or has a ticket.
+_ACTIVE = (select(Ticket.id).where(Ticket.counter_id == bindparam("counter"),
+                                   Ticket.status.in_((CALLED, SERVING))).exists())
+_LOCK_COUNTER = (select(Counter.paused, _ACTIVE).where(Counter.id == bindparam("counter"))
+                 .with_for_update(of=Counter))
+# The call order (ordering.sort_key) as two index-ordered reads of one row each: the
+# first due appointment, else the first by arrival, among the services of the counter;
+# the row is locked (SKIP LOCKED: a ticket another counter is taking is passed over;
+# SQLite serialises writers) and moved. Never reads the whole queue. The answer also
+# says whether anybody waiting asked for a reminder (usually nobody: no further read).
+_t = aliased(Ticket)
+_DUE = _t.due_at.is_not(None) & (_t.due_at <= bindparam("due_by", type_=Ticket.due_at.type))
+_WAITING = (_t.office_id == bindparam("office"), _t.status == WAITING,
+            _t.day == bindparam("today", type_=Ticket.day.type),
+            _t.service_id.in_(select(counter_services.c.service_id)
+                              .where(counter_services.c.counter_id == bindparam("counter"))))
+_FIRST_DUE = (select(_t.id).where(*_WAITING, _DUE).order_by(_t.due_at, _t.arrived_at, _t.id)
+              .limit(1).with_for_update(skip_locked=True, of=_t).scalar_subquery())
+_FIRST_COME = (select(_t.id).where(*_WAITING, ~_DUE).order_by(_t.arrived_at, _t.id)
+               .limit(1).with_for_update(skip_locked=True, of=_t).scalar_subquery())
+_ASKED = (select(_t.id).where(_t.office_id == bindparam("office"), _t.status == WAITING,
+                              _t.day == bindparam("today", type_=Ticket.day.type),
+                              _t.notify_email.is_not(None)).exists())
+_CALL = (update(Ticket)
+         .where(Ticket.id == func.coalesce(_FIRST_DUE, _FIRST_COME), Ticket.status == WAITING)
+         .values(status=CALLED, counter_id=bindparam("counter"),
+                 called_at=bindparam("now", type_=Ticket.called_at.type), recalls=0)
+         .returning(Ticket, _ASKED)
+         .execution_options(populate_existing=True))
+
+
 def call_next(counter: Counter, now: datetime) -> Ticket | None:
     """Call the next eligible ticket to ``counter``; None when nobody waits for it.
     Raises CounterPaused or CounterBusy. Atomic across workers and servers."""
-    # one call at a time per counter (a double click, two tabs): lock its row first,
-    # reading in the same statement whether it is paused or has a ticket already
-    active = (select(Ticket.id)
-              .where(Ticket.counter_id == counter.id, Ticket.status.in_((CALLED, SERVING)))
-              .exists())
-    paused, busy = db.session.execute(
-        select(Counter.paused, active).where(Counter.id == counter.id)
-        .with_for_update(of=Counter)).one()
+    # one call at a time per counter (a double click, two tabs): lock its row first
+    paused, busy = db.session.execute(_LOCK_COUNTER, {"counter": counter.id}).one()
     set_committed_value(counter, "paused", paused)
     if paused:
         raise errors.CounterPaused()
     if busy:
         raise errors.CounterBusy()
     office = counter.office
-    # One statement: the call order (ordering.sort_key) as two index-ordered reads of one
-    # row each, the first due appointment, else the first by arrival, among the services
-    # of the counter; the row is locked (SKIP LOCKED: a ticket another counter is taking
-    # is passed over; SQLite serialises writers) and moved. Never reads the whole queue.
-    t = aliased(Ticket)
-    due = t.due_at.is_not(None) & (t.due_at <= now + due_window(office))
-    waiting = (t.office_id == office.id, t.status == WAITING,
-               t.day == ordering.local_day(now, office.tz),
-               t.service_id.in_(select(counter_services.c.service_id)
-                                .where(counter_services.c.counter_id == counter.id)))
-    first_due = (select(t.id).where(*waiting, due).order_by(t.due_at, t.arrived_at, t.id)
-                 .limit(1).with_for_update(skip_locked=True, of=t).scalar_subquery())
-    first_come = (select(t.id).where(*waiting, ~due).order_by(t.arrived_at, t.id)
-                  .limit(1).with_for_update(skip_locked=True, of=t).scalar_subquery())
-    ticket = db.session.scalar(
-        update(Ticket)
-        .where(Ticket.id == func.coalesce(first_due, first_come), Ticket.status == WAITING)
-        .values(status=CALLED, counter_id=counter.id, called_at=now, recalls=0)
-        .returning(Ticket)
-        .execution_options(populate_existing=True)
-    )
-    if ticket is None:
+    row = db.session.execute(_CALL, {
+        "counter": counter.id, "office": office.id, "now": now,
+        "today": ordering.local_day(now, office.tz), "due_by": now + due_window(office),
+    }).one_or_none()
+    if row is None:
         return None
+    ticket, asked = row
     events.ticket_changed(ticket, "called")
     metrics.count(metrics.CALLS, office=office.id)
-    remind_almost_there(office, now)
+    if asked:
+        remind_almost_there(office, now)
     return ticket
 
 
@@ -117,12 +128,21 @@ def start(ticket: Ticket, now: datetime) -> Ticket:
     return _changed(ticket, "started")
 
 
+_FINISH = (update(Ticket.__table__).where(Ticket.id == bindparam("ticket"))
+           .values(status=DONE, finished_at=bindparam("finished", type_=Ticket.finished_at.type),
+                   started_at=bindparam("started", type_=Ticket.started_at.type)))
+
+
 def finish(ticket: Ticket, now: datetime) -> Ticket:
+    """Served. One UPDATE of the three columns (the most frequent action after a call:
+    no unit-of-work flush), recorded on the loaded ticket as it is in the database."""
     _require(ticket, CALLED, SERVING)
-    ticket.status, ticket.finished_at = DONE, now
-    if ticket.started_at is None:
-        ticket.started_at = ticket.called_at or now
-    return _changed(ticket, "finished")
+    started = ticket.started_at or ticket.called_at or now
+    db.session.execute(_FINISH, {"ticket": ticket.id, "finished": now, "started": started})
+    for name, value in (("status", DONE), ("finished_at", now), ("started_at", started)):
+        set_committed_value(ticket, name, value)
+    events.ticket_changed(ticket, "finished")
+    return ticket
 
 
 def no_show(ticket: Ticket, now: datetime) -> Ticket:

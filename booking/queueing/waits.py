@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import bindparam, func, literal, or_, select, true, tuple_
 
 from booking.db import db
 from booking.offices.models import Counter, Office, Service, counter_services
@@ -57,37 +57,64 @@ def get_average_minutes(office: Office, service: Service, now: datetime) -> floa
                                      service.duration_minutes)
 
 
-def _ahead_of(ticket: Ticket, now: datetime, rivals: set[str]) -> int:
-    """How many waiting tickets of ``rivals``' services are called before the waiting
-    ``ticket``, by one count in the database: the call order of ``ordering.sort_key``
-    (due appointments by start, then everybody by arrival) as a condition."""
-    window = due_window(ticket.office)
-    due = Ticket.due_at.is_not(None) & (Ticket.due_at <= now + window)
-    if ordering.is_due(ordering.Waiting(ticket.id, ticket.service_id, ticket.arrived_at,
-                                        ticket.due_at), now, window):
-        before = due & (tuple_(Ticket.due_at, Ticket.arrived_at, Ticket.id)
-                        < tuple_(ticket.due_at, ticket.arrived_at, ticket.id))
-    else:
-        before = or_(due, tuple_(Ticket.arrived_at, Ticket.id) < tuple_(ticket.arrived_at, ticket.id))
-    return db.session.scalar(
+# A waiting ticket's figures in one statement (``ticket_state``): the non-paused
+# counters of its office that serve its service, the services they call (its rivals),
+# the count of rivals' waiting tickets called before it, and the service's recent times.
+_SERVING = (select(counter_services.c.counter_id)
+            .join(Counter, Counter.id == counter_services.c.counter_id)
+            .where(counter_services.c.service_id == bindparam("service"),
+                   Counter.office_id == bindparam("office"), Counter.paused.is_(False)))
+_RIVAL_SERVICES = (select(counter_services.c.service_id)
+                   .where(counter_services.c.counter_id.in_(_SERVING)))
+_WAITING_RIVALS = (Ticket.office_id == bindparam("office"), Ticket.status == WAITING,
+                   Ticket.day == bindparam("day"),
+                   or_(Ticket.service_id == bindparam("service"),
+                       Ticket.service_id.in_(_RIVAL_SERVICES)))
+_DUE = Ticket.due_at.is_not(None) & (Ticket.due_at <= bindparam("due_by"))
+_MINE = (bindparam("due_at", type_=Ticket.due_at.type),
+         bindparam("arrived_at", type_=Ticket.arrived_at.type),
+         bindparam("id", type_=Ticket.id.type))
+_BEFORE = {  # the call order of ordering.sort_key as a condition; by whether it is due
+    True: _DUE & (tuple_(Ticket.due_at, Ticket.arrived_at, Ticket.id) < tuple_(*_MINE)),
+    False: or_(_DUE, tuple_(Ticket.arrived_at, Ticket.id) < tuple_(*_MINE[1:])),
+}
+_SAMPLE = (select(Ticket.started_at, Ticket.finished_at).where(
+    Ticket.office_id == bindparam("office"), Ticket.service_id == bindparam("service"),
+    Ticket.status == DONE, Ticket.started_at.is_not(None), Ticket.finished_at.is_not(None),
+    Ticket.finished_at >= bindparam("since"), Ticket.finished_at < bindparam("now"),
+).order_by(Ticket.finished_at.desc()).limit(estimates.SAMPLE).subquery())
+_ONE = select(literal(1).label("one")).subquery()
+_STATE = {
+    due: select(
         select(func.count()).select_from(Ticket)
-        .where(*waiting_today(ticket.office, now), Ticket.service_id.in_(rivals), before))
+        .where(*_WAITING_RIVALS, before).scalar_subquery(),
+        select(func.count()).select_from(_SERVING.subquery()).scalar_subquery(),
+        _SAMPLE.c.started_at, _SAMPLE.c.finished_at,
+    ).select_from(_ONE.outerjoin(_SAMPLE, true()))
+    for due, before in _BEFORE.items()
+}
 
 
 def ticket_state(ticket: Ticket, now: datetime) -> TicketState:
     """One ticket as the public sees it (a drawn ticket, a status page): the same figures
-    as ``QueueView`` gives it, without reading the queue (a count of who is ahead, the
-    counters, the service's recent times), so the cost does not grow with the queue."""
+    as ``QueueView`` gives it, without reading the queue: one statement counts who is
+    ahead and the counters serving it and reads the service's recent times, so the cost
+    does not grow with the queue."""
     ahead = estimate = None
-    if ticket.status == WAITING and ticket.day == ordering.local_day(now, ticket.office.tz):
-        counter_services = get_counter_services(ticket.office)
-        ahead = _ahead_of(ticket, now, ordering.rivals_of(ticket.service_id,
-                                                           counter_services.values()))
-        counters = ordering.counters_serving(counter_services, ticket.service_id)
-        if counters and ahead:
-            average = get_average_minutes(ticket.office, ticket.service, now)
-        else:
-            average = 0.0  # not needed: no counter (unknown) or nobody ahead (0)
+    office = ticket.office if ticket.status == WAITING else None  # else: not needed
+    if office is not None and ticket.day == ordering.local_day(now, office.tz):
+        window = due_window(office)
+        due = ordering.is_due(ordering.Waiting(ticket.id, ticket.service_id, ticket.arrived_at,
+                                               ticket.due_at), now, window)
+        rows = db.session.execute(_STATE[due], {
+            "office": office.id, "service": ticket.service_id, "day": ticket.day,
+            "due_by": now + window, "due_at": ticket.due_at, "arrived_at": ticket.arrived_at,
+            "id": ticket.id, "since": now - timedelta(days=estimates.SAMPLE_DAYS), "now": now,
+        }).all()
+        ahead, counters = rows[0][0], rows[0][1]
+        average = estimates.service_minutes(
+            [(f - s).total_seconds() / 60 for _, _, s, f in rows if s is not None],
+            ticket.service.duration_minutes) if counters and ahead else 0.0
         estimate = ordering.estimate_wait(ahead, average, counters)
     return TicketState(ticket.id, ticket.number, ticket.service_id, ticket.status,
                        ticket.counter.name if ticket.counter is not None else None,

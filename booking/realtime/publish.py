@@ -12,7 +12,6 @@ import json
 import logging
 
 from flask import current_app
-from sqlalchemy import text
 
 from booking.after_commit import after_commit
 from booking.db import db
@@ -48,8 +47,9 @@ def publish(channel: str, data: dict) -> None:
     backend = current_app.extensions["realtime"]
     session = db.session()
     if backend.kind == "postgres":
-        session.execute(text("SELECT pg_notify(:pg_channel, :payload)"),
-                        {"pg_channel": PG_CHANNEL, "payload": payload})
+        # the transaction's connection, the statement as the driver takes it: nothing
+        # for SQLAlchemy to compile or to load
+        session.connection().exec_driver_sql("SELECT pg_notify(%s, %s)", (PG_CHANNEL, payload))
         return
     message = json.loads(payload)  # the same copy a PostgreSQL subscriber would get
     hub, channel, data = backend.hub, message["channel"], message["data"]

@@ -80,10 +80,13 @@ def public_ticket(ticket_id: str) -> Ticket:
     return ticket
 
 
+_WITH_COUNTER = (joinedload(Ticket.counter),)  # a loader option, built once
+
+
 def ticket_for(user: User, ticket_id: str) -> Ticket:
     """A ticket of one of the user's offices: 404 if unknown, 403 otherwise. Its counter
     comes in the same query (every answer about it names the counter)."""
-    ticket = db.session.get(Ticket, ticket_id, options=[joinedload(Ticket.counter)]) \
+    ticket = db.session.get(Ticket, ticket_id, options=_WITH_COUNTER) \
         if isinstance(ticket_id, str) else None
     if ticket is None:
         abort(404, gettext("Unknown ticket."))

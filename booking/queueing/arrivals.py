@@ -23,7 +23,6 @@ from booking.queueing.waits import due_window
 from booking.scheduling import queries as scheduling_queries
 from booking.scheduling.models import ARRIVED, CANCELLED, HELD, Appointment
 
-
 _OFFERED = (select(Service).join(office_services, office_services.c.service_id == Service.id)
             .where(office_services.c.office_id == bindparam("office"),
                    Service.id == bindparam("service")))

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 
 from booking import metrics
@@ -381,39 +381,3 @@ def cancel_appointment(appointment: Appointment, now: datetime, *, enforce_deadl
     if appointment.email and confirmed:
         appointment_mails.notify_cancelled(appointment, now, reason=reason)
     return True
-
-
-# ---------------------------------------------------------------- reads
-
-def get_day_appointments(office: Office, day: date, *, include_cancelled: bool = True
-                         ) -> list[Appointment]:
-    """An office's appointments on a local date, by start time."""
-    start = datetime.combine(day, time.min, tzinfo=office.tz)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=office.tz)
-    query = (
-        select(Appointment)
-        .where(Appointment.office_id == office.id, Appointment.start_at >= start,
-               Appointment.start_at < end)
-        .order_by(Appointment.start_at, Appointment.id)
-    )
-    if not include_cancelled:
-        query = query.where(Appointment.status != CANCELLED)
-    return list(db.session.scalars(query))
-
-
-def get_appointment_by_code(code: str) -> Appointment | None:
-    return db.session.scalar(
-        select(Appointment).where(Appointment.code == codes.normalise_code(code))
-    )
-
-
-def get_appointment_for_citizen(code: str, token: str | None) -> Appointment | None:
-    """The appointment if ``token`` is its manage token (the confirmation's or the
-    reminder's link); None for a wrong code or token alike."""
-    appointment = get_appointment_by_code(code)
-    if appointment is None or not (
-            codes.token_matches(token, appointment.token_hash)
-            or (appointment.reminder_token_hash is not None
-                and codes.token_matches(token, appointment.reminder_token_hash))):
-        return None
-    return appointment

@@ -11,8 +11,8 @@ from sqlalchemy import BigInteger, Integer, bindparam, cast, extract, func, sele
 
 from booking.db import db
 from booking.offices.models import AvailabilityRule, Closure, Office, office_services, rule_services
-from booking.scheduling import slots
-from booking.scheduling.models import AppointmentSeat, StepCount
+from booking.scheduling import codes, slots
+from booking.scheduling.models import CANCELLED, Appointment, AppointmentSeat, StepCount
 
 _OFFERED = select(office_services.c.service_id).where(  # (built once, like those below)
     office_services.c.office_id == bindparam("office"),
@@ -251,3 +251,39 @@ def get_taken_between(rule_ids: list[int], start: datetime, end: datetime, now: 
         if left:
             taken[rule_id, slot_at] = left
     return taken
+
+
+# ---------------------------------------------------------------- appointments
+
+def get_day_appointments(office: Office, day: date, *, include_cancelled: bool = True
+                         ) -> list[Appointment]:
+    """An office's appointments on a local date, by start time."""
+    start = datetime.combine(day, time.min, tzinfo=office.tz)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=office.tz)
+    query = (
+        select(Appointment)
+        .where(Appointment.office_id == office.id, Appointment.start_at >= start,
+               Appointment.start_at < end)
+        .order_by(Appointment.start_at, Appointment.id)
+    )
+    if not include_cancelled:
+        query = query.where(Appointment.status != CANCELLED)
+    return list(db.session.scalars(query))
+
+
+def get_appointment_by_code(code: str) -> Appointment | None:
+    return db.session.scalar(
+        select(Appointment).where(Appointment.code == codes.normalise_code(code))
+    )
+
+
+def get_appointment_for_citizen(code: str, token: str | None) -> Appointment | None:
+    """The appointment if ``token`` is its manage token (the confirmation's or the
+    reminder's link); None for a wrong code or token alike."""
+    appointment = get_appointment_by_code(code)
+    if appointment is None or not (
+            codes.token_matches(token, appointment.token_hash)
+            or (appointment.reminder_token_hash is not None
+                and codes.token_matches(token, appointment.reminder_token_hash))):
+        return None
+    return appointment

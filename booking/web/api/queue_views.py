@@ -10,7 +10,7 @@ from booking.extensions import csrf
 from booking.offices.models import Office
 from booking.queueing import arrivals, counter_operations, errors, reminders, waits
 from booking.scheduling.codes import normalise_code
-from booking.scheduling.operations import get_appointment_by_code
+from booking.scheduling.queries import get_appointment_by_code
 from booking.web import validation
 from booking.web.api import bp
 from booking.web.api.views import ApiError, _api_error, _json_object

@@ -300,7 +300,7 @@ def _authorised(code: str):
     g.private_page = True  # personal data, and a move's answer carries the new token
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
-    appointment = operations.get_appointment_for_citizen(code, token)
+    appointment = queries.get_appointment_for_citizen(code, token)
     if appointment is None:
         abort(404, gettext("Unknown booking code or wrong token."))
     return appointment, token
@@ -347,7 +347,7 @@ def office_appointments(office_id: str):
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
     day = day or utcnow().astimezone(office.tz).date()
-    rows = operations.get_day_appointments(office, day)
+    rows = queries.get_day_appointments(office, day)
     return jsonify([
         {**_appointment_json(a), "channel": a.channel, "service_name": a.service.name_de,
          "services": visit_texts.lines_json(a.lines, "de")}

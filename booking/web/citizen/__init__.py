@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("citizen", __name__)
 
-from booking.web.citizen import assistant, info, invitations, views, waitlist  # noqa: E402,F401
+from booking.web.citizen import assistant, info, invitations, manage, views, waitlist  # noqa: E402,F401

@@ -18,7 +18,7 @@ from booking.queueing import arrivals, errors
 from booking.queueing.models import Ticket
 from booking.queueing.waits import QueueView
 from booking.scheduling.codes import format_code
-from booking.scheduling.operations import get_appointment_by_code
+from booking.scheduling.queries import get_appointment_by_code
 from booking.web.assistant import question_arg
 from booking.web.kiosk import bp
 from booking.web.kiosk.forms import CheckInForm, DrawForm, parse_code

@@ -16,7 +16,7 @@ from wtforms import SelectChoice
 
 from booking.db import utcnow
 from booking.offices.models import Office
-from booking.scheduling import operations, visits
+from booking.scheduling import operations, queries, visits
 from booking.scheduling import staff_operations as staff_ops
 from booking.scheduling.errors import KeyReused, SchedulingError, ServiceNotOffered
 from booking.scheduling.idempotency import new_key
@@ -37,7 +37,7 @@ def _render_schedule(office: Office, form: ScheduleFilter, *, error: str | None 
     query = (form.q.data or "").strip() if valid else ""
     counter = form.counter_obj if valid else None
     appointments = (staff_ops.search_appointments(office, query) if query
-                    else operations.get_day_appointments(office, day))
+                    else queries.get_day_appointments(office, day))
     # a lapsed hold (never confirmed by email) is no appointment: left out; a live one
     # shows as awaiting confirmation, without actions
     appointments = [a for a in appointments if not a.hold_lapsed(now)]

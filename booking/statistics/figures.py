@@ -9,7 +9,7 @@ Durations are given in minutes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from sqlalchemy import and_, case, func, select
@@ -73,7 +73,7 @@ def appointments(period: Period) -> dict[tuple[date, str | None], AppointmentFig
     sql.prepare()
     start, end = period.bounds
     a = Appointment
-    day = sql.local_day(a.start_at, period.timezone)
+    day = sql.local_day(a.start_at, period.timezone, period.first, period.last)
     by_office = func.coalesce(a.cancelled_by, "citizen") == BY_OFFICE
     query = (select(day, a.service_id, func.count(),
                     _sum(and_(a.status == CANCELLED, by_office.is_(False))),
@@ -150,7 +150,8 @@ def _ticket_values(period: Period, granularity: str):
     served = case((and_(t.status == DONE, t.started_at.is_not(None),
                         t.finished_at.is_not(None)),
                    sql.seconds(t.finished_at, t.started_at)), else_=None)
-    query = (select(sql.bucket(t.day, granularity).label("bucket"), t.service_id, t.kind,
+    buckets = replace(period, granularity=granularity).buckets()
+    query = (select(sql.bucket(t.day, granularity, buckets).label("bucket"), t.service_id, t.kind,
                     t.status, t.notified_at.is_not(None).label("notified"),
                     case((t.called_at.is_not(None), wait_seconds()), else_=None).label("waited"),
                     served.label("served"))

@@ -41,7 +41,9 @@ def _minutes(value) -> float | None:
 
 
 def _sum(expr) -> object:
-    return func.coalesce(func.sum(case((expr, 1), else_=0)), 0)
+    """How many rows of the group ``expr`` holds for (``count(*) FILTER``: cheaper than
+    summing a ``CASE``)."""
+    return func.count().filter(expr)
 
 
 @dataclass
@@ -159,7 +161,7 @@ def _ticket_values(period: Period, granularity: str):
                     t.day <= period.last))
     if period.service_id:
         query = query.where(t.service_id == period.service_id)
-    return query.subquery()
+    return sql.fenced(query)
 
 
 def tickets(period: Period, *, granularity: str | None = None, percentiles: bool = True

@@ -48,11 +48,11 @@ def side_figures(period: Period) -> Sides:
         .where(t.office_id == period.office_id, t.day >= period.first, t.day <= period.last))
     if period.service_id:
         values = values.where(t.service_id == period.service_id)
-    v = values.subquery()
-    aggregates = (func.count(), func.coalesce(func.sum(case((v.c.done, 1), else_=0)), 0),
+    v = sql.fenced(values)
+    aggregates = (func.count(), func.count().filter(v.c.done),
                   func.coalesce(func.sum(v.c.busy), 0),
                   sql.seconds(func.max(v.c.ended), func.min(v.c.called_at)),
-                  func.coalesce(func.sum(case((v.c.walk_in, 1), else_=0)), 0),
+                  func.count().filter(v.c.walk_in),
                   func.count(v.c.waited), func.coalesce(func.sum(v.c.waited), 0))
     keys = (v.c.counter_id, v.c.day, v.c.hour)
     sets = ((v.c.counter_id, v.c.day), (v.c.day, v.c.hour))

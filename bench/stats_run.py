@@ -134,9 +134,49 @@ def load(app, appointments: int, tickets: int, days: int, rng: random.Random) ->
         return last
 
 
+def fill_estimate_errors(app, rng: random.Random) -> None:
+    """The estimator's error summed per day and service, as the nightly job writes it
+    (synthetic sums: replaying a year of estimates here would take long), unless there."""
+    from sqlalchemy import func, insert, select
+
+    from booking.db import db
+    from booking.offices.models import Office
+    from booking.queueing.models import EstimateDay, EstimateError, Ticket
+
+    with app.app_context():
+        if db.session.scalar(select(func.count()).select_from(EstimateDay)):
+            return
+        services = [s.id for s in db.session.get(Office, OFFICE).services]
+        days = list(db.session.scalars(select(Ticket.day).distinct().where(
+            Ticket.office_id == OFFICE, Ticket.kind == "walk_in")))
+        db.session.execute(insert(EstimateDay), [dict(office_id=OFFICE, day=d) for d in days])
+        rows = []
+        for day in days:
+            for service_id in services:
+                n = rng.randrange(20, 120)
+                rows.append(dict(office_id=OFFICE, day=day, service_id=service_id, tickets=n,
+                                 abs_error_sum=n * rng.uniform(2, 12),
+                                 error_sum=n * rng.uniform(-5, 5), within_5=n // 2))
+        db.session.execute(insert(EstimateError), rows)
+        db.session.commit()
+        log(f"{len(rows)} rows of the estimator's error")
+
+
+def _backend_cpu(pid: int) -> float | None:
+    """CPU seconds a PostgreSQL backend on this machine has used (None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def time_pages(app, last: date, days: int, repeat: int) -> dict[str, tuple[float, ...]]:
-    """Per page: median and slowest wall time, median Python CPU time of this process
-    and median time in SQL statements (from sending to the last row)."""
+    """Per page: median and slowest wall time, median Python CPU time of this process,
+    median time in SQL statements (from sending to the last row) and median CPU time of
+    the PostgreSQL backend in them (when it runs on this machine; parallel workers not
+    counted): the CPU times say more than wall times on a loaded machine."""
     from sqlalchemy import event, select
 
     from booking.accounts.models import User
@@ -152,14 +192,20 @@ def time_pages(app, last: date, days: int, repeat: int) -> dict[str, tuple[float
         db.session.commit()
         engine = db.engine
     in_sql: list[float] = []
+    pg_cpu: list[float | None] = []
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before(conn, cursor, statement, parameters, context, executemany):
+        pid = conn.connection.dbapi_connection.info.backend_pid
+        conn.info["stats_bench_cpu"] = (pid, _backend_cpu(pid))
         conn.info["stats_bench_t"] = time.perf_counter()
 
     @event.listens_for(engine, "after_cursor_execute")
     def _after(conn, cursor, statement, parameters, context, executemany):
         in_sql.append(time.perf_counter() - conn.info.pop("stats_bench_t"))
+        pid, began = conn.info.pop("stats_bench_cpu")
+        now = _backend_cpu(pid)
+        pg_cpu.append(None if began is None or now is None else now - began)
 
     client = app.test_client()
     with client.session_transaction() as sess:
@@ -174,19 +220,23 @@ def time_pages(app, last: date, days: int, repeat: int) -> dict[str, tuple[float
     results = {}
     for label, url in targets.items():
         client.get(url)  # warm: templates compiled, connections open
-        seconds, cpu, sql = [], [], []
+        seconds, cpu, sql, backend = [], [], [], []
         for _ in range(repeat):
             in_sql.clear()
+            pg_cpu.clear()
             began, began_cpu = time.perf_counter(), time.process_time()
             response = client.get(url)
             seconds.append(time.perf_counter() - began)
             cpu.append(time.process_time() - began_cpu)
             sql.append(sum(in_sql))
+            backend.append(None if None in pg_cpu else sum(pg_cpu))
             assert response.status_code == 200, (url, response.status_code)
         results[label] = (statistics.median(seconds), max(seconds), statistics.median(cpu),
-                          statistics.median(sql))
+                          statistics.median(sql),
+                          None if None in backend else statistics.median(backend))
         log(f"{label}: median {results[label][0]:.3f} s, slowest {results[label][1]:.3f} s, "
-            f"Python CPU {results[label][2]:.3f} s, SQL {results[label][3]:.3f} s")
+            f"Python CPU {results[label][2]:.3f} s, SQL {results[label][3]:.3f} s, "
+            f"PostgreSQL CPU {results[label][4]} s")
     return results
 
 
@@ -233,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             last = load(app, args.appointments, args.tickets, args.days, random.Random(14))
             log(f"loaded in {time.perf_counter() - began:.0f} s")
+        fill_estimate_errors(app, random.Random(14))
         with app.app_context():
             from sqlalchemy import text
 
@@ -245,10 +296,12 @@ def main(argv: list[str] | None = None) -> int:
             seed.drop_database(args.admin_url, args.db_name)
     load_avg = os.getloadavg()[0]
     print(f"\n| {args.days} days, {args.appointments:,} appointments, {args.tickets:,} tickets "
-          f"(load average {load_avg:.1f}) | median | slowest | Python CPU | in SQL |\n"
-          "|---|---|---|---|---|")
-    for label, (median, slowest, cpu, sql) in results.items():
-        print(f"| {label} | {median:.3f} s | {slowest:.3f} s | {cpu:.3f} s | {sql:.3f} s |")
+          f"(load average {load_avg:.1f}) | median | slowest | Python CPU | in SQL "
+          "| PostgreSQL CPU |\n|---|---|---|---|---|---|")
+    for label, (median, slowest, cpu, sql, backend) in results.items():
+        pg = "–" if backend is None else f"{backend:.3f} s"
+        print(f"| {label} | {median:.3f} s | {slowest:.3f} s | {cpu:.3f} s | {sql:.3f} s "
+              f"| {pg} |")
     return 0
 
 

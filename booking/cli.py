@@ -95,6 +95,20 @@ def send_invitations(now) -> None:
     click.echo(f"queued {invitations(now or utcnow())} invitations")
 
 
+@click.command("estimate-errors")
+@NOW_OPTION
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="First local day to sum (default: a week back).")
+@with_appcontext
+def estimate_errors(now, since) -> None:
+    """Sum how far the waiting-time estimates of closed days were from the actual waits,
+    for the statistics (the background sender does this too, for the last week)."""
+    from booking.jobs import estimate_errors as run
+
+    days = run(now or utcnow(), since.date() if since else None)
+    click.echo(f"summed {days} days")
+
+
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo() -> None:
@@ -242,3 +256,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(send_reminders)
     app.cli.add_command(waitlist_offers)
     app.cli.add_command(send_invitations)
+    app.cli.add_command(estimate_errors)

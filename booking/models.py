@@ -8,7 +8,7 @@ from booking.fairness.models import PortalKey, SpentChallenge
 from booking.invitations.models import Invitation, InvitationOptOut, InvitationStat
 from booking.notifications.models import OutboxMessage
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
-from booking.queueing.models import Ticket, TicketDay
+from booking.queueing.models import EstimateDay, EstimateError, Ticket, TicketDay
 from booking.scheduling.models import Appointment, AppointmentSeat, IdempotencyKey, StepCount
 from booking.waitlist.models import WaitlistOffer, WaitlistStat, WaitlistWish
 
@@ -23,6 +23,8 @@ __all__ = [
     "AvailabilityRule",
     "Closure",
     "Counter",
+    "EstimateDay",
+    "EstimateError",
     "IdempotencyKey",
     "StepCount",
     "Invitation",

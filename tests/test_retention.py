@@ -78,7 +78,8 @@ NO_CITIZEN_DATA = {"offices", "services", "office_services", "availability_rules
                    "portal_keys", "spent_challenges",  # an office's portals; hashes of proofs
                    "faq_entries",  # the assistant's questions and answers, written by managers
                    "step_counts",  # seats taken per step (counts)
-                   "appointment_services"}  # an appointment's services and persons (counts)
+                   "appointment_services",  # an appointment's services and persons (counts)
+                   "estimate_days", "estimate_errors"}  # the estimator's error, summed per day
 
 
 def test_every_table_is_checked():

@@ -104,3 +104,32 @@ class Ticket(db.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+
+class EstimateDay(db.Model):
+    """A closed local day of an office whose estimates have been replayed into
+    :class:`EstimateError` (written once, by the periodic job; see
+    booking.queueing.estimator_error)."""
+
+    __tablename__ = "estimate_days"
+
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+
+
+class EstimateError(db.Model):
+    """How far a closed day's walk-in estimates of a service were from the actual waits:
+    sums that add up over days (minutes). Nothing personal."""
+
+    __tablename__ = "estimate_errors"
+
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    tickets: Mapped[int]
+    abs_error_sum: Mapped[float]  # minutes, summed |estimate - actual|
+    error_sum: Mapped[float]  # minutes, summed estimate - actual
+    within_5: Mapped[int]  # tickets with |estimate - actual| <= 5 minutes

@@ -9,7 +9,7 @@ Durations are given in minutes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from sqlalchemy import and_, case, func, select
@@ -43,7 +43,9 @@ def _minutes(value) -> float | None:
 
 
 def _sum(expr) -> object:
-    return func.coalesce(func.sum(case((expr, 1), else_=0)), 0)
+    """How many rows of the group ``expr`` holds for (``count(*) FILTER``: cheaper than
+    summing a ``CASE``)."""
+    return func.count().filter(expr)
 
 
 @dataclass
@@ -105,7 +107,7 @@ def _appointment_query(period: Period, service_column, persons):
     appointments; ``persons`` sums their persons."""
     start, end = period.bounds
     a = Appointment
-    day = sql.local_day(a.start_at, period.timezone)
+    day = sql.local_day(a.start_at, period.timezone, period.first, period.last)
     by_office = func.coalesce(a.cancelled_by, "citizen") == BY_OFFICE
     groups = [day] if service_column is None else [day, service_column]
     return (select(day, service_column if service_column is not None else sa_null(),
@@ -182,7 +184,8 @@ def _ticket_values(period: Period, granularity: str):
     served = case((and_(t.status == DONE, t.started_at.is_not(None),
                         t.finished_at.is_not(None)),
                    sql.seconds(t.finished_at, t.started_at)), else_=None)
-    query = (select(sql.bucket(t.day, granularity).label("bucket"), t.service_id, t.kind,
+    buckets = replace(period, granularity=granularity).buckets()
+    query = (select(sql.bucket(t.day, granularity, buckets).label("bucket"), t.service_id, t.kind,
                     t.status, t.notified_at.is_not(None).label("notified"),
                     case((t.called_at.is_not(None), wait_seconds()), else_=None).label("waited"),
                     served.label("served"))
@@ -190,7 +193,7 @@ def _ticket_values(period: Period, granularity: str):
                     t.day <= period.last))
     if period.service_id:
         query = query.where(t.service_id == period.service_id)
-    return query.subquery()
+    return sql.fenced(query)
 
 
 def tickets(period: Period, *, granularity: str | None = None, percentiles: bool = True

@@ -27,6 +27,9 @@ class Sides:
 
 
 def side_figures(period: Period) -> Sides:
+    """Grouped by (counter, day) and by (day, hour of arrival in UTC): the weekday, the
+    local hour and the week are found here from the few thousand groups, not computed
+    in SQL for every ticket."""
     sql.prepare()
     counter_names = dict(db.session.execute(select(Counter.id, Counter.name).where(
         Counter.office_id == period.office_id)).all())
@@ -34,10 +37,8 @@ def side_figures(period: Period) -> Sides:
     called = t.called_at.is_not(None)
     at_counter = and_(t.counter_id.is_not(None), called)
     values = (select(
-        case((at_counter, t.counter_id), else_=None).label("counter_id"),
-        t.day, sql.isodow(t.day).label("weekday"),
-        sql.local_hour(t.arrived_at, period.timezone).label("hour"),
-        sql.bucket(t.day, WEEK).label("week"),
+        case((at_counter, t.counter_id), else_=None).label("counter_id"), t.day,
+        sql.epoch_hour(t.arrived_at).label("hour"),
         (t.status == DONE).label("done"), (t.kind == WALK_IN).label("walk_in"),
         case((and_(t.status == DONE, t.started_at.is_not(None), t.finished_at.is_not(None)),
               sql.seconds(t.finished_at, t.started_at)), else_=0.0).label("busy"),
@@ -47,14 +48,14 @@ def side_figures(period: Period) -> Sides:
         .where(t.office_id == period.office_id, t.day >= period.first, t.day <= period.last))
     if period.service_id:
         values = values.where(t.service_id == period.service_id)
-    v = values.subquery()
-    aggregates = (func.count(), func.coalesce(func.sum(case((v.c.done, 1), else_=0)), 0),
+    v = sql.fenced(values)
+    aggregates = (func.count(), func.count().filter(v.c.done),
                   func.coalesce(func.sum(v.c.busy), 0),
                   sql.seconds(func.max(v.c.ended), func.min(v.c.called_at)),
-                  func.coalesce(func.sum(case((v.c.walk_in, 1), else_=0)), 0),
+                  func.count().filter(v.c.walk_in),
                   func.count(v.c.waited), func.coalesce(func.sum(v.c.waited), 0))
-    keys = (v.c.counter_id, v.c.day, v.c.weekday, v.c.hour, v.c.week)
-    sets = ((v.c.counter_id, v.c.day), (v.c.weekday, v.c.hour), (v.c.week,))
+    keys = (v.c.counter_id, v.c.day, v.c.hour)
+    sets = ((v.c.counter_id, v.c.day), (v.c.day, v.c.hour))
     if sql.is_sqlite():
         rows = []
         for group in sets:
@@ -64,8 +65,10 @@ def side_figures(period: Period) -> Sides:
         rows = db.session.execute(select(*keys, *aggregates).group_by(
             func.grouping_sets(*[tuple_(*g) for g in sets]))).all()
     sides = Sides()
-    for counter_id, day, weekday, hour, week, count, done, busy, span, walk_ins, n, waited in rows:
-        if day is not None:
+    local_hours: dict[int, int] = {}
+    for counter_id, day, hour, count, done, busy, span, walk_ins, n, waited in rows:
+        day = sql.as_date(day)
+        if hour is None:
             if counter_id is None:
                 continue
             c = sides.counters.setdefault(counter_id, CounterFigures(
@@ -74,11 +77,15 @@ def side_figures(period: Period) -> Sides:
             c.served += int(done)
             c.busy_seconds += float(busy or 0)
             c.span_seconds += float(span or 0)
-        elif weekday is not None:
-            sides.heat[(int(weekday), int(hour))] = int(count)
-        elif week is not None:
-            sides.weeks[sql.as_date(week)] = TicketFigures(
-                walk_ins=int(walk_ins), called=int(n), wait_seconds=float(waited))
+            continue
+        if hour not in local_hours:
+            local_hours[hour] = sql.hour_of(hour, period.timezone)
+        cell = (day.isoweekday(), local_hours[hour])
+        sides.heat[cell] = sides.heat.get(cell, 0) + int(count)
+        week = sides.weeks.setdefault(sql.bucket_start(day, WEEK), TicketFigures())
+        week.walk_ins += int(walk_ins)
+        week.called += int(n)
+        week.wait_seconds += float(waited)
     return sides
 
 

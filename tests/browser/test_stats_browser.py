@@ -31,6 +31,8 @@ def lang(request):
 
 
 def _tickets(ctx, counter_id: int) -> None:
+    from booking.invitations.models import InvitationStat
+    from booking.queueing.estimator_error import sum_all_offices
     from booking.queueing.models import Ticket
 
     for seq, (hour, wait) in enumerate([(8, 3), (8, 12), (9, 25), (10, 7), (11, 50)], 1):
@@ -40,6 +42,10 @@ def _tickets(ctx, counter_id: int) -> None:
                        seq=seq, number=f"P{seq:03d}", status="done", arrived_at=arrived,
                        called_at=called, started_at=called, counter_id=counter_id,
                        finished_at=called + timedelta(minutes=15)))
+    ctx.add(InvitationStat(office_id="amt", service_id="pass", month=D.replace(day=1), sent=9,
+                           booked=4, declined=1, opted_out=0))
+    ctx.flush()
+    assert sum_all_offices(at(D + timedelta(days=1), 6), D) == 1  # the day's estimates
     ctx.commit()
 
 
@@ -53,6 +59,9 @@ def test_statistics_page_is_accessible(new_page, lang, ctx, floor):
     assert response.status == 200 and html_lang(page) == lang
     charts = page.locator("figure.chart img")
     assert charts.count() >= 4
+    expect(page.locator("#table-estimates")).to_be_visible()
+    assert page.locator("table:has(#table-estimates) tbody tr").count() >= 2
+    assert page.locator("table:has(#table-invitations) tbody tr").count() == 1
     # every chart is a valid SVG document the browser draws (a broken one has no size)
     assert page.evaluate("() => [...document.querySelectorAll('figure.chart img')]"
                          ".every(img => img.complete && img.naturalWidth > 100)")

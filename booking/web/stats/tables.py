@@ -12,6 +12,7 @@ from flask_babel import format_date, gettext, lazy_gettext
 from markupsafe import Markup, escape
 
 from booking.statistics import charts, figures, sides
+from booking.statistics import estimates as estimate_figures
 from booking.statistics.period import Period
 from booking.statistics.sql import DAY, MONTH, WEEK
 
@@ -170,6 +171,27 @@ class Tables:
                      [gettext("Service"), gettext("Offers made"), gettext("Offers taken"),
                       gettext("Offers expired")], rows)
 
+    def invitations(self) -> Table:
+        rows = [[c.month if self.export else format_date(c.month, "MMMM y"),
+                 self.names.get(c.service_id, c.service_id), c.sent, c.booked, c.declined,
+                 c.opted_out] for c in estimate_figures.invitations(self.period)]
+        return Table("invitations", gettext("Invitations per month and service"),
+                     [gettext("Month"), gettext("Service"), gettext("Sent"),
+                      gettext("Booked"), gettext("Declined"),
+                      gettext("Opted out")], rows)
+
+    def estimates(self) -> Table:
+        def cells(f):
+            f = f or estimate_figures.ErrorFigures()
+            return [f.tickets, f.mean_abs_error, f.bias, f.within_share]
+        return Table("estimates", gettext("Accuracy of the waiting-time estimates (closed days)"),
+                     [gettext("Period"), gettext("Service"), gettext("Walk-in tickets called"),
+                      gettext("Mean absolute error (minutes)"),
+                      gettext("Deviation (minutes; positive: estimates too long)"),
+                      gettext("Within ±5 minutes in percent")],
+                     self._service_rows(self._once("e", lambda: estimate_figures.estimate_errors(
+                         self.period)), cells))
+
     @property
     def hours(self) -> list[charts.Hour]:
         return self._once("h", lambda: charts.day_by_hour(
@@ -231,7 +253,8 @@ class Tables:
 
 BUILDERS = {"appointments": "appointments", "tickets": "tickets", "waits": "waits",
             "counters": "counters", "capacity": "capacity", "channels": "channels",
-            "waitlist": "waitlist", "hours": "day_hours", "distribution": "distribution_table",
+            "waitlist": "waitlist", "invitations": "invitations", "estimates": "estimates",
+            "hours": "day_hours", "distribution": "distribution_table",
             "demand": "heat_table", "weeks": "weeks_table"}
 
 WEEKDAYS = (lazy_gettext("Monday"), lazy_gettext("Tuesday"), lazy_gettext("Wednesday"),

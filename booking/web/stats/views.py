@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from datetime import timedelta
 
-from flask import abort, make_response, render_template, request
+from flask import abort, make_response, render_template, request, url_for
 from flask_babel import format_date, get_locale, gettext
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
@@ -82,6 +82,9 @@ def page(office_id: str):
                                                              strict=True)), height=200))
                      for s, counts in distribution.items()],
         heat=svg.heat_map(tables.heat),
+        estimates_url=url_for("admin.estimates", office_id=office.id,
+                              first=max(period.first, period.last - timedelta(days=91)),
+                              last=period.last),
         weeks_chart=chart([(str(i + 1), w.appointments + w.walk_ins)
                                    for i, w in enumerate(tables.weeks)]),
     )

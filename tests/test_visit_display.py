@@ -16,6 +16,7 @@ from tests.factories import (
     at,
     csrf_from,
     family_appointment,
+    local_iso,
     log_in,
     make_user,
     next_workday,
@@ -254,3 +255,27 @@ def test_statistics_count_each_service_and_the_persons(app, ctx, floor):
     with app.app_context(), unit_of_work():
         run_purge(utcnow() + timedelta(days=400), timedelta(days=1))
     assert counted() == expected
+
+
+def test_clerk_moves_a_family_appointment_only_where_its_whole_length_fits(client, ctx,
+                                                                           family):
+    from booking.scheduling.models import Appointment
+
+    log_in(client, make_user(ctx, "clerk", "amt")[1])
+    day = family["start_at"].astimezone(at(next_workday(3), 9).tzinfo).date()
+    move_url = f"/staff/offices/amt/appointments/{family['id']}/move"
+    html = client.get(move_url, query_string={"date": str(day), "lang": "en"}).get_data(
+        as_text=True)
+    # 105 minutes in an office open until 23:59: the latest start is 22:00, where one
+    # passport alone (30 minutes) could still start at 23:15
+    starts = re.findall(r'name="slot" id="slot-\d+" value="([^"]+)"', html)
+    assert starts and starts[-1] == local_iso(day, 22, 0)
+    assert local_iso(day, 10, 15) in starts
+    moved = client.post(move_url, data={"csrf_token": csrf_from(html), "day": str(day),
+                                        "slot": local_iso(day, 10, 15)})
+    assert moved.status_code == 303
+    ctx.rollback()
+    appointment = ctx.get(Appointment, family["id"])
+    assert appointment.end_at - appointment.start_at == timedelta(minutes=105)
+    assert [(line.service_id, line.persons) for line in appointment.lines] == [
+        ("pass", 3), ("melde", 1)]

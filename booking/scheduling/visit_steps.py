@@ -43,7 +43,7 @@ def check_offered(office: Office, lines: Sequence[visits.Line], *, limits: bool 
     if missing:
         raise ServiceNotOffered(f"{office.id} does not offer {missing[0]}")
     if limits:
-            visits.check_visit(lines, office.max_persons, office.max_services, combinable)
+        visits.check_visit(lines, office.max_persons, office.max_services, combinable)
 
 
 def open_steps(office: Office, lines: Sequence[visits.Line], first_day: date, last_day: date,

@@ -133,13 +133,14 @@ def appointment(office_id: str, appointment_id: int):
 # ---------------------------------------------------------------- move and phone channel
 
 
-def _time_choices(office: Office, service, day: date,
-                  current: datetime | None = None) -> list[SelectChoice]:
-    """The free starts of ``day`` as choices (value: ISO with the local offset)."""
+def _time_choices(office: Office, lines, day: date, current: datetime | None = None
+                  ) -> list[SelectChoice]:
+    """The free starts of ``day`` for the visit's ``lines`` as choices (value: ISO with
+    the local offset); ``current``: a booked appointment's start (a move keeps its lines)."""
     tz = office.tz
     try:
-        free = operations.list_free_slots(office, visits.single(service), utcnow(), day, day,
-                                          by_staff=True)
+        free = operations.list_free_slots(office, lines, utcnow(), day, day, by_staff=True,
+                                          booked=current is not None)
     except ServiceNotOffered:
         return []
     return [SelectChoice(s.start_at.astimezone(tz).isoformat(),
@@ -181,7 +182,7 @@ def move(office_id: str, appointment_id: int):
     form.day.data = day.isoformat()
     if not day_form.date.errors:
         day_form.date.data = form.day.data
-    form.slot.choices = (_time_choices(office, appointment.service, day, appointment.start_at)
+    form.slot.choices = (_time_choices(office, appointment.lines, day, appointment.start_at)
                          if movable else [])
     return render_template(
         "staff/move.html", office=office, appointment=appointment, form=form, movable=movable,
@@ -227,6 +228,6 @@ def phone_booking(office_id: str):
     day = (None if query.day.errors else query.day.day) or today(office)
     form.service.data = query.service.data = service.id if service else ""
     form.day.data = query.day.data = day.isoformat()
-    form.slot.choices = _time_choices(office, service, day) if service else []
+    form.slot.choices = _time_choices(office, visits.single(service), day) if service else []
     return render_template("staff/phone_booking.html", office=office, query=query, form=form,
                            service=service, day=day, error=error), status

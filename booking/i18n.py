@@ -18,7 +18,7 @@ from babel import Locale
 from babel.dates import format_date, format_datetime, format_time, parse_pattern
 from babel.numbers import format_currency
 from flask import after_this_request, current_app, request, session
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, get_locale, gettext
 
 LANGUAGES = ("de", "en")
 # A German town's English pages write dates the British way ("Saturday, 6 February
@@ -37,6 +37,12 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES) or current_app.config[
         "BABEL_DEFAULT_LOCALE"
     ]
+
+
+def current_language() -> str:
+    """The language of the page being answered (one of :data:`LANGUAGES`)."""
+    language = str(get_locale() or "de")
+    return language if language in LANGUAGES else "de"
 
 
 def _vary_by_accept_language(response):

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from flask import Flask, request, url_for
-from flask_babel import get_locale
 
 from booking import i18n
+from booking.i18n import current_language
 from booking.scheduling import visit_texts
 from booking.scheduling.codes import format_code
 from booking.web.queue_presenters import counter_title
-
-
-def _language() -> str:
-    return str(get_locale() or "de")
 
 
 def _switch_language_url(language: str) -> str:
@@ -31,27 +27,27 @@ def register(app: Flask) -> None:
     @app.context_processor
     def _inject():
         return {
-            "language": _language(),
+            "language": current_language(),
             "switch_language_url": _switch_language_url,
         }
 
     app.add_template_filter(format_code, "booking_code")
     app.add_template_filter(counter_title, "counter_title")
     app.add_template_filter(
-        lambda value, tz: i18n.local_datetime(value, tz, _language()), "local_datetime"
+        lambda value, tz: i18n.local_datetime(value, tz, current_language()), "local_datetime"
     )
-    app.add_template_filter(lambda value, tz: i18n.local_time(value, tz, _language()), "local_time")
-    app.add_template_filter(lambda value, fmt="full": i18n.local_date(value, _language(), fmt),
+    app.add_template_filter(lambda value, tz: i18n.local_time(value, tz, current_language()), "local_time")
+    app.add_template_filter(lambda value, fmt="full": i18n.local_date(value, current_language(), fmt),
                             "local_date")
-    app.add_template_filter(lambda cents: i18n.fee(cents, _language()), "fee")
+    app.add_template_filter(lambda cents: i18n.fee(cents, current_language()), "fee")
     # an appointment's lines (services × persons): "Reisepass × 3, Personalausweis"
     app.add_template_filter(
-        lambda lines, language=None: visit_texts.summary(lines, language or _language()),
+        lambda lines, language=None: visit_texts.summary(lines, language or current_language()),
         "services_summary")
     app.add_template_filter(
-        lambda lines, language=None: visit_texts.bring_text(lines, language or _language()),
+        lambda lines, language=None: visit_texts.bring_text(lines, language or current_language()),
         "services_bring")
     app.add_template_filter(visit_texts.fee_cents, "services_fee_cents")
     app.add_template_filter(
-        lambda closure, tz: i18n.period(closure.starts_at, closure.ends_at, tz, _language()),
+        lambda closure, tz: i18n.period(closure.starts_at, closure.ends_at, tz, current_language()),
         "closure_period")

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import abort
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from sqlalchemy.orm import joinedload
 
 from booking.accounts.models import User
 from booking.db import db
-from booking.i18n import local_date
+from booking.i18n import current_language, local_date
 from booking.links import external_url
 from booking.offices.models import Counter, Office
 from booking.queueing import errors
@@ -113,7 +113,7 @@ def queue_error_message(exc: errors.QueueError) -> str:
                            "booked. Please draw a ticket or ask at the counter.")
         if exc.reason == "other_day" and exc.day is not None:
             return gettext("This appointment is on %(date)s, not today.",
-                           date=local_date(exc.day, str(get_locale() or "de"), "long"))
+                           date=local_date(exc.day, current_language(), "long"))
         return gettext("This appointment is already checked in.")
     if isinstance(exc, errors.CounterBusy):
         return gettext("Finish or park the current ticket first.")

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from sqlalchemy import select
 
 from booking.db import db
+from booking.i18n import current_language
 from booking.offices.models import Service
 from booking.scheduling import visits
 from booking.scheduling.errors import VisitNotAllowed
@@ -103,4 +104,4 @@ def not_allowed_message(exc: VisitNotAllowed) -> str:
 
 def _name(service_id: str | None) -> str:
     service = db.session.get(Service, service_id) if service_id else None
-    return service.text("name", str(get_locale() or "de")) if service else str(service_id)
+    return service.text("name", current_language()) if service else str(service_id)

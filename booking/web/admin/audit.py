@@ -20,10 +20,10 @@ from booking import i18n
 from booking.audit import labels
 from booking.audit.models import AuditEntry
 from booking.db import db
+from booking.i18n import current_language
 from booking.offices.models import Office
 from booking.web.admin import bp
 from booking.web.admin.forms import WEEKDAYS
-from booking.web.admin.views import language
 from booking.web.auth import office_for, require_role, staff_user
 
 AUDIT_PAGE_SIZE = 50
@@ -84,7 +84,7 @@ def _side(values: dict | None, entity: str, tz: ZoneInfo, lang: str) -> dict[str
 def audit_rows(entries, tz_of) -> list[dict]:
     """The entries as the log's rows: labels and values in words, in the time zone
     ``tz_of(entry)``."""
-    lang = language()
+    lang = current_language()
     rows = []
     for entry in entries:
         tz = tz_of(entry)

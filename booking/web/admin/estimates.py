@@ -18,10 +18,11 @@ from wtforms.validators import InputRequired, ValidationError
 
 from booking import i18n
 from booking.db import utcnow
+from booking.i18n import current_language
 from booking.offices.models import Office
 from booking.queueing.estimator_error import estimator_error
 from booking.web.admin import bp
-from booking.web.admin.views import all_services, language
+from booking.web.admin.views import all_services
 from booking.web.auth import office_for, require_role, staff_user
 
 DEFAULT_DAYS = 14
@@ -35,7 +36,7 @@ def _minutes(value: float, lang: str) -> str:
 def estimator_error_context(office: Office, first: date, last: date) -> dict:
     """``estimator_error``: the rows of the partial (per service: each day, then the
     whole range), and the range."""
-    lang = language()
+    lang = current_language()
     names = {s.id: s.text("name", lang) for s in all_services()}
     rows = [{
         "service": names.get(row.service_id, row.service_id),

@@ -17,10 +17,11 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 
 from booking.audit import log as audit
 from booking.db import utcnow
+from booking.i18n import current_language
 from booking.invitations import stats, uploads
 from booking.invitations.csv_file import MAX_LINES, clean_email, clean_name
 from booking.web.admin import bp
-from booking.web.admin.views import language, service_choices
+from booking.web.admin.views import service_choices
 from booking.web.auth import office_for, require_role, staff_user
 
 UPLOAD_LIMIT = 2 * 1024 * 1024  # a registry's export of a few thousand persons
@@ -115,12 +116,12 @@ def _page(office, upload=None, person=None, settings=None, problems=None, status
     if settings is None:
         settings = SettingsForm(formdata=None, obj=office)
     counts = [c for c in stats.get_counts([office.id])]
-    names = {s.id: s.text("name", language()) for s in office.services}
+    names = {s.id: s.text("name", current_language()) for s in office.services}
     return render_template(
         "admin/invitations.html", office=office, upload=upload or UploadForm(formdata=None),
         person=person, settings=settings, problems=problems or [], counts=counts,
         service_names=names, invitations=uploads.get_office_invitations(office),
-        lang=language(), limit_mib=UPLOAD_LIMIT // (1024 * 1024),
+        lang=current_language(), limit_mib=UPLOAD_LIMIT // (1024 * 1024),
         problem_message=problem_message, field_name=field_name), status
 
 

@@ -14,10 +14,11 @@ from wtforms.validators import DataRequired, InputRequired
 
 from booking.db import db, utcnow
 from booking.fairness import lottery as lotteries
+from booking.i18n import current_language
 from booking.offices.models import Office, Service
 from booking.web.admin import bp
 from booking.web.admin.forms import MultiCheckboxField, check_year
-from booking.web.admin.views import all_services, language, service_choices
+from booking.web.admin.views import all_services, service_choices
 from booking.web.auth import offices_of, require_role, staff_user
 
 
@@ -94,5 +95,5 @@ def lotteries_page():
             return redirect(url_for("admin.lotteries_page"), 303)
     return render_template(
         "admin/lotteries.html", form=form, lotteries=lotteries.get_lotteries(
-            [office.id for office in offices]), lang=language(),
+            [office.id for office in offices]), lang=current_language(),
     ), 422 if form.errors else 200

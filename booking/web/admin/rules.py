@@ -11,6 +11,7 @@ from flask_babel import gettext, ngettext
 from booking import i18n
 from booking.db import utcnow
 from booking.extensions import htmx
+from booking.i18n import current_language
 from booking.offices import operations as ops
 from booking.offices import rules as office_rules
 from booking.offices.models import AvailabilityRule, Office
@@ -23,7 +24,7 @@ from booking.web.admin.forms import (
     format_ids,
     parse_ids,
 )
-from booking.web.admin.views import in_office, language, service_choices
+from booking.web.admin.views import in_office, service_choices
 from booking.web.auth import office_for, require_role, staff_user
 
 
@@ -75,7 +76,8 @@ def _proposed(form: RuleForm, rule: AvailabilityRule | None) -> slots.Rule:
 
 
 def _range_text(r: step_changes.TimeRange, tz) -> str:
-    span = f"{i18n.local_time(r.start_at, tz, language())}–{i18n.local_time(r.end_at, tz, language())}"
+    lang = current_language()
+    span = f"{i18n.local_time(r.start_at, tz, lang)}–{i18n.local_time(r.end_at, tz, lang)}"
     if r.kind == step_changes.CHANGED:
         return ngettext("%(span)s: %(before)d → %(num)d place", "%(span)s: %(before)d → %(num)d places",
                         r.after, span=span, before=r.before)
@@ -94,7 +96,7 @@ def _summary(changes: step_changes.StepChanges) -> list[str]:
 def changes_view(changes: step_changes.StepChanges, office: Office) -> dict:
     """The rule preview's changes as the template shows them: a summary, and per changed
     day one line per group of services with the same changes."""
-    names = {s.id: s.text("name", language()) for s in office.services}
+    names = {s.id: s.text("name", current_language()) for s in office.services}
     days = [{"day": d.day, "lines": [
         # the services are only named when the change is not the same for all of them
         {"services": None if len(line.service_ids) == len(names)
@@ -157,7 +159,7 @@ def _edit(office: Office, rule: AvailabilityRule | None):
 def rules(office_id: str):
     office = office_for(staff_user(), office_id)
     rows = [{"rule": r, "weekdays": weekday_names(r.weekdays),
-             "services": ", ".join(s.text("name", language()) for s in r.services)}
+             "services": ", ".join(s.text("name", current_language()) for s in r.services)}
             for r in sorted(office.rules, key=lambda r: (r.valid_from, r.start_time, r.id))]
     return render_template("admin/rules.html", office=office, rows=rows)
 

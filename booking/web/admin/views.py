@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
 from booking.db import db, utcnow
+from booking.i18n import current_language
 from booking.offices import operations as ops
 from booking.offices.models import Counter, Office, Service
 from booking.waitlist import stats as waitlist_stats
@@ -31,16 +32,12 @@ from booking.web.auth import office_for, offices_of, require_role, staff_user
 
 # ---------------------------------------------------------------- shared by the admin views
 
-def language() -> str:
-    return str(get_locale() or "de")
-
-
 def all_services() -> list[Service]:
     return list(db.session.scalars(select(Service).order_by(Service.position, Service.id)))
 
 
 def service_choices(services) -> list[SelectChoice]:
-    lang = language()
+    lang = current_language()
     return [SelectChoice(s.id, s.text("name", lang)) for s in services]
 
 
@@ -56,7 +53,7 @@ def config_error_message(exc: ops.ConfigError) -> str:
     if isinstance(exc, ops.DurationNotMultiple):
         return gettext("%(service)s takes %(duration)s minutes: that is no multiple of the "
                        "slot length of %(slot)s minutes.",
-                       service=exc.service.text("name", language()),
+                       service=exc.service.text("name", current_language()),
                        duration=exc.service.duration_minutes, slot=exc.slot_minutes)
     if isinstance(exc, ops.SlotLengthLocked):
         return gettext("The slot length cannot change while %(count)s confirmed appointments "
@@ -141,7 +138,7 @@ def _waitlist_counts(office: Office) -> dict:
     """The waitlist's offers made, taken and expired at the office in the last 30 days."""
     last = utcnow().astimezone(office.tz).date()
     first = last - timedelta(days=WAITLIST_DAYS - 1)
-    names = {s.id: s.text("name", language()) for s in all_services()}
+    names = {s.id: s.text("name", current_language()) for s in all_services()}
     return {"waitlist_first": first, "waitlist_last": last,
             "waitlist_counts": [(names.get(c.service_id, c.service_id), c)
                                 for c in waitlist_stats.get_offer_counts(office.id, first,

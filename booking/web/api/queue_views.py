@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import abort, current_app, jsonify, request
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 
 from booking.db import db, utcnow
 from booking.extensions import csrf
+from booking.i18n import current_language
 from booking.offices.models import Office
 from booking.queueing import arrivals, counter_operations, errors, reminders, waits
 from booking.scheduling.codes import normalise_code
@@ -38,9 +39,6 @@ def _office(office_id: str) -> Office:
     return db.session.get(Office, office_id) or abort(404, gettext("Unknown office."))
 
 
-def _lang() -> str:
-    return "en" if str(get_locale() or "de") == "en" else "de"
-
 
 @bp.before_request
 def _csrf_for_session_writes():
@@ -60,7 +58,7 @@ def draw_ticket(office_id: str):
         raise ApiError(422, gettext("Please correct the marked fields."),
                        {"service": gettext("Choose a service.")})
     now = utcnow()
-    ticket = arrivals.draw_ticket(office, service_id, now, language=_lang(),
+    ticket = arrivals.draw_ticket(office, service_id, now, language=current_language(),
                                   always_open=current_app.config["QUEUE_ALWAYS_OPEN"])
     return jsonify(ticket_json(ticket, now)), 201
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort, g, jsonify, request
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from sqlalchemy import bindparam, select, true
 
 from booking.db import db, utcnow
+from booking.i18n import current_language
 from booking.links import manage_url
 from booking.offices.models import Office, Service
 from booking.scheduling import holds, idempotency, operations, queries, visit_texts, visits
@@ -61,9 +62,6 @@ CONFLICTS = {
 def _conflict(exc):
     return jsonify({"error": CONFLICTS[type(exc)]()}), 409
 
-
-def _lang() -> str:
-    return str(get_locale() or "de")
 
 
 def _json_object() -> dict:
@@ -125,7 +123,7 @@ def openapi():
 
 @bp.get("/services")
 def services():
-    lang = _lang()
+    lang = current_language()
     rows = db.session.scalars(db.select(Service).order_by(Service.position, Service.id)).all()
     return jsonify([
         {
@@ -167,7 +165,7 @@ def slots(office_id: str, service_id: str):
     office, service = _office_and_service(office_id, service_id)
     if office is None or service is None:
         abort(404, gettext("Unknown office.") if office is None else gettext("Unknown service."))
-    return _slots(office, service)
+    return _slots(office, visits.single(service))
 
 
 @bp.get("/offices/<office_id>/slots")

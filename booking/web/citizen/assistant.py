@@ -4,17 +4,17 @@ office."""
 from __future__ import annotations
 
 from flask import render_template
-from flask_babel import get_locale
 
 from booking.assistant.answers import answer
 from booking.db import utcnow
+from booking.i18n import current_language
 from booking.web.assistant import link_url, question_arg
 from booking.web.citizen import bp
 
 
 @bp.get("/assistant")
 def assistant():
-    lang = "en" if str(get_locale() or "de") == "en" else "de"
+    lang = current_language()
     question, error = question_arg()
     found = answer(question, lang, utcnow()) if question and not error else None
     links = [(link, link_url(link, lang)) for link in found.links] if found else []

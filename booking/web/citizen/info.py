@@ -13,11 +13,12 @@ from urllib.parse import urlsplit
 
 from babel.dates import get_day_names
 from flask import abort, current_app, render_template, send_file, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from werkzeug.security import safe_join
 
 from booking import i18n
 from booking.db import db, utcnow
+from booking.i18n import current_language
 from booking.offices.hours import LocalPeriod
 from booking.offices.info import get_office_hours, osm_url
 from booking.offices.models import Office
@@ -27,9 +28,6 @@ from booking.web.citizen.notice import privacy_notice
 
 MEDIA_MAX_AGE = 3600  # the sign language video and captions: cached by browsers for an hour
 
-
-def _lang() -> str:
-    return str(get_locale() or "de")
 
 
 def _clock(value: time) -> str:
@@ -47,7 +45,7 @@ def hours_text(periods: tuple[LocalPeriod, ...]) -> str:
 @bp.get("/offices/<office_id>/")
 def office(office_id: str):
     office = db.session.get(Office, office_id) or abort(404)
-    lang = _lang()
+    lang = current_language()
     found = get_office_hours(office, utcnow(), lang)
     days = get_day_names("wide", locale=i18n.format_locale(lang))
     weekly = [(days[w.number - 1], hours_text(w.periods)) for w in found.weekly]

@@ -7,24 +7,22 @@ scanners that follow links neither decline nor opt out.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 
 from booking.db import utcnow
 from booking.fairness.emails import normalise_email
+from booking.i18n import current_language
 from booking.invitations import responses
 from booking.scheduling import holds, operations, visits
 from booking.scheduling.errors import KeyReused, NotBookable, SlotTaken
 from booking.scheduling.idempotency import new_key
-from booking.web import bot_check, fairness, validation
+from booking.web import bot_check, fairness
 from booking.web.citizen import bp
 from booking.web.citizen.forms import BookingForm, ConfirmForm
-
-
-def _lang() -> str:
-    return str(get_locale() or "de")
+from booking.web.citizen.pages import parse_start
 
 
 def _invitation_or_404(invitation_id: int, token: str):
@@ -46,15 +44,8 @@ def invitation(invitation_id: int, token: str):
     offered = invitation.service in invitation.office.services
     suggested = responses.suggestions(invitation, now) if invitation.is_open else []
     return render_template("citizen/invitation.html", invitation=invitation, token=token,
-                           suggested=suggested, offered=offered, lang=_lang(),
+                           suggested=suggested, offered=offered, lang=current_language(),
                            **_links(invitation, token))
-
-
-def _parse_start(value: str | None) -> datetime:
-    try:
-        return validation.parse_start(value)
-    except ValueError:
-        abort(400)
 
 
 @bp.route("/invitations/<int:invitation_id>/<token>/book", methods=["GET", "POST"])
@@ -65,7 +56,7 @@ def invitation_book(invitation_id: int, token: str):
     if not invitation.is_open or service not in office.services:
         return redirect(page, 303)
     form = BookingForm()
-    start_at = _parse_start(form.start.data if request.method == "POST"
+    start_at = parse_start(form.start.data if request.method == "POST"
                             else request.args.get("start"))
     form.start.data = start_at.isoformat()
     if request.method == "GET":
@@ -80,7 +71,7 @@ def invitation_book(invitation_id: int, token: str):
         options = fairness.booking_options(office, now)
         if normalise_email(form.email.data) == invitation.email_key:
             options["hold_until"] = None  # the invitation's link proves the address
-        citizen = operations.Citizen(form.name.data, form.email.data, form.phone.data, _lang())
+        citizen = operations.Citizen(form.name.data, form.email.data, form.phone.data, current_language())
         try:
             appointment, manage_token = operations.book_appointment(
                 office, visits.single(service), start_at, citizen, now, key=form.key.data,
@@ -111,7 +102,7 @@ def invitation_book(invitation_id: int, token: str):
     return render_template(
         "citizen/book.html", form=form, office=office, service=service, start_at=start_at,
         end_at=start_at + timedelta(minutes=service.duration_minutes),
-        release_rule=fairness.release_rule(office), lang=_lang(), back_url=page,
+        release_rule=fairness.release_rule(office), lang=current_language(), back_url=page,
         action=url_for("citizen.invitation_book", invitation_id=invitation.id, token=token),
     ), status
 
@@ -126,7 +117,7 @@ def _answer(invitation_id: int, token: str, kind: str):
         change = responses.decline if kind == "decline" else responses.opt_out
         done = change(invitation, utcnow())
     return render_template("citizen/invitation_answer.html", invitation=invitation,
-                           token=token, form=form, kind=kind, done=done, lang=_lang(),
+                           token=token, form=form, kind=kind, done=done, lang=current_language(),
                            opted_out=kind == "opt_out" and responses.has_opted_out(invitation),
                            **_links(invitation, token))
 

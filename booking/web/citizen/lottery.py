@@ -7,24 +7,21 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import abort, flash, g, redirect, render_template, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from wtforms import SelectChoice
 
 from booking import i18n
 from booking.db import db, utcnow
 from booking.fairness import lottery as lotteries
 from booking.fairness.lottery_models import Lottery
+from booking.i18n import current_language
 from booking.web.citizen import bp
 from booking.web.citizen.forms import ConfirmForm, LotteryEntryForm
 
 
-def _lang() -> str:
-    return str(get_locale() or "de")
-
-
 def describe(lottery: Lottery, now: datetime) -> dict:
     """What the pages say about a lottery, prepared: days, offices, window, draw."""
-    lang, tz = _lang(), lottery.offices[0].tz
+    lang, tz = current_language(), lottery.offices[0].tz
     return {
         "id": lottery.id,
         "service": lottery.service.text("name", lang),
@@ -61,7 +58,7 @@ def lottery_enter(lottery_id: int):
     form.offices.choices = [SelectChoice(office.id, f"{office.name}, {office.address}")
                             for office in lottery.offices]
     if not form.is_submitted():
-        form.language.data = _lang()
+        form.language.data = current_language()
         if len(lottery.offices) == 1:
             form.offices.data = [lottery.offices[0].id]
     info = describe(lottery, now)

@@ -9,6 +9,7 @@ from flask_babel import gettext
 from booking.calendars.appointment_entry import appointment_entry, ics_filename
 from booking.calendars.ical import PUBLISH, appointment_ical
 from booking.db import utcnow
+from booking.i18n import current_language
 from booking.links import manage_url
 from booking.qr import qr_svg
 from booking.scheduling import holds, operations, queries
@@ -17,12 +18,11 @@ from booking.scheduling.errors import AppointmentCancelled, DeadlinePassed, NotB
 from booking.web import bot_check, fairness
 from booking.web.citizen import bp
 from booking.web.citizen.forms import ConfirmForm, MoveForm
-from booking.web.citizen.views import (
-    _calendar_context,
-    _conflict_message,
-    _lang,
-    _parse_start,
-    _render_calendar,
+from booking.web.citizen.pages import (
+    calendar_context,
+    conflict_message,
+    parse_start,
+    render_calendar,
 )
 
 
@@ -39,7 +39,7 @@ def manage(code: str, token: str):
     appointment = _appointment_or_404(code, token)
     now = utcnow()
     return render_template("citizen/manage.html", appointment=appointment, token=token,
-                           form=ConfirmForm(), lang=_lang(), new=request.args.get("new"),
+                           form=ConfirmForm(), lang=current_language(), new=request.args.get("new"),
                            changeable=operations.is_changeable(appointment, now),
                            lapsed=appointment.hold_lapsed(now),
                            checkin_qr=_checkin_qr(appointment))
@@ -65,7 +65,7 @@ def appointment_ics(code: str, token: str):
     entry = appointment_entry(
         uid=appointment.ical_uid, sequence=appointment.sequence,
         start_at=appointment.start_at, end_at=appointment.end_at, office=appointment.office,
-        lines=appointment.lines, language=_lang(), code=appointment.code,
+        lines=appointment.lines, language=current_language(), code=appointment.code,
         name=appointment.name or "", email=appointment.email or "",
         manage_url=manage_url(appointment.code, token),
     )
@@ -89,7 +89,7 @@ def cancel(code: str, token: str):
             flash(gettext("Your appointment is cancelled. We have sent you a confirmation "
                           "by email."), "success")
     except DeadlinePassed as exc:
-        flash(_conflict_message(exc), "error")
+        flash(conflict_message(exc), "error")
     return redirect(url_for("citizen.manage", code=code, token=token), 303)
 
 
@@ -97,29 +97,29 @@ def cancel(code: str, token: str):
 def move(code: str, token: str):
     appointment = _appointment_or_404(code, token)
     if appointment.is_held:
-        flash(_conflict_message(holds.NotConfirmed()), "error")
+        flash(conflict_message(holds.NotConfirmed()), "error")
         return redirect(url_for("citizen.manage", code=code, token=token), 303)
     if not operations.is_changeable(appointment, utcnow()):
-        flash(_conflict_message(DeadlinePassed() if not appointment.is_cancelled
+        flash(conflict_message(DeadlinePassed() if not appointment.is_cancelled
                                 else AppointmentCancelled()), "error")
         return redirect(url_for("citizen.manage", code=code, token=token), 303)
-    ctx = _calendar_context(appointment.office, appointment.service, utcnow(),
+    ctx = calendar_context(appointment.office, appointment.service, utcnow(),
                             "citizen.move_confirm", "citizen.move", lines=appointment.lines,
                             booked=True, code=code, token=token)
-    return _render_calendar("citizen/move.html", {**ctx, "appointment": appointment})
+    return render_calendar("citizen/move.html", {**ctx, "appointment": appointment})
 
 
 @bp.route("/manage/<code>/<token>/move/confirm", methods=["GET", "POST"])
 def move_confirm(code: str, token: str):
     appointment = _appointment_or_404(code, token)
     form = MoveForm()
-    start_at = _parse_start(form.start.data if request.method == "POST"
+    start_at = parse_start(form.start.data if request.method == "POST"
                             else request.args.get("start"))
     form.start.data = start_at.isoformat()
     if request.method == "GET" and not operations.is_offered(
         appointment.office, appointment.lines, start_at, utcnow(), booked=True
     ):
-        flash(_conflict_message(NotBookable()), "error")
+        flash(conflict_message(NotBookable()), "error")
         return redirect(url_for("citizen.move", code=code, token=token), 303)
     if form.validate_on_submit() and bot_check.check_form(form):
         now = utcnow()
@@ -129,7 +129,7 @@ def move_confirm(code: str, token: str):
                 release_at=fairness.release_at(appointment.office, now))
         except (NotBookable, SlotTaken, DeadlinePassed, AppointmentCancelled,
                 holds.NotConfirmed) as exc:
-            flash(_conflict_message(exc), "error")
+            flash(conflict_message(exc), "error")
             return redirect(url_for("citizen.move", code=code, token=token), 303)
         flash(gettext("Your appointment was moved. We have sent you the new time by email."),
               "success")
@@ -137,7 +137,7 @@ def move_confirm(code: str, token: str):
     return render_template("citizen/move_confirm.html", appointment=appointment, token=token,
                            form=form, start_at=start_at,
                            end_at=start_at + (appointment.end_at - appointment.start_at),
-                           lang=_lang()), 422 if form.errors else 200
+                           lang=current_language()), 422 if form.errors else 200
 
 
 @bp.get("/manage/<code>/<token>/confirm")
@@ -146,7 +146,7 @@ def confirm_hold(code: str, token: str):
     follow links): it shows the button that confirms (a POST)."""
     appointment = _appointment_or_404(code, token)
     return render_template("citizen/confirm.html", appointment=appointment, token=token,
-                           form=ConfirmForm(), lang=_lang(),
+                           form=ConfirmForm(), lang=current_language(),
                            lapsed=appointment.hold_lapsed(utcnow()))
 
 

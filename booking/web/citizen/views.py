@@ -15,18 +15,16 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from sqlalchemy import select, text
 
 from booking import i18n
 from booking.calendars.ical import FeedSlot, slots_feed
 from booking.db import db, utcnow
-from booking.extensions import htmx
+from booking.i18n import current_language
 from booking.offices.models import Office, Service
 from booking.scheduling import holds, next_free, operations, visits
 from booking.scheduling.errors import (
-    AppointmentCancelled,
-    DeadlinePassed,
     KeyReused,
     NotBookable,
     SlotTaken,
@@ -34,17 +32,18 @@ from booking.scheduling.errors import (
 from booking.scheduling.idempotency import new_key
 from booking.web import bot_check, caching, fairness, validation
 from booking.web.citizen import bp, visit_form
-from booking.web.citizen.calendar import month_bounds, month_grid, parse_month
 from booking.web.citizen.forms import (
     NEXT_FREE_TIMES,
     NEXT_FREE_WEEKDAYS,
     BookingForm,
 )
 from booking.web.citizen.lottery import announcements
-
-
-def _lang() -> str:
-    return str(get_locale() or "de")
+from booking.web.citizen.pages import (
+    calendar_context,
+    conflict_message,
+    parse_start,
+    render_calendar,
+)
 
 
 def _office_service(office_id: str, service_id: str) -> tuple[Office, Service]:
@@ -53,72 +52,6 @@ def _office_service(office_id: str, service_id: str) -> tuple[Office, Service]:
     if office is None or service is None or service not in office.services:
         abort(404)
     return office, service
-
-
-def _conflict_message(exc: Exception) -> str:
-    if isinstance(exc, SlotTaken):
-        return gettext("Sorry, this time was just booked by someone else. "
-                       "Please choose another time.")
-    if isinstance(exc, DeadlinePassed):
-        return gettext("The appointment can no longer be changed online. "
-                       "Please contact the office.")
-    if isinstance(exc, AppointmentCancelled):
-        return gettext("This appointment was cancelled.")
-    if isinstance(exc, holds.NotConfirmed):
-        return gettext("Please confirm the appointment first, with the link in the email "
-                       "we sent you.")
-    return gettext("This time can no longer be booked. Please choose another time.")
-
-
-def _parse_start(value: str | None) -> datetime:
-    try:
-        return validation.parse_start(value)
-    except ValueError:
-        abort(400)
-
-
-def _calendar_context(office: Office, service: Service, now: datetime, time_endpoint: str,
-                      nav_endpoint: str, lines=None, booked=False, **url_values) -> dict:
-    """Month view with days that have free slots, and the free times of the chosen day;
-    for the visit ``lines`` (default: ``service`` for one person; ``booked``: an
-    appointment's, moved)."""
-    today, last_bookable = operations.default_range(office, now)
-    try:
-        selected = validation.parse_day(request.args.get("day"), "day")
-    except ValueError:
-        selected = None
-    first = parse_month(request.args.get("month"), selected or today)
-    month_first, month_last = month_bounds(first)
-    free = operations.list_free_slots(office, lines or visits.single(service), now, month_first,
-                                       month_last, booked=booked)
-    tz = office.tz
-    free_days = {s.start_at.astimezone(tz).date() for s in free}
-    if selected is None and request.args.get("month") is None and free_days:
-        selected = min(free_days)
-    times = [s for s in free if s.start_at.astimezone(tz).date() == selected]
-    return {
-        "office": office,
-        "service": service,
-        "service_name": service.text("name", _lang()),
-        "month": month_grid(month_first, free_days, selected, today, last_bookable),
-        "selected": selected,
-        "times": times,
-        "time_endpoint": time_endpoint,
-        "nav_endpoint": nav_endpoint,
-        "url_values": url_values,
-        "has_any": bool(free_days),
-        "last_bookable": last_bookable,
-        "release_rule": fairness.release_rule(office),
-    }
-
-
-def _render_calendar(template: str, ctx: dict, status: int = 200):
-    if htmx and not htmx.history_restore_request and request.args.get("partial") != "0":
-        response = Response(render_template("citizen/_calendar.html", **ctx), status)
-    else:
-        response = Response(render_template(template, **ctx), status)
-    response.vary.update(("HX-Request", "HX-History-Restore-Request"))
-    return response
 
 
 @bp.get("/healthz")
@@ -130,7 +63,7 @@ def healthz():
 @bp.get("/")
 def catalogue():
     services = db.session.scalars(select(Service).order_by(Service.position, Service.id)).all()
-    return render_template("citizen/catalogue.html", services=services, lang=_lang())
+    return render_template("citizen/catalogue.html", services=services, lang=current_language())
 
 
 @bp.get("/services/<service_id>")
@@ -149,7 +82,7 @@ def service(service_id: str):
     now = utcnow()
     found = next_free.next_free_everywhere(service, now, wanted) if wanted else []
     response = make_response(render_template(
-        "citizen/service.html", service=service, lang=_lang(),
+        "citizen/service.html", service=service, lang=current_language(),
         lotteries=announcements(service.id, now), next_free=found,
         filtered=bool(wanted and (wanted.weekdays or wanted.times)),
         chosen_days=chosen_days, chosen_times=chosen_times, filter_error=filter_error,
@@ -162,12 +95,12 @@ def service(service_id: str):
 def calendar(office_id: str, service_id: str):
     office, service = _office_service(office_id, service_id)
     visit = visit_form.visit_from(office, service, request.args)  # several persons, services
-    ctx = _calendar_context(office, service, utcnow(), "citizen.book", "citizen.calendar",
+    ctx = calendar_context(office, service, utcnow(), "citizen.book", "citizen.calendar",
                             lines=visit.lines, office_id=office.id, service_id=service.id,
                             **visit.fields)
     ctx["waitlist_url"] = url_for("citizen.waitlist", service_id=service.id, office=office.id)
     ctx["lotteries"] = announcements(service.id, utcnow(), office.id)
-    response = _render_calendar("citizen/calendar.html", {**ctx, "visit": visit, "lang": _lang()},
+    response = render_calendar("citizen/calendar.html", {**ctx, "visit": visit, "lang": current_language()},
                                 422 if visit.error else 200)
     return response if visit.error else caching.public(response)
 
@@ -180,18 +113,18 @@ def book(office_id: str, service_id: str):
     if visit.error:
         abort(400)
     form = BookingForm()
-    start_at = _parse_start(form.start.data if request.method == "POST"
+    start_at = parse_start(form.start.data if request.method == "POST"
                             else request.args.get("start"))
     form.start.data = start_at.isoformat()
     status = 200
     if request.method == "GET" and not operations.is_offered(office, visit.lines, start_at,
                                                                  utcnow()):
-        flash(_conflict_message(NotBookable()), "error")
+        flash(conflict_message(NotBookable()), "error")
         return redirect(url_for("citizen.calendar", office_id=office.id, service_id=service.id,
                                 day=start_at.astimezone(office.tz).date().isoformat(),
                                 **visit.fields))
     if form.validate_on_submit() and bot_check.check_form(form, bound_to=form.key.data):
-        citizen = operations.Citizen(form.name.data, form.email.data, form.phone.data, _lang())
+        citizen = operations.Citizen(form.name.data, form.email.data, form.phone.data, current_language())
         now = utcnow()
         try:
             appointment, token = operations.book_appointment(
@@ -199,7 +132,7 @@ def book(office_id: str, service_id: str):
                 **fairness.booking_options(office, now)
             )
         except (NotBookable, SlotTaken) as exc:
-            flash(_conflict_message(exc), "error")
+            flash(conflict_message(exc), "error")
             return redirect(url_for("citizen.calendar", office_id=office.id,
                                     service_id=service.id, **visit.fields,
                                     day=start_at.astimezone(office.tz).date().isoformat()))
@@ -228,11 +161,11 @@ def book(office_id: str, service_id: str):
     return render_template("citizen/book.html", form=form, office=office, service=service,
                            start_at=start_at, end_at=_end_at(visit.lines, start_at),
                            visit=visit,
-                           release_rule=fairness.release_rule(office), lang=_lang()), status
+                           release_rule=fairness.release_rule(office), lang=current_language()), status
 
 
 def _local(value: datetime, office: Office) -> str:
-    return i18n.local_datetime(value, office.tz, _lang())
+    return i18n.local_datetime(value, office.tz, current_language())
 
 
 def _end_at(lines, start_at: datetime) -> datetime:
@@ -243,7 +176,7 @@ def _end_at(lines, start_at: datetime) -> datetime:
 def slots_ics(office_id: str, service_id: str):
     office, service = _office_service(office_id, service_id)
     now = utcnow()
-    name = service.text("name", _lang())
+    name = service.text("name", current_language())
     free = operations.list_free_slots(office, visits.single(service), now)
     feed = slots_feed(
         f"{name} – {office.name}",

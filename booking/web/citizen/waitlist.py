@@ -9,20 +9,17 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from wtforms import SelectChoice
 
 from booking.db import db, utcnow
+from booking.i18n import current_language
 from booking.notifications.waitlist_mails import weekday_names, window_text
 from booking.offices.models import Service
 from booking.waitlist import offers, wishes
 from booking.web import bot_check
 from booking.web.citizen import bp
 from booking.web.citizen.forms import AFTERNOON, CUSTOM, MORNING, ConfirmForm, WishForm
-
-
-def _lang() -> str:
-    return str(get_locale() or "de")
 
 
 def _window(form: WishForm) -> tuple[time, time]:
@@ -47,7 +44,7 @@ def waitlist(service_id: str):
         chosen = request.args.get("office")
         form.offices.data = [chosen] if chosen in [o.id for o in offices] else [
             o.id for o in offices]
-        form.language.data = _lang()
+        form.language.data = current_language()
     now = utcnow()
     latest = wishes.latest_until(offices, now)
     if form.validate_on_submit() and bot_check.check_form(form):
@@ -69,7 +66,7 @@ def waitlist(service_id: str):
             g.private_page = True  # the redirect carries the wish's token
             return redirect(url_for("citizen.waitlist_wish", wish_id=row.id, token=token), 303)
     return render_template("citizen/waitlist_form.html", form=form, service=service,
-                           lang=_lang(), latest=latest,
+                           lang=current_language(), latest=latest,
                            today=now.astimezone(offices[0].tz).date()), (
                                422 if form.errors else 200)
 
@@ -86,7 +83,7 @@ def _wish_or_404(wish_id: int, token: str):
 def waitlist_wish(wish_id: int, token: str):
     wish = _wish_or_404(wish_id, token)
     return render_template("citizen/waitlist_wish.html", wish=wish, token=token,
-                           form=ConfirmForm(), lang=_lang(),
+                           form=ConfirmForm(), lang=current_language(),
                            weekdays=weekday_names(wish.weekdays),
                            window=window_text(wish.from_time, wish.until_time))
 
@@ -125,7 +122,7 @@ def waitlist_offer(offer_id: int, token: str):
                                     token=manage_token, new=1), 303)
         g.commit_despite_error = True  # the offer is withdrawn for good
     return render_template("citizen/waitlist_offer.html", offer=offer, form=form,
-                           token=token, lang=_lang(), outcome=outcome,
+                           token=token, lang=current_language(), outcome=outcome,
                            end_at=offer.start_at + timedelta(
                                minutes=offer.service.duration_minutes),
                            is_open=offers.is_open(offer, now)), 409 if outcome else 200

@@ -10,11 +10,12 @@ not in the audit log. Pausing and resuming a counter is (done by ``set_paused``)
 from __future__ import annotations
 
 from flask import Response, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale, get_locale, gettext
+from flask_babel import force_locale, gettext
 
 from booking import realtime
 from booking.db import db, utcnow
 from booking.extensions import htmx
+from booking.i18n import current_language
 from booking.offices.models import Counter, Service
 from booking.queueing import counter_operations, errors
 from booking.queueing import events as queue_events
@@ -31,9 +32,6 @@ from booking.web.queue_presenters import (
 COUNTER = "/<int:counter_id>"
 
 
-def _lang() -> str:
-    return "en" if str(get_locale() or "de") == "en" else "de"
-
 
 def _is_partial() -> bool:
     return bool(htmx) and not htmx.history_restore_request
@@ -43,7 +41,7 @@ def _render(counter: Counter, *, message: str | None = None, error: str | None =
             transfer_error: str | None = None, focus: str | None = None,
             status: int = 200) -> Response:
     """The screen: its main region alone for htmx, else the whole page."""
-    view = screen.build(counter, utcnow(), _lang())
+    view = screen.build(counter, utcnow(), current_language())
     context = {
         "screen": view, "message": message, "error": error, "transfer_error": transfer_error,
         "focus": focus or "current-heading",
@@ -81,7 +79,7 @@ def _failed(counter: Counter, exc: errors.QueueError, **extra) -> Response:
 @require_role("clerk")
 def index():
     return render_template("counter/index.html",
-                           offices=screen.chooser(offices_of(staff_user()), _lang()))
+                           offices=screen.chooser(offices_of(staff_user()), current_language()))
 
 
 @bp.get(COUNTER, endpoint="screen")
@@ -96,7 +94,7 @@ def events(counter_id: int):
     """Server-sent events: the waiting list, its count and the current ticket, rendered
     from the database on connect and on every event of the counter's office."""
     counter = counter_for(staff_user(), counter_id)
-    office_id, lang = counter.office_id, _lang()
+    office_id, lang = counter.office_id, current_language()
 
     def render(event) -> list[tuple[str, str]]:
         db.session.expire_all()  # the database is the truth, never the event's payload
@@ -217,7 +215,7 @@ def transfer(counter_id: int, ticket_id: str):
         return _failed(counter, exc, transfer_error=message, focus="transfer-service")
     except errors.QueueError as exc:
         return _failed(counter, exc, focus="transfer")
-    name = db.session.get(Service, ticket.service_id).text("name", _lang())
+    name = db.session.get(Service, ticket.service_id).text("name", current_language())
     return _done(counter, gettext("Ticket %(number)s waits again, now for %(service)s.",
                                   number=ticket.number, service=name), "call-next")
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import abort, render_template
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 
 from booking import realtime
 from booking.db import db, utcnow
+from booking.i18n import current_language
 from booking.offices.models import Office
 from booking.queueing import events, waits
 from booking.queueing.models import Ticket
@@ -74,22 +75,19 @@ def get_board(office: Office, now: datetime, language: str) -> dict:
     }
 
 
-def _language() -> str:
-    return "en" if str(get_locale() or "de") == "en" else "de"
-
 
 @bp.get("/offices/<office_id>/display")
 def board(office_id: str):
     office = _office(office_id)
     now = utcnow()
     return render_template("display/board.html", now=now,
-                           **get_board(office, now, _language()))
+                           **get_board(office, now, current_language()))
 
 
 @bp.get("/offices/<office_id>/display/events")
 def board_events(office_id: str):
     office_id = _office(office_id).id
-    language = _language()
+    language = current_language()
 
     def render_now() -> list[tuple[str, str]]:
         office = db.session.get(Office, office_id)

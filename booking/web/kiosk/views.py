@@ -5,13 +5,14 @@ one operation, render; refusals are shown on the page, never as a 500."""
 from __future__ import annotations
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from booking.assistant.answers import answer
 from booking.db import db, utcnow
+from booking.i18n import current_language
 from booking.offices.models import Office, Service, office_services
 from booking.qr import qr_svg
 from booking.queueing import arrivals, errors
@@ -27,9 +28,6 @@ from booking.web.ticket_status import service_queue_text, ticket_facts
 
 IDLE_SECONDS = 30  # back to the start page after this long without a touch or key
 
-
-def _lang() -> str:
-    return "en" if str(get_locale() or "de") == "en" else "de"
 
 
 def _office(office_id: str) -> Office:
@@ -70,7 +68,7 @@ def _start_page(office: Office, status: int = 200, error: str | None = None,
                 get_endpoint: str | None = None):
     now = utcnow()
     view = QueueView(office, now)
-    lang = _lang()
+    lang = current_language()
     services = [{"id": s.id, "name": s.text("name", lang),
                  "queue": service_queue_text(*view.for_new(s))} for s in _services(office)]
     # the German start page waits as it is; any other state goes back to it when idle
@@ -91,7 +89,7 @@ def draw(office_id: str):
     office = _office(office_id)
     try:  # CSRF: checked by CSRFProtect before the view
         ticket = arrivals.draw_ticket(office, request.form.get("service"), utcnow(),
-                                      language=_lang(),
+                                      language=current_language(),
                                       always_open=current_app.config["QUEUE_ALWAYS_OPEN"])
     except errors.QueueError as exc:
         return _start_page(office, queue_error_status(exc), queue_error_message(exc),
@@ -110,7 +108,7 @@ def ticket(office_id: str, ticket_id: str):
     label = gettext("QR code with the link to the live status of ticket %(number)s",
                     number=found.number)
     return _page("kiosk/ticket.html", office, ticket=found,
-                 facts=ticket_facts(found, utcnow(), _lang()),
+                 facts=ticket_facts(found, utcnow(), current_language()),
                  qr=qr_svg(url, label, scale=5))
 
 
@@ -142,7 +140,7 @@ def assistant(office_id: str):
     are shown as text only (the kiosk stays on its own pages)."""
     office = _office(office_id)
     question, error = question_arg()
-    found = answer(question, _lang(), utcnow(), office.id) if question and not error else None
+    found = answer(question, current_language(), utcnow(), office.id) if question and not error else None
     samples = [gettext("What does a passport cost?"), gettext("Opening hours"),
                gettext("What do I need to bring to register a change of address?")]
     return _page("kiosk/assistant.html", office, 422 if error else 200,

@@ -7,12 +7,13 @@ the only credential: it is stored hashed, and renewing it makes the old URL stop
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 
 from booking.accounts import operations as accounts
 from booking.audit import log as audit
 from booking.calendars.staff_feed import StaffEvent, staff_feed
 from booking.db import utcnow
+from booking.i18n import current_language
 from booking.links import external_url
 from booking.scheduling import staff_operations as staff_ops
 from booking.scheduling import visit_texts
@@ -90,7 +91,7 @@ def feed_ics(token: str):
     if user is None:
         abort(404)
     now = utcnow()
-    lang = str(get_locale() or "de")
+    lang = current_language()
     offices = offices_of(user)
     events = [_event(a, lang) for a in staff_ops.get_feed_appointments(offices, now)]
     name = gettext("Appointments: %(offices)s", offices=", ".join(o.name for o in offices))

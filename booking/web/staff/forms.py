@@ -21,11 +21,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from wtforms.widgets import DateInput
 
+from booking.i18n import current_language
 from booking.offices.models import Office
 from booking.scheduling import staff_operations as staff_ops
 from booking.web import validation
 from booking.web.queue_presenters import counter_title
-from booking.web.staff.presenters import language
 
 
 class LoginForm(FlaskForm):
@@ -155,7 +155,7 @@ class _ServiceDay(FlaskForm):
     def __init__(self, office: Office, **kwargs):
         super().__init__(**kwargs)
         self.office = office
-        lang = language()
+        lang = current_language()
         self.service.choices = [SelectChoice(s.id, s.text("name", lang)) for s in office.services]
 
     def validate_service(self, field):

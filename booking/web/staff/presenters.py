@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import abort, request, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 
 from booking.db import utcnow
 from booking.offices.models import Office
@@ -22,10 +22,6 @@ from booking.scheduling.errors import (
     SlotTaken,
 )
 from booking.scheduling.models import ARRIVED, CANCELLED, CONFIRMED, HELD, NO_SHOW, ONLINE, PHONE
-
-
-def language() -> str:
-    return str(get_locale() or "de")
 
 
 def today(office: Office) -> date:

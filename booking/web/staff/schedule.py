@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
 from booking.db import utcnow
+from booking.i18n import current_language
 from booking.offices.models import Office
 from booking.scheduling import operations, queries, visits
 from booking.scheduling import staff_operations as staff_ops
@@ -24,7 +25,7 @@ from booking.scheduling.models import CONFIRMED
 from booking.web.auth import office_for, require_role, staff_user
 from booking.web.staff import bp
 from booking.web.staff.forms import ActionForm, DayForm, MoveForm, PhoneBookingForm, ScheduleFilter, SlotQuery
-from booking.web.staff.presenters import appointment_or_404, day_links, language, message, row_of, today
+from booking.web.staff.presenters import appointment_or_404, day_links, message, row_of, today
 
 
 def _render_schedule(office: Office, form: ScheduleFilter, *, error: str | None = None,
@@ -44,7 +45,7 @@ def _render_schedule(office: Office, form: ScheduleFilter, *, error: str | None 
     if counter is not None:
         service_ids = {s.id for s in counter.services}
         appointments = [a for a in appointments if a.service_id in service_ids]
-    lang = language()
+    lang = current_language()
     keep = {"counter": counter.id} if counter else {}
     back = {**keep, **({"q": query} if query else {"date": day.isoformat()})}
     context = {
@@ -122,7 +123,7 @@ def cancel(office_id: str, appointment_id: int):
 def appointment(office_id: str, appointment_id: int):
     office = office_for(staff_user(), office_id)
     appointment = appointment_or_404(office, appointment_id)
-    row = row_of(appointment, utcnow(), language())
+    row = row_of(appointment, utcnow(), current_language())
     return render_template(
         "staff/appointment.html", office=office, appointment=appointment, row=row,
         new=request.args.get("new") == "1", code_spoken=" ".join(row.code),
@@ -186,7 +187,7 @@ def move(office_id: str, appointment_id: int):
                          if movable else [])
     return render_template(
         "staff/move.html", office=office, appointment=appointment, form=form, movable=movable,
-        day_form=day_form, day=day, error=error, row=row_of(appointment, utcnow(), language()),
+        day_form=day_form, day=day, error=error, row=row_of(appointment, utcnow(), current_language()),
         **day_links("staff.move", day, office_id=office.id, appointment_id=appointment.id),
     ), status
 

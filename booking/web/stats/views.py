@@ -7,12 +7,13 @@ import base64
 from datetime import timedelta
 
 from flask import abort, make_response, render_template, request, url_for
-from flask_babel import format_date, get_locale, gettext
+from flask_babel import format_date, gettext
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
 from booking.db import utcnow
+from booking.i18n import current_language
 from booking.offices.models import Office
 from booking.statistics import svg
 from booking.statistics.period import Period
@@ -25,10 +26,6 @@ from booking.web.stats.tables import BUILDERS, Tables, number_text, rows_html
 DEFAULT_DAYS = 30
 
 
-def _language() -> str:
-    return str(get_locale() or "de")
-
-
 def _filters(office: Office) -> tuple[FilterForm, Period | None, dict[str, str]]:
     """The form from the query string (defaults: the last 30 days, per day); the period
     if it is valid."""
@@ -37,7 +34,7 @@ def _filters(office: Office) -> tuple[FilterForm, Period | None, dict[str, str]]
     args.setdefault("first", (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat())
     args.setdefault("last", today.isoformat())
     form = FilterForm(formdata=args)
-    names = {s.id: s.text("name", _language()) for s in office.services}
+    names = {s.id: s.text("name", current_language()) for s in office.services}
     form.service.choices = [SelectChoice("", gettext("All services")),
                             *[SelectChoice(k, v) for k, v in names.items()]]
     if not form.validate():
@@ -67,7 +64,7 @@ def page(office_id: str):
                                active="statistics"), 422
     tables = Tables(period, names, form.day.data or period.last)
     distribution = tables.distribution
-    lang = _language()
+    lang = current_language()
 
     def chart(items, **kw):
         return svg.bar_chart(items, text=lambda v: number_text(v, lang), **kw)
@@ -125,14 +122,14 @@ def export(office_id: str, table: str, fmt: str):
 @bp.app_template_filter("stat_number")
 def stat_number(value) -> str:
     """A figure in the page's language (decimal comma in German)."""
-    return number_text(value, _language())
+    return number_text(value, current_language())
 
 
 @bp.app_template_filter("stat_rows")
 def stat_rows(table) -> Markup:
     """The body rows of a statistics table, rendered here rather than cell by cell in
     the template (a year per day has tens of thousands of cells)."""
-    return rows_html(table, _language())
+    return rows_html(table, current_language())
 
 
 @bp.app_template_filter("b64")

@@ -279,11 +279,11 @@ def book(ctx, service_id: str, day: date, hour: int, minute: int = 0, *,
     test's session."""
     from booking.db import utcnow
     from booking.offices.models import Office, Service
-    from booking.scheduling import operations
+    from booking.scheduling import operations, visits
 
     citizen = operations.Citizen(name, mail, None if mail else "+49 69 1234567")
     appointment, _ = operations.book_appointment(
-        ctx.get(Office, "amt"), ctx.get(Service, service_id), at(day, hour, minute), citizen,
+        ctx.get(Office, "amt"), visits.single(ctx.get(Service, service_id)), at(day, hour, minute), citizen,
         utcnow())
     result = booked(appointment)
     ctx.commit()
@@ -295,10 +295,11 @@ def book_in_domain(app, start: str, email: str) -> None:
     staff tools or imports might not)."""
     from booking.db import db, unit_of_work
     from booking.offices.models import Office, Service
+    from booking.scheduling import visits
     from booking.scheduling.operations import Citizen, book_appointment
 
     with app.app_context(), unit_of_work():
-        book_appointment(db.session.get(Office, "amt"), db.session.get(Service, "pass"),
+        book_appointment(db.session.get(Office, "amt"), visits.single(db.session.get(Service, "pass")),
                          datetime.fromisoformat(start), Citizen("Jörg Test", email),
                          datetime.now(UTC))
 

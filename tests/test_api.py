@@ -331,12 +331,12 @@ def test_other_constraint_violations_are_not_retried_as_conflicts(ctx, town):
 
     from booking.db import utcnow
     from booking.offices.models import Office, Service
-    from booking.scheduling import operations
+    from booking.scheduling import operations, visits
 
     office, service = ctx.get(Office, "amt"), ctx.get(Service, "melde")
     start = datetime.fromisoformat(local_iso(next_workday(), 9))
     with pytest.raises(IntegrityError, match="language_known"):
-        operations.book_appointment(office, service, start,
+        operations.book_appointment(office, visits.single(service), start,
                                     operations.Citizen("A", "a@example.org", language="fr"),
                                     utcnow())
     ctx.rollback()

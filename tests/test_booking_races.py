@@ -77,7 +77,7 @@ def book_in_thread(domain_app, service_id: str, start: str, name: str, office_id
     dict that receives the appointment's id or the exception."""
     from booking.db import db, utcnow
     from booking.offices.models import Office, Service
-    from booking.scheduling import operations
+    from booking.scheduling import operations, visits
 
     result: dict = {}
 
@@ -85,7 +85,7 @@ def book_in_thread(domain_app, service_id: str, start: str, name: str, office_id
         with domain_app.app_context():
             try:
                 appointment, _ = operations.book_appointment(
-                    db.session.get(Office, office_id), db.session.get(Service, service_id),
+                    db.session.get(Office, office_id), visits.single(db.session.get(Service, service_id)),
                     datetime.fromisoformat(start),
                     operations.Citizen(name, f"{name.lower()}@example.org"), utcnow())
                 result["id"] = appointment.id
@@ -323,12 +323,12 @@ def test_a_move_held_back_by_a_closure_finds_the_start_closed(domain_app, ctx, t
     so it sees the closure and changes nothing."""
     from booking.db import db, utcnow
     from booking.offices.models import Office, Service
-    from booking.scheduling import operations
+    from booking.scheduling import operations, visits
 
     first, later = next_workday(), next_workday(min_days=5)
     with domain_app.app_context():
         appointment, token = operations.book_appointment(
-            db.session.get(Office, "amt"), db.session.get(Service, "melde"),
+            db.session.get(Office, "amt"), visits.single(db.session.get(Service, "melde")),
             datetime.fromisoformat(local_iso(later, 10)),
             operations.Citizen("Erika", "erika@example.org"), utcnow())
         db.session.commit()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from booking.db import utcnow
 from booking.offices.models import Office, Service
-from booking.scheduling import holds, operations
+from booking.scheduling import holds, operations, visits
 from booking.scheduling.models import Appointment
 from tests.factories import (
     at,
@@ -108,14 +108,14 @@ def test_held_appointments_count_until_they_lapse(ctx, town):
     passport = ctx.get(Service, "pass")
     now, day = utcnow(), next_workday()
     citizen = operations.Citizen("Anna", "anna@example.org")
-    operations.book_appointment(town, passport, at(day, 9), citizen, now, cap=1,
+    operations.book_appointment(town, visits.single(passport), at(day, 9), citizen, now, cap=1,
                                 hold_until=now + timedelta(minutes=5))
     ctx.commit()
     with pytest.raises(holds.CapReached):
-        operations.book_appointment(town, passport, at(day, 10), citizen,
+        operations.book_appointment(town, visits.single(passport), at(day, 10), citizen,
                                     now + timedelta(minutes=4), cap=1)
     ctx.rollback()
-    operations.book_appointment(town, passport, at(day, 10), citizen,
+    operations.book_appointment(town, visits.single(passport), at(day, 10), citizen,
                                 now + timedelta(minutes=5), cap=1)
     ctx.commit()
 

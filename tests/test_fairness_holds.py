@@ -14,7 +14,7 @@ from booking.db import utcnow
 from booking.notifications.models import OutboxMessage
 from booking.notifications.outbox import deliver_due
 from booking.offices.models import Service
-from booking.scheduling import holds, operations
+from booking.scheduling import holds, operations, visits
 from booking.scheduling.errors import SlotTaken
 from booking.scheduling.models import Appointment, AppointmentSeat
 from tests.factories import at, csrf_from, local_iso, make_town, next_workday, second_app, written_email
@@ -50,7 +50,7 @@ def citizen(email="anna@example.org"):
 
 
 def starts(office, service, now, day):
-    return [s.start_at for s in operations.list_free_slots(office, service, now, day, day)]
+    return [s.start_at for s in operations.list_free_slots(office, visits.single(service), now, day, day)]
 
 
 def test_a_lapsed_hold_frees_its_seat_without_any_job(ctx, town):
@@ -58,18 +58,18 @@ def test_a_lapsed_hold_frees_its_seat_without_any_job(ctx, town):
     day, now = next_workday(), utcnow()
     start = at(day, 9)
     appointment, _ = operations.book_appointment(
-        town, passport, start, citizen(), now, hold_until=now + timedelta(minutes=30))
+        town, visits.single(passport), start, citizen(), now, hold_until=now + timedelta(minutes=30))
     assert appointment.status == "held" and appointment.held_until == now + timedelta(minutes=30)
     ctx.commit()
     assert start not in starts(town, passport, now + timedelta(minutes=29), day)
     with pytest.raises(SlotTaken):
-        operations.book_appointment(town, passport, start, citizen("bob@example.org"),
+        operations.book_appointment(town, visits.single(passport), start, citizen("bob@example.org"),
                                     now + timedelta(minutes=29))
     ctx.rollback()
 
     later = now + timedelta(minutes=30)  # held_until <= now: free
     assert start in starts(town, passport, later, day)
-    second, _ = operations.book_appointment(town, passport, start, citizen("bob@example.org"),
+    second, _ = operations.book_appointment(town, visits.single(passport), start, citizen("bob@example.org"),
                                             later)
     ctx.commit()
     seats = ctx.scalars(select(AppointmentSeat)).all()
@@ -84,7 +84,7 @@ def test_confirm_hold_in_time_keeps_the_seats_and_sends_the_confirmation(ctx, to
     passport = ctx.get(Service, "pass")
     day, now = next_workday(), utcnow()
     appointment, token = operations.book_appointment(
-        town, passport, at(day, 9), citizen(), now, hold_until=now + timedelta(minutes=5))
+        town, visits.single(passport), at(day, 9), citizen(), now, hold_until=now + timedelta(minutes=5))
     new_token = holds.confirm_hold(appointment, now + timedelta(minutes=4), token)
     ctx.commit()
     assert new_token == token and appointment.status == "confirmed"
@@ -189,25 +189,26 @@ def test_citizen_cancel_releases_the_seat_only_at_the_release_time(ctx, town):
     passport = ctx.get(Service, "pass")
     day, now = next_workday(), utcnow()
     start = at(day, 9)
-    appointment, _ = operations.book_appointment(town, passport, start, citizen(), now)
+    appointment, _ = operations.book_appointment(town, visits.single(passport), start, citizen(), now)
     release = holds.release_at(town, now)
     assert release == now + timedelta(minutes=10)
     operations.cancel_appointment(appointment, now, release_at=release)
     ctx.commit()
     assert start not in starts(town, passport, now + timedelta(minutes=9), day)
     with pytest.raises(SlotTaken):
-        operations.book_appointment(town, passport, start, citizen("bob@example.org"),
+        operations.book_appointment(town, visits.single(passport), start, citizen("bob@example.org"),
                                     now + timedelta(minutes=9))
     ctx.rollback()
     assert start in starts(town, passport, release, day)
-    operations.book_appointment(town, passport, start, citizen("bob@example.org"), release)
+    operations.book_appointment(town, visits.single(passport), start, citizen("bob@example.org"), release)
     ctx.commit()
 
 
 def test_a_move_away_holds_the_old_time_but_not_the_overlap(ctx, town):
     passport = ctx.get(Service, "pass")
     day, now = next_workday(), utcnow()
-    appointment, token = operations.book_appointment(town, passport, at(day, 9), citizen(), now)
+    appointment, token = operations.book_appointment(town, visits.single(passport), at(day, 9),
+                                                     citizen(), now)
     # 09:15 overlaps 09:00–09:30 in one step: that seat moves along with it
     operations.reschedule_appointment(appointment, at(day, 9, 15), now, token,
                                       release_at=now + timedelta(minutes=10))
@@ -223,7 +224,7 @@ def test_a_move_away_holds_the_old_time_but_not_the_overlap(ctx, town):
 def test_staff_cancellation_frees_at_once(ctx, town):
     passport = ctx.get(Service, "pass")
     day, now = next_workday(), utcnow()
-    appointment, _ = operations.book_appointment(town, passport, at(day, 9), citizen(), now)
+    appointment, _ = operations.book_appointment(town, visits.single(passport), at(day, 9), citizen(), now)
     operations.cancel_appointment(appointment, now, enforce_deadline=False)
     ctx.commit()
     assert at(day, 9) in starts(town, passport, now, day)
@@ -284,7 +285,7 @@ def test_held_appointments_are_not_checked_in_and_show_as_held_to_clerks(ctx, to
     passport = ctx.get(Service, "pass")
     now = utcnow()
     appointment, _ = operations.book_appointment(
-        town, passport, at(next_workday(), 9), citizen(), now,
+        town, visits.single(passport), at(next_workday(), 9), citizen(), now,
         hold_until=now + timedelta(minutes=30))
     with pytest.raises(errors.NotCheckable) as refused:
         arrivals.check_in(town, appointment, appointment.start_at)
@@ -300,7 +301,7 @@ def test_the_clerks_schedule_shows_live_holds_as_awaiting_and_leaves_lapsed_ones
     day, now = next_workday(), utcnow()
     for hour, name, until in ((9, "Live Hold", now + timedelta(minutes=30)),
                               (10, "Lapsed Hold", now - timedelta(minutes=1))):
-        operations.book_appointment(town, passport, at(day, hour),
+        operations.book_appointment(town, visits.single(passport), at(day, hour),
                                     operations.Citizen(name, "x@example.org"),
                                     now - timedelta(minutes=2), hold_until=until)
     ctx.commit()
@@ -318,10 +319,10 @@ def test_cancelling_a_held_booking_sends_no_calendar_cancel(ctx, town):
 
     passport, now = ctx.get(Service, "pass"), utcnow()
     held, _ = operations.book_appointment(
-        town, passport, at(next_workday(), 9), citizen(), now,
+        town, visits.single(passport), at(next_workday(), 9), citizen(), now,
         hold_until=now + timedelta(minutes=30), notify=False)
     confirmed, _ = operations.book_appointment(
-        town, passport, at(next_workday(), 10), citizen("bob@example.org"), now)
+        town, visits.single(passport), at(next_workday(), 10), citizen("bob@example.org"), now)
     ctx.commit()
     assert operations.cancel_appointment(held, now, enforce_deadline=False)
     assert operations.cancel_appointment(confirmed, now, enforce_deadline=False)

@@ -15,7 +15,7 @@ from booking.config import ConfigError, frame_ancestors
 from booking.db import utcnow
 from booking.offices.models import Closure, Office, Service
 from booking.queueing import arrivals, opening, status
-from booking.scheduling import next_free, operations
+from booking.scheduling import next_free, operations, visits
 from booking.scheduling.slots import Rule
 from tests.factories import BERLIN, book, make_town, passport_appointment
 
@@ -122,18 +122,18 @@ def test_first_free_start_agrees_with_the_full_listing(ctx):
     services = list(office.services)
     first = next_free.first_free_starts(office, services, now)
     for service in services:
-        listing = operations.list_free_slots(office, service, now)
+        listing = operations.list_free_slots(office, visits.single(service), now)
         assert first[service.id] == (listing[0] if listing else None)
     # fill the first free day for passports: the next start is the next free one
     day = first["pass"].start_at.astimezone(TZ).date()
-    for slot in operations.list_free_slots(office, ctx.get(Service, "pass"), now, day, day):
+    for slot in operations.list_free_slots(office, visits.single(ctx.get(Service, "pass")), now, day, day):
         if slot.start_at.astimezone(TZ).minute in (0, 30):
             book(ctx, "pass", day, slot.start_at.astimezone(TZ).hour,
                  slot.start_at.astimezone(TZ).minute)
     ctx.commit()
     again = next_free.first_free_starts(office, services, now)
     for service in services:
-        listing = operations.list_free_slots(office, service, now)
+        listing = operations.list_free_slots(office, visits.single(service), now)
         assert again[service.id] == (listing[0] if listing else None)
     assert again["pass"].start_at.astimezone(TZ).date() > day
     assert operations.first_free_day(office, ctx.get(Service, "pass"), now) == \
@@ -188,7 +188,7 @@ def test_office_status_feed(client, ctx, floor):
     ctx.rollback()
     now = utcnow()
     for service in floor.services:
-        first = operations.list_free_slots(floor, service, now)[0].start_at
+        first = operations.list_free_slots(floor, visits.single(service), now)[0].start_at
         assert rows[service.id]["next_free_appointment"] == first.astimezone(TZ).isoformat()
     text = response.get_data(as_text=True)
     assert "Geheimname" not in text and "erika" not in text.lower()

@@ -20,7 +20,7 @@ from booking.fairness import lottery as lotteries
 from booking.fairness.lottery_models import Lottery, LotteryEntry
 from booking.fairness.lottery_run import draw_lottery
 from booking.offices.models import AvailabilityRule, Office, Service
-from booking.scheduling import operations
+from booking.scheduling import operations, visits
 from booking.scheduling.models import Appointment
 from tests import smtp
 from tests.factories import (
@@ -85,7 +85,7 @@ def _enter(app, lottery_id, name, email, offices, weekdays, times, language="en"
 
 def _free_melde(ctx, office_id, day, now):
     ctx.rollback()
-    free = operations.list_free_slots(ctx.get(Office, office_id), ctx.get(Service, "melde"),
+    free = operations.list_free_slots(ctx.get(Office, office_id), visits.single(ctx.get(Service, "melde")),
                                       now, day, day)
     ctx.rollback()
     return free

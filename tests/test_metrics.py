@@ -15,7 +15,7 @@ from booking.accounts.operations import create_user, issue_api_token
 from booking.db import db, utcnow
 from booking.notifications.models import OutboxMessage
 from booking.offices.models import Office, Service
-from booking.scheduling import operations, staff_operations
+from booking.scheduling import operations, staff_operations, visits
 from booking.scheduling.models import Appointment
 from tests.factories import PASSWORD, at, counter, local_iso, next_workday, second_app
 
@@ -106,7 +106,8 @@ def test_a_booking_a_cancellation_a_ticket_and_a_call_count_once_each(client, ct
 def test_office_cancellations_count_as_such(client, ctx, floor):
     now = utcnow()
     office, service = ctx.get(Office, "amt"), ctx.get(Service, "pass")
-    appointment, _ = operations.book_appointment(office, service, _start(office), _citizen(), now)
+    appointment, _ = operations.book_appointment(office, visits.single(service), _start(office),
+                                                 _citizen(), now)
     ctx.commit()
     clerk_id = create_user("clerk@example.org", PASSWORD, "admin", [], now).id
     ctx.commit()
@@ -130,14 +131,14 @@ def _citizen():
 def test_what_is_rolled_back_is_not_counted(client, ctx, floor):
     office, service = ctx.get(Office, "amt"), ctx.get(Service, "pass")
     before = scrape(client)
-    operations.book_appointment(office, service, _start(office), _citizen(), utcnow())
+    operations.book_appointment(office, visits.single(service), _start(office), _citizen(), utcnow())
     ctx.rollback()  # the request failed after the booking: nothing happened
     with ctx.begin_nested() as savepoint:
-        operations.book_appointment(office, service, _start(office), _citizen(), utcnow())
+        operations.book_appointment(office, visits.single(service), _start(office), _citizen(), utcnow())
         savepoint.rollback()  # a savepoint that rolls back (a retried booking) neither
     ctx.commit()
     assert grew(before, scrape(client)) == {}
-    operations.book_appointment(office, service, _start(office), _citizen(), utcnow())
+    operations.book_appointment(office, visits.single(service), _start(office), _citizen(), utcnow())
     ctx.commit()
     assert grew(before, scrape(client)) == {
         (BOOKED, frozenset({"office": "amt", "channel": "online"}.items())): 1}
@@ -263,7 +264,7 @@ def test_appointments_counted_are_the_confirmed_ones(client, ctx, floor):
     office, service = ctx.get(Office, "amt"), ctx.get(Service, "pass")
     now = utcnow()
     before = scrape(client)
-    held, _ = operations.book_appointment(office, service, _start(office), _citizen(), now,
+    held, _ = operations.book_appointment(office, visits.single(service), _start(office), _citizen(), now,
                                           hold_until=now + timedelta(minutes=30))
     ctx.commit()
     assert grew(before, scrape(client)) == {}

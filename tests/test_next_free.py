@@ -16,7 +16,7 @@ from sqlalchemy import event, select
 
 from booking.db import db, utcnow
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
-from booking.scheduling import next_free, operations, slots
+from booking.scheduling import next_free, operations, slots, visits
 from tests.factories import OFFICE_DATA, make_town, session_csrf
 
 NOW = datetime(2026, 12, 14, 7, 0, tzinfo=UTC)  # Monday 14 December 2026, 08:00 in Berlin
@@ -88,16 +88,16 @@ def town(ctx):
     for minute in range(0, 120, 30):
         start = _local(date(2026, 12, 14), 10) + timedelta(minutes=minute)
         for _ in range(2):
-            operations.book_appointment(amt, passport, start, ANNA, NOW)
+            operations.book_appointment(amt, visits.single(passport), start, ANNA, NOW)
     tuesday = _local(date(2026, 12, 15), 8)
-    operations.book_appointment(amt, passport, tuesday, ANNA, NOW)
-    operations.book_appointment(amt, passport, tuesday, ANNA, NOW - timedelta(hours=1),
+    operations.book_appointment(amt, visits.single(passport), tuesday, ANNA, NOW)
+    operations.book_appointment(amt, visits.single(passport), tuesday, ANNA, NOW - timedelta(hours=1),
                                 hold_until=NOW + timedelta(hours=1))  # held: taken
     lapsed = _local(date(2026, 12, 15), 9)
-    operations.book_appointment(amt, passport, lapsed, ANNA, NOW - timedelta(hours=3),
+    operations.book_appointment(amt, visits.single(passport), lapsed, ANNA, NOW - timedelta(hours=3),
                                 hold_until=NOW - timedelta(minutes=1))  # lapsed: free
     nord_first = _local(date(2026, 12, 29), 13)
-    operations.book_appointment(nord, passport, nord_first, ANNA, NOW)
+    operations.book_appointment(nord, visits.single(passport), nord_first, ANNA, NOW)
     ctx.commit()
     return {"amt": amt, "nord": nord, "sued": sued}
 
@@ -117,7 +117,7 @@ def expected(ctx, service_id, weekdays=(), times=(), limit=1) -> dict[str, list]
     for office in ctx.scalars(select(Office).order_by(Office.id)):
         if service not in office.services:
             continue
-        listing = operations.list_free_slots(office, service, NOW)
+        listing = operations.list_free_slots(office, visits.single(service), NOW)
         found[office.id] = [s for s in listing if _matches(s.start_at, office.tz, weekdays,
                                                            times)][:limit]
     return found
@@ -217,9 +217,9 @@ def test_a_few_queries_for_all_offices(ctx, town, domain_app):
         return len(seen)
 
     # 'melde' at four offices: nord is closed in the first week, so two weeks are read:
-    # the offices, their rules, then per week the closures, lottery days,
-    # seats taken and lapsed holds of all offices still searching
-    assert statements("melde") == 2 + 4 * 2
+    # the offices, their rules, then per week the closures, lottery days and
+    # seats taken (kept counts and holds not lapsed) of all offices still searching
+    assert statements("melde") == 2 + 3 * 2
     # six more offices, all open: not one statement more
     melde = ctx.get(Service, "melde")
     for number in range(6):
@@ -228,10 +228,10 @@ def test_a_few_queries_for_all_offices(ctx, town, domain_app):
         ctx.add_all([office, _rule(office, "123456", time(8), time(18), capacity=3)])
     ctx.commit()
     assert len(actual(ctx, "melde")) == 10
-    assert statements("melde") == 2 + 4 * 2
+    assert statements("melde") == 2 + 3 * 2
     # Saturday mornings of 'pass': leer (its rule ended) is searched to the end of its
-    # 60-day horizon: at most four statements for each of its nine weeks
-    assert statements("pass", (6,)) <= 2 + 4 * 9
+    # 60-day horizon: at most three statements for each of its nine weeks
+    assert statements("pass", (6,)) <= 2 + 3 * 9
 
 
 # ---------------------------------------------------------------- the service page
@@ -258,7 +258,7 @@ def two_offices(ctx):
 
 def _first(ctx, office_id, now, weekdays=(), times=()):
     office = ctx.get(Office, office_id)
-    listing = operations.list_free_slots(office, ctx.get(Service, "pass"), now)
+    listing = operations.list_free_slots(office, visits.single(ctx.get(Service, "pass")), now)
     ctx.rollback()
     return next(s for s in listing if _matches(s.start_at, office.tz, weekdays, times))
 
@@ -325,7 +325,7 @@ def test_api_shape_and_caching(client, ctx, two_offices, frozen):
         "nord", "Bürgerbüro Nord", "Nordstadt")
     assert (amt["office"], amt["starts"]) == ("amt", [])
     office = ctx.get(Office, "nord")
-    listing = [s for s in operations.list_free_slots(office, ctx.get(Service, "pass"), frozen)
+    listing = [s for s in operations.list_free_slots(office, visits.single(ctx.get(Service, "pass")), frozen)
                if _matches(s.start_at, office.tz, (2, 4), ("evening",))][:2]
     ctx.rollback()
     assert nord["starts"] == [{"start": s.start_at.astimezone(office.tz).isoformat(),

@@ -21,7 +21,7 @@ from booking.notifications import outbox
 from booking.notifications.models import FAILED, PENDING, SENT, OutboxMessage
 from booking.notifications.outbox import MAX_ATTEMPTS, deliver_due, retry_delay
 from booking.offices.models import Office, Service
-from booking.scheduling import operations
+from booking.scheduling import operations, visits
 from booking.scheduling.models import Appointment
 from tests import smtp
 from tests.factories import book_in_domain, local_iso, make_town, next_workday, tables_containing
@@ -117,7 +117,7 @@ def test_rollback_sends_nothing(app, ctx, town, sink):
     with app.app_context():
         office, service = db.session.get(Office, "amt"), db.session.get(Service, "pass")
         appointment, _ = operations.book_appointment(
-            office, service, datetime.fromisoformat(start),
+            office, visits.single(service), datetime.fromisoformat(start),
             operations.Citizen("Rolf Rollback", "rolf@example.org"), utcnow())
         assert appointment.id is not None
         # queued in the same transaction …

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from booking.notifications.models import OutboxMessage
 from booking.offices.models import Office, Service
-from booking.scheduling import operations
+from booking.scheduling import operations, visits
 from booking.scheduling.models import Appointment
 from tests import smtp
 from tests.factories import at, book, make_town, next_workday, written_email
@@ -75,7 +75,7 @@ def test_not_for_late_bookings_cancelled_or_unconfirmed_ones(app, ctx, town):
     office, service = ctx.get(Office, "amt"), ctx.get(Service, "melde")
     start = at(day, 10)
     # booked 10 hours before: after its reminder time (24 h before)
-    operations.book_appointment(office, service, start,
+    operations.book_appointment(office, visits.single(service), start,
                                 operations.Citizen("Spät", "late@example.org"),
                                 start - timedelta(hours=10))
     cancelled = book(ctx, "melde", day, 9, mail="gone@example.org")

@@ -28,7 +28,7 @@ from booking.offices.models import Closure, Service, rule_services
 from booking.queueing import arrivals
 from booking.queueing.reminders import ask_for_reminder
 from booking.retention import STEPS, run_purge
-from booking.scheduling import operations, staff_operations
+from booking.scheduling import operations, staff_operations, visits
 from booking.scheduling.models import Appointment, IdempotencyKey
 from booking.waitlist.models import EXPIRED, WaitlistOffer, WaitlistStat, WaitlistWish
 from tests.factories import at, cheap_hashing, next_workday, tables_containing
@@ -105,7 +105,7 @@ def _fill(ctx, floor, base: datetime) -> dict:
 
     def book(who, days, hour, now=base):
         appointment, _ = operations.book_appointment(
-            office, passport, at(_day(days), hour), operations.Citizen(*who), now)
+            office, visits.single(passport), at(_day(days), hour), operations.Citizen(*who), now)
         return appointment
 
     past = book(PAST, 2, 10)

@@ -21,7 +21,7 @@ from booking.db import utcnow
 from booking.notifications.models import OutboxMessage
 from booking.notifications.outbox import deliver_due
 from booking.offices.models import AvailabilityRule, Counter, Office, Service
-from booking.scheduling import codes, operations
+from booking.scheduling import codes, operations, visits
 from booking.scheduling import staff_operations as staff_ops
 from booking.scheduling.models import (
     ARRIVED,
@@ -75,7 +75,7 @@ def book(ctx, day, hour, minute=0, *, service="pass", office="amt", name="Erika 
          email=None, phone=None) -> Booked:
     start = datetime.fromisoformat(local_iso(day, hour, minute))
     appointment, _ = operations.book_appointment(
-        ctx.get(Office, office), ctx.get(Service, service), start,
+        ctx.get(Office, office), visits.single(ctx.get(Service, service)), start,
         operations.Citizen(name, email, phone, "de"), utcnow())
     return _done(ctx, appointment)
 
@@ -621,8 +621,8 @@ def test_phone_booking_ignores_the_citizens_lead_time(ctx):
     make_town(ctx, lead_minutes=24 * 60, weekdays="1234567", start=time(0), end=time(23, 45))
     now = utcnow()
     office, service = db.session.get(Office, "amt"), db.session.get(Service, "melde")
-    online = operations.list_free_slots(office, service, now)
-    staff = operations.list_free_slots(office, service, now, by_staff=True)
+    online = operations.list_free_slots(office, visits.single(service), now)
+    staff = operations.list_free_slots(office, visits.single(service), now, by_staff=True)
     assert online and staff
     assert online[0].start_at >= now + timedelta(hours=24)
     assert now <= staff[0].start_at < now + timedelta(hours=24)

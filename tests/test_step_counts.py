@@ -13,7 +13,7 @@ from booking.accounts.models import User
 from booking.db import utcnow
 from booking.offices import rules
 from booking.offices.models import AvailabilityRule, Service
-from booking.scheduling import holds, operations
+from booking.scheduling import holds, operations, visits
 from booking.scheduling.models import AppointmentSeat, StepCount
 from tests.factories import at, make_town, make_user, next_workday
 
@@ -44,7 +44,7 @@ def assert_kept(ctx) -> None:
 
 def available(office, service, now, start) -> int:
     day = start.astimezone(office.tz).date()
-    free = operations.list_free_slots(office, service, now, day, day)
+    free = operations.list_free_slots(office, visits.single(service), now, day, day)
     return next((s.available for s in free if s.start_at == start), 0)
 
 
@@ -56,8 +56,8 @@ def test_booking_cancelling_and_moving_keep_the_counts(ctx, town):
     office, service = town
     now, day = utcnow(), next_workday()
     nine, ten = at(day, 9), at(day, 10)
-    first, _ = operations.book_appointment(office, service, nine, citizen("Anna"), now)
-    second, _ = operations.book_appointment(office, service, nine, citizen("Ben"), now)
+    first, _ = operations.book_appointment(office, visits.single(service), nine, citizen("Anna"), now)
+    second, _ = operations.book_appointment(office, visits.single(service), nine, citizen("Ben"), now)
     assert_kept(ctx)
     assert kept(ctx) and available(office, service, now, nine) == 0
     operations.reschedule_appointment(first, ten, now)  # freed at once
@@ -81,7 +81,7 @@ def test_held_bookings_count_only_once_confirmed(ctx, town):
     office, service = town
     now, day = utcnow(), next_workday()
     nine = at(day, 9)
-    held, token = operations.book_appointment(office, service, nine, citizen("Anna"), now,
+    held, token = operations.book_appointment(office, visits.single(service), nine, citizen("Anna"), now,
                                               hold_until=now + timedelta(minutes=30))
     assert_kept(ctx)
     assert kept(ctx) == {}  # held: in the listing from its own index, not in the counts
@@ -102,7 +102,7 @@ def test_deleting_a_rule_moves_the_counts_with_the_seats(ctx, town):
     nine = at(day, 9)
     old = ctx.scalars(select(AvailabilityRule).order_by(AvailabilityRule.id)).first()
     assert old.id != spare.id
-    booked = [operations.book_appointment(office, service, nine, citizen(name), now)[0].id
+    booked = [operations.book_appointment(office, visits.single(service), nine, citizen(name), now)[0].id
               for name in ("Anna", "Ben", "Cem")]  # the first two take the old rule's seats
     assert {rule_id for rule_id, _ in kept(ctx)} == {old.id, spare.id}
     manager = ctx.get(User, make_user(ctx, "manager", "amt")[0])

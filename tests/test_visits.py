@@ -37,7 +37,7 @@ def test_a_visit_lasts_the_first_persons_and_each_further_ones_time():
     family = [Line(PASS, 3), Line(AUSWEIS, 1), Line(MELDE, 1)]
     assert visits.visit_minutes(family) == 70 + 30 + 15
     assert visits.visit_minutes(visits.single(PASS)) == 30
-    assert visits.as_lines(PASS) == [Line(PASS, 1)]
+    assert visits.single(PASS) == [Line(PASS, 1)]
     assert visits.fingerprint_part(visits.single(PASS)) == "pass"
     assert visits.fingerprint_part([Line(PASS, 2)]) == [["pass", 2]]
 
@@ -159,7 +159,7 @@ def test_a_held_visit_is_confirmed_and_the_cap_counts_every_line(ctx, town):
     ctx.commit()
     assert held.status == "confirmed"
     with pytest.raises(holds.CapReached):  # 'melde' is booked already, as a line
-        operations.book_appointment(town, ctx.get(Service, "melde"), at(day, 11), citizen(),
+        operations.book_appointment(town, visits.single(ctx.get(Service, "melde")), at(day, 11), citizen(),
                                     now, cap=1)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from booking.db import utcnow
 from booking.notifications.models import OutboxMessage
 from booking.offices.models import Closure, Office, Service
-from booking.scheduling import operations
+from booking.scheduling import operations, visits
 from booking.scheduling.errors import SlotTaken
 from booking.scheduling.models import Appointment
 from booking.waitlist.models import WaitlistOffer, WaitlistStat, WaitlistWish, wish_offices
@@ -38,7 +38,7 @@ def fill_day(ctx, day) -> list[int]:
     ids = []
     for quarter in range(16):
         appt, _ = operations.book_appointment(
-            office, service, at(day, 8) + timedelta(minutes=15 * quarter),
+            office, visits.single(service), at(day, 8) + timedelta(minutes=15 * quarter),
             operations.Citizen(f"Person {quarter}", f"p{quarter}@example.org"), utcnow())
         ids.append(appt.id)
     ctx.commit()
@@ -171,7 +171,7 @@ def test_freed_seat_goes_to_the_longest_waiting_wish_and_is_booked_by_post(app, 
     assert page.status_code == 200 and "Book this appointment" in page.get_data(as_text=True)
     # the offer holds the seat: nobody else can book it meanwhile, and the GET confirms nothing
     with pytest.raises(SlotTaken):
-        operations.book_appointment(ctx.get(Office, "amt"), ctx.get(Service, "melde"),
+        operations.book_appointment(ctx.get(Office, "amt"), visits.single(ctx.get(Service, "melde")),
                                     at(day, 9), operations.Citizen("Quick", "q@example.org"),
                                     now)
     ctx.rollback()
@@ -255,11 +255,11 @@ def test_withdrawing_the_wish_frees_the_held_seat(app, client, ctx, town):
     run_matcher(app, now)
     amt, melde = ctx.get(Office, "amt"), ctx.get(Service, "melde")
     assert at(day, 8, 30) not in [s.start_at for s in operations.list_free_slots(
-        amt, melde, now, day, day)]
+        amt, visits.single(melde), now, day, day)]
     assert withdraw_wish(ctx.get(WaitlistWish, wish_id), now)
     ctx.commit()
     assert at(day, 8, 30) in [s.start_at for s in operations.list_free_slots(
-        amt, melde, now, day, day)]
+        amt, visits.single(melde), now, day, day)]
     ctx.rollback()
 
 

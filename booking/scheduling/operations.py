@@ -41,7 +41,6 @@ from booking.scheduling.errors import (
     AppointmentCancelled,
     DeadlinePassed,
     NotBookable,
-    ServiceNotOffered,
     SlotTaken,
 )
 from booking.scheduling.models import (
@@ -65,8 +64,7 @@ class Citizen:
     language: str = "de"
 
 
-def lock_office_schedule(office: Office, *, for_change: bool = False,
-                         offering: Service | None = None) -> None:
+def lock_office_schedule(office: Office, *, for_change: bool = False) -> None:
     """Order bookings against changes of an office's schedule (PostgreSQL; SQLite runs
     one writing transaction at a time anyway).
 
@@ -75,16 +73,9 @@ def lock_office_schedule(office: Office, *, for_change: bool = False,
     (``for_change``) locks it for update: it waits until the bookings in flight at that
     office have committed, so its list of affected appointments is complete, and holds
     new ones back until it commits; those then read the new rules and closures.
-
-    ``offering``: check in the same statement that the office offers this service
-    (raises ServiceNotOffered)."""
-    params = {"office": office.id}
-    if offering is not None:
-        params["service"] = offering.id
-    locked = db.session.execute(queries.OFFICE_LOCKS[offering is not None, for_change],
-                                params).first()
-    if locked is None:
-        raise ServiceNotOffered(f"{office.id} does not offer {offering.id}")
+    (A new booking takes the same lock while it checks its services:
+    :func:`visit_steps.check_offered` with ``lock``.)"""
+    db.session.execute(queries.OFFICE_LOCKS[for_change], {"office": office.id})
 
 
 def default_range(office: Office, now: datetime) -> tuple[date, date]:
@@ -108,7 +99,7 @@ def _policy(office: Office, by_staff: bool) -> slots.Policy:
 
 def list_free_slots(
     office: Office,
-    visit: Service | Sequence[visits.Line],
+    lines: Sequence[visits.Line],
     now: datetime,
     first_day: date | None = None,
     last_day: date | None = None,
@@ -122,7 +113,6 @@ def list_free_slots(
     ``by_staff``: staff may book without the citizens' lead time (never in the past).
     ``booked``: the lines of a booked appointment (a move keeps them): the office's
     limits are not checked again. Raises ServiceNotOffered or VisitNotAllowed."""
-    lines = visits.as_lines(visit)
     visit_steps.check_offered(office, lines, limits=not booked)
     first_day, last_day = _days_in_horizon(office, now, first_day, last_day)
     if first_day > last_day:
@@ -141,13 +131,13 @@ def first_free_day(office: Office, service: Service, now: datetime) -> date | No
     return first.start_at.astimezone(office.tz).date() if first else None
 
 
-def is_offered(office: Office, visit: Service | Sequence[visits.Line], start_at: datetime,
+def is_offered(office: Office, lines: Sequence[visits.Line], start_at: datetime,
                now: datetime, *, booked: bool = False) -> bool:
     """Whether ``start_at`` is a free start for the visit right now (``booked``: see
     :func:`list_free_slots`)."""
     day = start_at.astimezone(office.tz).date()
     return any(s.start_at == start_at
-               for s in list_free_slots(office, visit, now, day, day, booked=booked))
+               for s in list_free_slots(office, lines, now, day, day, booked=booked))
 
 
 def is_changeable(appointment: Appointment, now: datetime) -> bool:
@@ -169,10 +159,10 @@ def _seat_taker(office: Office, lines: Sequence[visits.Line], start_at: datetime
     seat number of each step (specific rules first; lapsed holds deleted first), inserted
     in time order (held until ``hold_until`` if given), or SlotTaken if a step is full.
     Run it inside :func:`retries.in_savepoint`."""
-    single = visit_steps.is_single(lines)
-    lock_office_schedule(office, offering=lines[0].service if offered and single else None)
-    if offered and not single:
-        visit_steps.check_offered(office, lines)
+    if offered:
+        visit_steps.check_offered(office, lines, lock=True)
+    else:
+        lock_office_schedule(office)
     duration = visits.visit_minutes(lines)
     day = start_at.astimezone(office.tz).date()
     steps = visit_steps.open_steps(office, lines, day, day)
@@ -205,7 +195,7 @@ def _seat_taker(office: Office, lines: Sequence[visits.Line], start_at: datetime
 
 
 def book_appointment(
-    office: Office, visit: Service | Sequence[visits.Line], start_at: datetime,
+    office: Office, lines: Sequence[visits.Line], start_at: datetime,
     citizen: Citizen, now: datetime,
     *, by_staff: bool = False, key: str | None = None, hold_until: datetime | None = None,
     cap: int | None = None, notify: bool = True,
@@ -229,7 +219,6 @@ def book_appointment(
     is written.
     The booking code is unique in the database too: a code in use is retried like a
     seat taken concurrently, with a new one."""
-    lines = visits.as_lines(visit)
     if key is not None:
         fingerprint = idempotency.fingerprint(
             office.id, visits.fingerprint_part(lines), start_at.astimezone(UTC).isoformat(), citizen.name,

@@ -14,28 +14,35 @@ from booking.offices.models import AvailabilityRule, Closure, Office, office_ser
 from booking.scheduling import codes, slots
 from booking.scheduling.models import CANCELLED, Appointment, AppointmentSeat, StepCount
 
-_OFFERED = select(office_services.c.service_id).where(  # (built once, like those below)
-    office_services.c.office_id == bindparam("office"),
-    office_services.c.service_id == bindparam("service"))
 
-
-def _lock_statement(offering: bool, for_change: bool):
+def _lock_statement(for_change: bool):
     query = select(Office.id).where(Office.id == bindparam("office"))
-    if offering:
-        query = query.join(office_services, office_services.c.office_id == Office.id).where(
-            office_services.c.service_id == bindparam("service"))
     return query.with_for_update(read=not for_change, key_share=not for_change, of=Office)
 
 
-# operations.lock_office_schedule's statements, built once: (offering, for_change) → statement
-OFFICE_LOCKS = {(offering, change): _lock_statement(offering, change)
-                for offering in (False, True) for change in (False, True)}
+# operations.lock_office_schedule's statements, built once (like those below): for_change → statement
+OFFICE_LOCKS = {change: _lock_statement(change) for change in (False, True)}
+
+_OFFERED = select(office_services.c.service_id, office_services.c.combinable).where(
+    office_services.c.office_id == bindparam("office"),
+    office_services.c.service_id.in_(bindparam("services", expanding=True)))
+# the same, locking the office's row as a booking does (operations.lock_office_schedule)
+_OFFERED_LOCKING = _OFFERED.join(Office, Office.id == office_services.c.office_id) \
+    .with_for_update(read=True, key_share=True, of=Office)
+
+
+def get_offered(office_id: str, service_ids: Iterable[str], *, lock: bool = False
+                ) -> dict[str, bool]:
+    """Of ``service_ids``, those the office offers, each with whether it may share an
+    appointment with others; one indexed query. ``lock``: lock the office's schedule for
+    a booking in the same statement (only if it offers one of them)."""
+    return dict(db.session.execute(_OFFERED_LOCKING if lock else _OFFERED,
+                                   {"office": office_id, "services": list(service_ids)}).all())
 
 
 def is_offered(office_id: str, service_id: str) -> bool:
-    """Whether the office offers the service (one indexed lookup, no ORM collection)."""
-    found = db.session.execute(_OFFERED, {"office": office_id, "service": service_id})
-    return found.first() is not None
+    """Whether the office offers the service."""
+    return service_id in get_offered(office_id, [service_id])
 
 
 def get_policy(office: Office) -> slots.Policy:
@@ -150,15 +157,11 @@ _TAKEN = _taken_statement()  # built once: every listing runs it
 
 def get_taken(office: Office, rules: Iterable[slots.Rule], first_day: date, last_day: date,
               now: datetime) -> dict[tuple[int, datetime], int]:
-    """Seats taken at ``now`` per (rule id, step) of ``rules`` in the local date range:
-    the counts of seats not held that the booking keeps (:mod:`seat_counts`), plus the
-    held seats not lapsed yet, counted from their small partial index. One round trip."""
+    """Seats taken at ``now`` per (rule id, step) of ``rules`` in the local date range
+    (:func:`get_taken_between`)."""
     start, end = day_bounds(office, first_day, last_day)
-    rows = db.session.connection().execute(_TAKEN, {
-        "rule_ids": [rule.id for rule in rules if rule.id is not None],
-        "start": start, "end": end, "now": now}).all()
-    instant = datetime.fromtimestamp
-    return {(rule_id, instant(seconds, UTC)): count for rule_id, seconds, count in rows}
+    return get_taken_between([rule.id for rule in rules if rule.id is not None], start, end,
+                             now)
 
 
 def get_used_seats(office: Office, instants: list[datetime]) -> dict[datetime, dict[int, set[int]]]:
@@ -230,27 +233,14 @@ def get_closure_intervals_of(office_ids: Iterable[str], start: datetime, end: da
 
 def get_taken_between(rule_ids: list[int], start: datetime, end: datetime, now: datetime
                       ) -> dict[tuple[int, datetime], int]:
-    """:func:`get_taken` for the rules ``rule_ids`` (of one office or several) and the
-    steps from UTC ``start`` to before ``end``: two queries however many offices."""
-    in_range = (AppointmentSeat.rule_id.in_(rule_ids), AppointmentSeat.slot_at >= start,
-                AppointmentSeat.slot_at < end)
-    rows = db.session.execute(
-        select(AppointmentSeat.rule_id, AppointmentSeat.slot_at, func.count())
-        .where(*in_range)
-        .group_by(AppointmentSeat.rule_id, AppointmentSeat.slot_at)
-    )
-    taken = {(rule_id, slot_at): count for rule_id, slot_at, count in rows}
-    lapsed = db.session.execute(
-        select(AppointmentSeat.rule_id, AppointmentSeat.slot_at, func.count())
-        .where(*in_range, AppointmentSeat.held_until.is_not(None),
-               AppointmentSeat.held_until <= now)
-        .group_by(AppointmentSeat.rule_id, AppointmentSeat.slot_at)
-    )
-    for rule_id, slot_at, count in lapsed:
-        left = taken.pop((rule_id, slot_at)) - count
-        if left:
-            taken[rule_id, slot_at] = left
-    return taken
+    """Seats taken at ``now`` per (rule id, step) of ``rule_ids`` (of one office or
+    several), for the steps from UTC ``start`` to before ``end``: the counts of seats not
+    held that the booking keeps (:mod:`seat_counts`), plus the held seats not lapsed yet,
+    counted from their small partial index. One round trip."""
+    rows = db.session.connection().execute(_TAKEN, {
+        "rule_ids": rule_ids, "start": start, "end": end, "now": now}).all()
+    instant = datetime.fromtimestamp
+    return {(rule_id, instant(seconds, UTC)): count for rule_id, seconds, count in rows}
 
 
 # ---------------------------------------------------------------- appointments

@@ -6,40 +6,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import select
-
-from booking.db import db
 from booking.fairness.lottery import withhold_lottery_days
-from booking.offices.models import Office, office_services
+from booking.offices.models import Office
 from booking.scheduling import queries, slots, visits
 from booking.scheduling.errors import ServiceNotOffered
 
 
-def is_single(lines: Sequence[visits.Line]) -> bool:
-    """One service for one person: what every booking was before visits."""
-    return len(lines) == 1 and lines[0].persons == 1
-
-
-def get_combinable(office_id: str, service_ids: Iterable[str]) -> dict[str, bool]:
-    """Of the services the office offers among ``service_ids``: whether each may share
-    an appointment (one query)."""
-    return dict(db.session.execute(
-        select(office_services.c.service_id, office_services.c.combinable).where(
-            office_services.c.office_id == office_id,
-            office_services.c.service_id.in_(list(service_ids)))).all())
-
-
-def check_offered(office: Office, lines: Sequence[visits.Line], *, limits: bool = True
-                  ) -> None:
+def check_offered(office: Office, lines: Sequence[visits.Line], *, limits: bool = True,
+                  lock: bool = False) -> None:
     """Raise ServiceNotOffered unless the office offers every service of the visit, and
     with ``limits`` VisitNotAllowed unless the visit keeps the office's limits
-    (:func:`visits.check_visit`)."""
-    if is_single(lines):
-        if not queries.is_offered(office.id, lines[0].service.id):
-            raise ServiceNotOffered(f"{office.id} does not offer {lines[0].service.id}")
-        return
-    combinable = get_combinable(office.id, visits.service_ids(lines))
-    missing = [sid for sid in visits.service_ids(lines) if sid not in combinable]
+    (:func:`visits.check_visit`). ``lock``: lock the office's schedule for a booking in
+    the same statement (:func:`queries.get_offered`)."""
+    wanted = visits.service_ids(lines)
+    combinable = queries.get_offered(office.id, wanted, lock=lock)
+    missing = [sid for sid in wanted if sid not in combinable]
     if missing:
         raise ServiceNotOffered(f"{office.id} does not offer {missing[0]}")
     if limits:

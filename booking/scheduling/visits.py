@@ -52,11 +52,6 @@ def single(service: Service) -> list[Line]:
     return [Line(service, 1)]
 
 
-def as_lines(visit: Service | Sequence[Line]) -> list[Line]:
-    """A visit as lines; a bare Service (older callers, tests) is one person for it."""
-    return single(visit) if isinstance(visit, Service) else list(visit)
-
-
 def service_ids(lines: Sequence[Line]) -> list[str]:
     return [line.service.id for line in lines]
 

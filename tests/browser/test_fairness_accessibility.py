@@ -13,7 +13,7 @@ from booking.accounts.operations import get_user_by_email
 from booking.db import utcnow
 from booking.fairness import lottery
 from booking.offices.models import Office, Service
-from booking.scheduling import operations
+from booking.scheduling import operations, visits
 from booking.waitlist.wishes import ALL_DAY, Wish, register_wish
 from tests.browser.support import html_lang, log_in, main_button, post_and_check, visit
 from tests.factories import add_user, at, cheap_hashing, make_town, next_workday
@@ -55,7 +55,7 @@ def test_waitlist_pages(a11y_page, lang, ctx, town):
 def test_the_page_that_confirms_a_held_booking(a11y_page, lang, ctx, town):
     now = utcnow()
     appointment, token = operations.book_appointment(
-        ctx.get(Office, "amt"), ctx.get(Service, "pass"), at(next_workday(), 9),
+        ctx.get(Office, "amt"), visits.single(ctx.get(Service, "pass")), at(next_workday(), 9),
         operations.Citizen("Anna Muster", "anna@example.org", language=lang), now,
         hold_until=now + timedelta(minutes=30))
     code = appointment.code

@@ -80,13 +80,14 @@ class Tables:
     def _service_rows(self, data: dict, cells: Callable) -> list[list]:
         rows = []
         for bucket in self.period.buckets():
+            label = self._bucket(bucket)  # (a year per day: formatted once, not per service)
             for service_id, name in [*self.names.items(), (None, gettext("All services"))]:
                 item = data.get((bucket, service_id))
                 if item is None and service_id is not None:
                     continue
                 if service_id is None and self.period.service_id:
                     continue
-                rows.append([self._bucket(bucket), name, *cells(item)])
+                rows.append([label, name, *cells(item)])
         return rows
 
     @property

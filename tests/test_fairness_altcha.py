@@ -284,6 +284,37 @@ def test_moving_needs_the_check_too(guarded, ctx, town, monkeypatch):
     assert ctx.scalar(select(Appointment)).sequence == 1
 
 
+def test_entering_a_lottery_needs_the_check_too(guarded, ctx, town, monkeypatch):
+    """Many identities entering one draw is what a bot would do: the entry form asks for
+    the same proof of work (or the no-JavaScript wait) as a booking."""
+    from booking.accounts.operations import get_user_by_email
+    from booking.fairness import lottery
+    from booking.fairness.lottery_models import LotteryEntry
+    from booking.offices.models import Service
+
+    now, day = utcnow(), next_workday(10)
+    admin = get_user_by_email(add_user(ctx, "admin"))
+    announced = lottery.create_lottery(ctx.get(Service, "pass"), [ctx.get(Office, "amt")],
+                                       day, day, now - timedelta(hours=1),
+                                       now + timedelta(days=1), admin, now)
+    ctx.commit()
+    path = f"/lotteries/{announced.id}/"
+    html = guarded.get(path).get_data(as_text=True)
+    assert "<altcha-widget" in html and "vendor/altcha.js" in html
+    data = {"csrf_token": csrf_from(html), "name": "Lotte Losfee",
+            "email": "lotte@example.org", "language": "de", "offices": ["amt"],
+            "weekdays": ["1", "2"], "times": ["morning"], "privacy": "y",
+            "bot_check": wait_token_from(html)}
+    early = guarded.post(path, data=data)  # no solution, and sent at once
+    page = early.get_data(as_text=True)
+    assert early.status_code == 422
+    assert 'href="#bot_check"' in page and re.search(r"in (19|20) Sekunden erneut", page)
+    assert count_rows(ctx, LotteryEntry) == 0
+    entered = guarded.post(path, data={**data, "altcha": solved(guarded)})
+    assert entered.status_code == 303
+    assert count_rows(ctx, LotteryEntry) == 1
+
+
 def test_with_the_measure_off_no_check_is_shown_or_needed(client, ctx, town):
     start = local_iso(next_workday(), 9)
     html = form_page(client, start)

@@ -139,3 +139,4 @@ class LotteryEntryForm(FlaskForm):
     times = CheckboxesField(_l("Times of day that suit you"), choices=TIME_CHOICES,
                             validators=[DataRequired(_l("Please choose at least one time of day."))])
     privacy = BooleanField(_l("I have read the privacy notice."), validators=[_consent])
+    bot_check = bot_check_field()

@@ -15,6 +15,7 @@ from booking.db import db, utcnow
 from booking.fairness import lottery as lotteries
 from booking.fairness.lottery_models import Lottery
 from booking.i18n import current_language
+from booking.web import bot_check
 from booking.web.citizen import bp
 from booking.web.citizen.forms import ConfirmForm, LotteryEntryForm
 
@@ -62,7 +63,7 @@ def lottery_enter(lottery_id: int):
         if len(lottery.offices) == 1:
             form.offices.data = [lottery.offices[0].id]
     info = describe(lottery, now)
-    if info["taking_entries"] and form.validate_on_submit():
+    if info["taking_entries"] and form.validate_on_submit() and bot_check.check_form(form):
         try:
             lotteries.enter(lottery, form.name.data, form.email.data, form.language.data,
                             form.offices.data, [int(day) for day in form.weekdays.data],

@@ -111,7 +111,7 @@ def _fill(ctx, floor, base: datetime) -> dict:
     past = book(PAST, 2, 10)
     cancelled = book(CANCELLED, 5, 10)
     phone = staff_operations.book_for_caller(
-        office, passport, at(_day(5), 11), operations.Citizen(*PHONE),
+        office, visits.single(passport), at(_day(5), 11), operations.Citizen(*PHONE),
         staff, base, key="phone-call-1")
     staff_operations.cancel_by_staff(cancelled, staff, base + timedelta(minutes=1),
                                      reason=REASON)

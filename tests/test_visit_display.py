@@ -279,3 +279,55 @@ def test_clerk_moves_a_family_appointment_only_where_its_whole_length_fits(clien
     assert appointment.end_at - appointment.start_at == timedelta(minutes=105)
     assert [(line.service_id, line.persons) for line in appointment.lines] == [
         ("pass", 3), ("melde", 1)]
+
+
+def test_clerk_books_a_family_on_the_phone_where_its_whole_length_fits(client, ctx, floor):
+    """The clerk's phone booking takes persons and further services like the citizens'
+    calendar: only starts where the whole visit fits, booked as one appointment."""
+    from booking.scheduling.models import PHONE, Appointment
+
+    log_in(client, make_user(ctx, "clerk", "amt")[1])
+    day = next_workday(3)
+    visit = {"service": "pass", "day": str(day), "persons": "3", "also-melde": "1"}
+    page = client.get("/staff/offices/amt/book", query_string={**visit, "lang": "en"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'id="visit-persons" name="persons"' in html and 'name="also-melde"' in html
+    assert SUMMARY_EN in plain_text(html)
+    # 105 minutes: the latest start is 22:00 (one passport alone could start at 23:15)
+    starts = re.findall(r'name="slot" id="slot-\d+" value="([^"]+)"', html)
+    assert starts and starts[-1] == local_iso(day, 22, 0)
+    for name, value in (("persons", "3"), ("also-melde", "1")):  # step two carries them on
+        assert f'<input type="hidden" name="{name}" value="{value}">' in html
+    booked = client.post("/staff/offices/amt/book", data={
+        **visit, "csrf_token": csrf_from(html), "slot": local_iso(day, 9),
+        "name": "Familie Anruf", "email": "", "phone": "", "language": "en"})
+    assert booked.status_code == 303
+    ctx.rollback()
+    appointment = ctx.scalar(select(Appointment))
+    assert appointment.channel == PHONE
+    assert appointment.end_at - appointment.start_at == timedelta(minutes=105)
+    assert [(line.service_id, line.persons) for line in appointment.lines] == [
+        ("pass", 3), ("melde", 1)]
+
+
+@pytest.mark.parametrize("fields", [{"persons": "0"}, {"persons": "zwei"},
+                                    {"persons": "5", "also-melde": "5"}])
+def test_clerk_phone_booking_refuses_a_visit_the_office_does_not_allow(client, ctx, floor,
+                                                                      fields):
+    from booking.scheduling.models import Appointment
+
+    log_in(client, make_user(ctx, "clerk", "amt")[1])
+    day = next_workday(3)
+    query = {"service": "pass", "day": str(day), **fields}
+    page = client.get("/staff/offices/amt/book", query_string=query)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert 'id="visit-error"' in html and 'aria-invalid="true"' in html
+    assert 'name="slot"' not in html  # no times for a visit that can't be booked
+    posted = client.post("/staff/offices/amt/book", data={
+        **query, "csrf_token": csrf_from(html), "slot": local_iso(day, 9), "name": "Anna",
+        "email": "", "phone": "", "language": "de"})
+    assert posted.status_code == 422
+    ctx.rollback()
+    assert ctx.scalar(select(func.count()).select_from(Appointment)) == 0

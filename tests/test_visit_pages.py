@@ -1,5 +1,5 @@
 """The citizen pages book one appointment for several persons and further services of
-the same office, without JavaScript (booking.web.citizen.visit_form)."""
+the same office, without JavaScript (booking.web.visit_form)."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ are arguments; nothing here reads the request.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import func, or_, select
@@ -15,7 +16,7 @@ from sqlalchemy import func, or_, select
 from booking.audit import log as audit
 from booking.db import db
 from booking.notifications import appointment_mails
-from booking.offices.models import Counter, Office, Service
+from booking.offices.models import Counter, Office
 from booking.scheduling import codes, operations, visits
 from booking.scheduling.errors import SchedulingError
 from booking.scheduling.models import ARRIVED, BY_OFFICE, CONFIRMED, NO_SHOW, Appointment
@@ -113,15 +114,17 @@ def move_by_staff(appointment: Appointment, start_at: datetime, actor, now: date
     _record(actor, "appointment.moved", appointment, before, _times(appointment), now)
 
 
-def book_for_caller(office: Office, service: Service, start_at: datetime,
+def book_for_caller(office: Office, lines: Sequence[visits.Line], start_at: datetime,
                     citizen: operations.Citizen, actor, now: datetime, *,
                     key: str | None = None) -> Appointment:
-    """Book on the phone channel. With ``citizen.email`` the caller gets the usual
+    """Book the visit's ``lines`` (services and persons; ``visits.single(service)`` for
+    one) on the phone channel. With ``citizen.email`` the caller gets the usual
     confirmation email; without one (``None``) nothing is sent. Raises what
-    ``book_appointment`` raises (NotBookable, SlotTaken, ServiceNotOffered, KeyReused).
-    A repeat under the same ``key`` returns the first booking and records nothing."""
+    ``book_appointment`` raises (NotBookable, SlotTaken, ServiceNotOffered,
+    VisitNotAllowed, KeyReused). A repeat under the same ``key`` returns the first
+    booking and records nothing."""
     appointment, _token = operations.book_appointment(
-        office, visits.single(service), start_at, citizen, now, by_staff=True, key=key)
+        office, lines, start_at, citizen, now, by_staff=True, key=key)
     if appointment.created_at != now:
         return appointment  # booked before under the same key
     _record(actor, "appointment.booked", appointment, None,

@@ -30,8 +30,8 @@ from booking.scheduling.errors import (
     SlotTaken,
 )
 from booking.scheduling.idempotency import new_key
-from booking.web import bot_check, caching, fairness, validation
-from booking.web.citizen import bp, visit_form
+from booking.web import bot_check, caching, fairness, validation, visit_form
+from booking.web.citizen import bp
 from booking.web.citizen.forms import (
     NEXT_FREE_TIMES,
     NEXT_FREE_WEEKDAYS,

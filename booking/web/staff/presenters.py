@@ -20,8 +20,10 @@ from booking.scheduling.errors import (
     KeyReused,
     ServiceNotOffered,
     SlotTaken,
+    VisitNotAllowed,
 )
 from booking.scheduling.models import ARRIVED, CANCELLED, CONFIRMED, HELD, NO_SHOW, ONLINE, PHONE
+from booking.web import visit_input
 
 
 def today(office: Office) -> date:
@@ -58,6 +60,8 @@ def message(exc: Exception, appointment=None) -> str:
                        "Cancel it and book a new one instead.")
     if isinstance(exc, ServiceNotOffered):
         return gettext("This office does not offer this service.")
+    if isinstance(exc, VisitNotAllowed):
+        return visit_input.not_allowed_message(exc)
     if isinstance(exc, KeyReused):
         return gettext("This form was already used for a booking with other details. "
                        "To book another appointment, please send it again.")

@@ -17,11 +17,12 @@ from wtforms import SelectChoice
 from booking.db import utcnow
 from booking.i18n import current_language
 from booking.offices.models import Office
-from booking.scheduling import operations, queries, visits
+from booking.scheduling import operations, queries
 from booking.scheduling import staff_operations as staff_ops
 from booking.scheduling.errors import KeyReused, SchedulingError, ServiceNotOffered
 from booking.scheduling.idempotency import new_key
 from booking.scheduling.models import CONFIRMED
+from booking.web import visit_form
 from booking.web.auth import office_for, require_role, staff_user
 from booking.web.staff import bp
 from booking.web.staff.forms import ActionForm, DayForm, MoveForm, PhoneBookingForm, ScheduleFilter, SlotQuery
@@ -195,30 +196,15 @@ def move(office_id: str, appointment_id: int):
 @bp.route("/staff/offices/<office_id>/book", methods=["GET", "POST"])
 @require_role("clerk")
 def phone_booking(office_id: str):
+    """Step one (GET): service, day, and the visit's persons and further services
+    (booking.web.visit_form); step two (POST): a free time for the whole visit and the
+    caller's details."""
     user = staff_user()
     office = office_for(user, office_id)
     error = None
     if request.method == "POST":
         query = form = PhoneBookingForm(office)
         status = 200 if form.validate_on_submit() else 422
-        if status == 200:
-            service = next(s for s in office.services if s.id == form.service.data)
-            citizen = operations.Citizen(form.name.data, form.email.data, form.phone.data,
-                                         form.language.data)
-            try:
-                appointment = staff_ops.book_for_caller(office, service, form.slot.start_at,
-                                                        citizen, user, utcnow(),
-                                                        key=form.key.data)
-            except KeyReused as exc:
-                status, error = 422, message(exc)
-                form.key.data = new_key()
-            except SchedulingError as exc:
-                status, error = 409, message(exc)
-                form.slot.data = None
-            else:
-                flash(gettext("The appointment is booked."), "success")
-                return redirect(url_for("staff.appointment", office_id=office.id,
-                                        appointment_id=appointment.id, new=1), 303)
     else:
         query, form = SlotQuery(office, formdata=request.args), PhoneBookingForm(office)
         status = 200 if query.validate() else 422
@@ -226,9 +212,29 @@ def phone_booking(office_id: str):
     if not query.service.errors:
         service = next((s for s in office.services if s.id == query.service.data),
                        office.services[0] if office.services else None)
+    visit = visit_form.visit_from(office, service, request.values) if service else None
+    if visit is not None and visit.error:
+        status = 422
+    if request.method == "POST" and status == 200:
+        citizen = operations.Citizen(form.name.data, form.email.data, form.phone.data,
+                                     form.language.data)
+        try:
+            appointment = staff_ops.book_for_caller(office, visit.lines, form.slot.start_at,
+                                                    citizen, user, utcnow(), key=form.key.data)
+        except KeyReused as exc:
+            status, error = 422, message(exc)
+            form.key.data = new_key()
+        except SchedulingError as exc:
+            status, error = 409, message(exc)
+            form.slot.data = None
+        else:
+            flash(gettext("The appointment is booked."), "success")
+            return redirect(url_for("staff.appointment", office_id=office.id,
+                                    appointment_id=appointment.id, new=1), 303)
     day = (None if query.day.errors else query.day.day) or today(office)
     form.service.data = query.service.data = service.id if service else ""
     form.day.data = query.day.data = day.isoformat()
-    form.slot.choices = _time_choices(office, visits.single(service), day) if service else []
+    form.slot.choices = (_time_choices(office, visit.lines, day)
+                         if visit is not None and not visit.error else [])
     return render_template("staff/phone_booking.html", office=office, query=query, form=form,
-                           service=service, day=day, error=error), status
+                           service=service, visit=visit, day=day, error=error), status

@@ -1,7 +1,8 @@
 """Booking for several persons, and other services of the same office in the same
-appointment, without JavaScript: a GET form on a service's slot page (``persons`` and,
-for each other service the office lets share an appointment, ``also-<id>`` with its
-persons; 0 or empty: not) whose fields the slot links and the booking form carry on."""
+appointment, without JavaScript: GET fields (``persons`` and, for each other service the
+office lets share an appointment, ``also-<id>`` with its persons; 0 or empty: not) on a
+service's slot page and on the clerk's phone booking, which the slot links and the
+booking forms carry on (templates/_visit_fields.html)."""
 
 from __future__ import annotations
 

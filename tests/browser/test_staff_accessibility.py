@@ -223,6 +223,15 @@ def test_phone_booking_steps_and_errors(a11y_page, lang, ctx, town):
           "phone booking: bad service and day")
     visit(page, f"/staff/offices/amt/book?service=pass&day={next_workday(3, '7').isoformat()}",
           label="phone booking: a day without times")
+    # a family: persons and a further service, then a visit the office does not allow
+    page.fill("#visit-persons", "2")
+    page.fill("#visit-also-melde", "1")
+    with page.expect_navigation():
+        page.locator("main form[method=get] button[type=submit]").click()
+    assert "× 2, " in page.locator("main h2").last.inner_text()  # the visit's services
+    check(page, "phone booking: a visit of several services and persons")
+    visit(page, f"/staff/offices/amt/book?service=pass&day={day.isoformat()}&persons=0", 422,
+          "phone booking: a visit the office does not allow")
 
     # step two, all wrong: no time, no name, a bad address and phone number
     visit(page, f"/staff/offices/amt/book?service=pass&day={day.isoformat()}")

@@ -207,6 +207,23 @@ def add_user(ctx, role: str, *offices: str, name: str | None = None) -> str:
     return address
 
 
+def open_lottery(ctx, service_id: str = "pass"):
+    """A committed lottery of ``service_id`` at 'amt' (make_town) for one workday ten days
+    ahead, taking entries from an hour ago until tomorrow, announced by an admin."""
+    from booking.accounts.operations import get_user_by_email
+    from booking.db import utcnow
+    from booking.fairness import lottery
+    from booking.offices.models import Office, Service
+
+    now, day = utcnow(), next_workday(10)
+    admin = get_user_by_email(add_user(ctx, "admin"))
+    announced = lottery.create_lottery(ctx.get(Service, service_id), [ctx.get(Office, "amt")],
+                                       day, day, now - timedelta(hours=1),
+                                       now + timedelta(days=1), admin, now)
+    ctx.commit()
+    return announced
+
+
 def log_in_with_password(client, address: str) -> None:
     """Log in through the login form; the session's language is English, so assertions
     on English texts keep holding when the German translations change."""

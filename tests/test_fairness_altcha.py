@@ -27,6 +27,7 @@ from tests.factories import (
     local_iso,
     make_town,
     next_workday,
+    open_lottery,
     second_app,
 )
 
@@ -287,18 +288,9 @@ def test_moving_needs_the_check_too(guarded, ctx, town, monkeypatch):
 def test_entering_a_lottery_needs_the_check_too(guarded, ctx, town, monkeypatch):
     """Many identities entering one draw is what a bot would do: the entry form asks for
     the same proof of work (or the no-JavaScript wait) as a booking."""
-    from booking.accounts.operations import get_user_by_email
-    from booking.fairness import lottery
     from booking.fairness.lottery_models import LotteryEntry
-    from booking.offices.models import Service
 
-    now, day = utcnow(), next_workday(10)
-    admin = get_user_by_email(add_user(ctx, "admin"))
-    announced = lottery.create_lottery(ctx.get(Service, "pass"), [ctx.get(Office, "amt")],
-                                       day, day, now - timedelta(hours=1),
-                                       now + timedelta(days=1), admin, now)
-    ctx.commit()
-    path = f"/lotteries/{announced.id}/"
+    path = f"/lotteries/{open_lottery(ctx).id}/"
     html = guarded.get(path).get_data(as_text=True)
     assert "<altcha-widget" in html and "vendor/altcha.js" in html
     data = {"csrf_token": csrf_from(html), "name": "Lotte Losfee",

@@ -9,14 +9,13 @@ from datetime import timedelta
 
 import pytest
 
-from booking.accounts.operations import get_user_by_email
 from booking.db import utcnow
 from booking.fairness import lottery
 from booking.offices.models import Office, Service
 from booking.scheduling import operations, visits
 from booking.waitlist.wishes import ALL_DAY, Wish, register_wish
 from tests.browser.support import html_lang, log_in, main_button, post_and_check, visit
-from tests.factories import add_user, at, cheap_hashing, make_town, next_workday
+from tests.factories import at, cheap_hashing, make_town, next_workday, open_lottery
 
 pytestmark = pytest.mark.browser
 
@@ -65,12 +64,8 @@ def test_the_page_that_confirms_a_held_booking(a11y_page, lang, ctx, town):
 
 def test_lottery_pages(a11y_page, lang, ctx, town, monkeypatch):
     cheap_hashing(monkeypatch)
-    page, now, day = a11y_page, utcnow(), next_workday(10)
-    admin = get_user_by_email(add_user(ctx, "admin"))
-    announced = lottery.create_lottery(ctx.get(Service, "pass"), [ctx.get(Office, "amt")],
-                                       day, day, now - timedelta(hours=1),
-                                       now + timedelta(days=1), admin, now)
-    ctx.commit()
+    page, now = a11y_page, utcnow()
+    announced = open_lottery(ctx)
     path = f"/lotteries/{announced.id}/"
     visit(page, path, label="lottery entry form")
     post_and_check(page, main_button(page, path), 422, "lottery entry form with errors")

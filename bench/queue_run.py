@@ -95,7 +95,7 @@ def draw(app, n: int) -> list[str]:
     with app.app_context():
         office = db.session.get(Office, OFFICE)
         for i in range(n):
-            ids.append(draw_ticket(office, SERVICE, utcnow(), always_open=True).id)
+            ids.append(draw_ticket(office, SERVICE, utcnow(), always_open=True).ticket.id)
             if i % 200 == 199:
                 db.session.commit()
         db.session.commit()
@@ -298,6 +298,9 @@ def streams_phase(args, app, server: Server, token: str, counters: list[int],
     calls_cpu = server.cpu_seconds() - cpu0
     client.stdin.close()
     client.wait(timeout=120)
+    # the server notices a closed stream at its next heartbeat; until then each event is
+    # still rendered for it: let them end before the draws and calls are measured
+    time.sleep(float(server.env.get("REALTIME_HEARTBEAT_SECONDS") or 15) + 3)
     with open(out_file) as fh:
         received = json.load(fh)
 

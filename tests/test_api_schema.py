@@ -77,7 +77,7 @@ def staff(ctx, floor):
     waiting ticket."""
     token = issue_api_token(create_user("admin@example.org", PASSWORD, "admin", [], utcnow()),
                             utcnow())
-    ticket = arrivals.draw_ticket(floor, "pass", utcnow())
+    ticket = arrivals.draw_ticket(floor, "pass", utcnow()).ticket
     ctx.commit()
     ids = counter(ctx, "1").id, ticket.id
     ctx.rollback()

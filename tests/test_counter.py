@@ -61,7 +61,7 @@ def token(client) -> str:
 
 
 def draw(ctx, service: str = "pass", office: str = "amt") -> str:
-    ticket = arrivals.draw_ticket(ctx.get(Office, office), service, utcnow())
+    ticket = arrivals.draw_ticket(ctx.get(Office, office), service, utcnow()).ticket
     ctx.commit()
     ticket_id = ticket.id
     ctx.rollback()

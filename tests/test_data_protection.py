@@ -35,7 +35,7 @@ ADDRESSES = ("waiting@example.org", "queued@example.org", "sent@example.org")
 
 def _reminders_in_every_state(app, ctx, floor, asked_at: datetime) -> None:
     """One reminder still waiting on its ticket, one email queued, one sent."""
-    tickets = [arrivals.draw_ticket(floor, "pass", asked_at + timedelta(minutes=i))
+    tickets = [arrivals.draw_ticket(floor, "pass", asked_at + timedelta(minutes=i)).ticket
                for i in range(6)]
     ask_for_reminder(tickets[1], "sent@example.org", asked_at)  # one ahead: at once
     ctx.commit()
@@ -51,7 +51,7 @@ def _reminders_in_every_state(app, ctx, floor, asked_at: datetime) -> None:
 
 def test_sent_reminders_keep_no_address(app, ctx, floor):
     """"We keep your address only until that one email is sent"."""
-    (ticket,) = [arrivals.draw_ticket(floor, "pass", utcnow())]
+    (ticket,) = [arrivals.draw_ticket(floor, "pass", utcnow()).ticket]
     ask_for_reminder(ticket, "sent@example.org", utcnow())
     ctx.commit()
     assert tables_containing(ctx, "sent@example.org") == ["outbox_messages.recipient",

@@ -18,7 +18,7 @@ def test_board_shows_calls_waiting_and_no_names(client, ctx, floor):  # noqa: F8
     c1 = ctx.scalar(select(Counter).where(Counter.name == "1"))
     appt = passport_appointment(ctx, floor, now + timedelta(minutes=5))
     appt.name = "Erika Geheimname"
-    first = arrivals.check_in(floor, appt, now)
+    first = arrivals.check_in(floor, appt, now).ticket
     arrivals.draw_ticket(floor, "melde", now)
     arrivals.draw_ticket(floor, "pass", now)
     counter_operations.call_next(c1, now)

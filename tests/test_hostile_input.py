@@ -65,7 +65,7 @@ def world(app, ctx, floor, client):
 
     log_in_with_password(client, add_user(ctx, "admin"))
     token = issue_api_token(get_user_by_email("admin@teststadt.example"), utcnow())
-    ticket = arrivals.draw_ticket(floor, "pass", utcnow())
+    ticket = arrivals.draw_ticket(floor, "pass", utcnow()).ticket
     day = date.today() + timedelta(days=20)
     closure = Closure(office=floor, starts_at=at(day, 8), ends_at=at(day, 10), reason="x")
     ctx.add(closure)

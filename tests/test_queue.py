@@ -130,11 +130,11 @@ def test_opening_hours_closures_and_holidays():
 # ---------------------------------------------------------------- operations
 
 def test_numbers_run_per_office_and_day_and_restart(ctx, floor):
-    a = arrivals.draw_ticket(floor, "pass", T0)
-    b = arrivals.draw_ticket(floor, "melde", T0 + timedelta(minutes=1))
+    a = arrivals.draw_ticket(floor, "pass", T0).ticket
+    b = arrivals.draw_ticket(floor, "melde", T0 + timedelta(minutes=1)).ticket
     nord = ctx.get(Office, "nord")
-    c = arrivals.draw_ticket(nord, "pass", T0)
-    next_day = arrivals.draw_ticket(floor, "melde", T0 + timedelta(days=1))
+    c = arrivals.draw_ticket(nord, "pass", T0).ticket
+    next_day = arrivals.draw_ticket(floor, "melde", T0 + timedelta(days=1)).ticket
     ctx.commit()
     assert (a.number, b.number, c.number, next_day.number) == ("P001", "M002", "P001", "M001")
     assert len(a.id) >= 20 and a.id != b.id  # unguessable ids
@@ -142,7 +142,7 @@ def test_numbers_run_per_office_and_day_and_restart(ctx, floor):
 
 def test_refused_when_closed_not_offered_or_contingent_used_up(ctx, floor):
     monday_night = datetime(2026, 11, 30, 23, 30, tzinfo=TZ)  # after 23:59? no: 23:30 is open
-    assert arrivals.draw_ticket(floor, "pass", monday_night)
+    assert arrivals.draw_ticket(floor, "pass", monday_night).ticket
     with pytest.raises(errors.OfficeClosedNow):
         arrivals.draw_ticket(floor, "pass", datetime(2026, 11, 30, 23, 59, 30, tzinfo=TZ))
     with pytest.raises(errors.OfficeClosedNow):  # Christmas Day
@@ -171,7 +171,7 @@ def test_refused_when_closed_not_offered_or_contingent_used_up(ctx, floor):
 def test_check_in_rules(ctx, floor):
     now = T0
     on_time = passport_appointment(ctx, floor, now + timedelta(minutes=10))
-    ticket = arrivals.check_in(floor, on_time, now)
+    ticket = arrivals.check_in(floor, on_time, now).ticket
     assert ticket.kind == "appointment" and ticket.due_at == on_time.start_at
     assert on_time.status == ARRIVED and ticket.language == "en"
     with pytest.raises(errors.NotCheckable) as exc:
@@ -190,16 +190,16 @@ def test_check_in_rules(ctx, floor):
     with pytest.raises(errors.UnknownAppointment):  # another office's appointment
         arrivals.check_in(ctx.get(Office, "nord"), tomorrow, now)
     late = passport_appointment(ctx, floor, now - timedelta(minutes=20))  # 20 > 15 minutes late
-    late_ticket = arrivals.check_in(floor, late, now)
+    late_ticket = arrivals.check_in(floor, late, now).ticket
     assert late_ticket.due_at is None  # joins as a walk-in
 
 
 def test_call_next_order_busy_pause_and_empty(ctx, floor):
     c1, c2 = counter(ctx, "1"), counter(ctx, "2")
-    p1 = arrivals.draw_ticket(floor, "pass", T0)
-    m1 = arrivals.draw_ticket(floor, "melde", T0 + timedelta(minutes=1))
+    p1 = arrivals.draw_ticket(floor, "pass", T0).ticket
+    m1 = arrivals.draw_ticket(floor, "melde", T0 + timedelta(minutes=1)).ticket
     appt = passport_appointment(ctx, floor, T0 + timedelta(minutes=12))
-    a1 = arrivals.check_in(floor, appt, T0 + timedelta(minutes=2))
+    a1 = arrivals.check_in(floor, appt, T0 + timedelta(minutes=2)).ticket
     now = T0 + timedelta(minutes=3)
     assert counter_operations.call_next(c2, now).id == m1.id  # counter 2: melde only
     with pytest.raises(errors.CounterBusy):
@@ -222,7 +222,7 @@ def test_recall_cooldown_no_show_after_recalls(ctx, floor):
     c1 = counter(ctx, "1")
     floor.queue_recall_cooldown_seconds, floor.queue_max_recalls = 30, 2
     appt = passport_appointment(ctx, floor, T0)
-    ticket = arrivals.check_in(floor, appt, T0)
+    ticket = arrivals.check_in(floor, appt, T0).ticket
     counter_operations.call_next(c1, T0)
     with pytest.raises(errors.RecallTooSoon) as exc:
         counter_operations.recall(ticket, T0 + timedelta(seconds=10))
@@ -241,8 +241,8 @@ def test_recall_cooldown_no_show_after_recalls(ctx, floor):
 
 def test_start_finish_transfer_park_return(ctx, floor):
     c1, c2 = counter(ctx, "1"), counter(ctx, "2")
-    early = arrivals.draw_ticket(floor, "pass", T0)
-    later = arrivals.draw_ticket(floor, "melde", T0 + timedelta(minutes=5))
+    early = arrivals.draw_ticket(floor, "pass", T0).ticket
+    later = arrivals.draw_ticket(floor, "melde", T0 + timedelta(minutes=5)).ticket
     now = T0 + timedelta(minutes=10)
     assert counter_operations.call_next(c1, now).id == early.id
     counter_operations.start(early, now)
@@ -270,11 +270,11 @@ def test_estimates_follow_measured_service_times(ctx, floor):
     c1 = counter(ctx, "1")
     # two served passports took 6 and 10 minutes
     for minutes in (6, 10):
-        t = arrivals.draw_ticket(floor, "pass", T0)
+        t = arrivals.draw_ticket(floor, "pass", T0).ticket
         counter_operations.call_next(c1, T0)
         counter_operations.start(t, T0)
         counter_operations.finish(t, T0 + timedelta(minutes=minutes))
-    waiting = [arrivals.draw_ticket(floor, "pass", T0 + timedelta(minutes=i)) for i in range(3)]
+    waiting = [arrivals.draw_ticket(floor, "pass", T0 + timedelta(minutes=i)).ticket for i in range(3)]
     view = waits.QueueView(floor, T0 + timedelta(minutes=20))
     assert [view.position(t) for t in waiting] == [0, 1, 2]
     # one counter serves passports: 6 and 10 minutes measured, 30 planned (worth four
@@ -288,8 +288,8 @@ def test_estimates_follow_measured_service_times(ctx, floor):
 
 def test_day_end_closes_open_tickets_and_restarts_numbers(ctx, floor):
     c1 = counter(ctx, "1")
-    waiting = arrivals.draw_ticket(floor, "pass", T0)
-    called = arrivals.draw_ticket(floor, "melde", T0)
+    waiting = arrivals.draw_ticket(floor, "pass", T0).ticket
+    called = arrivals.draw_ticket(floor, "melde", T0).ticket
     counter_operations.call_next(c1, T0)
     ctx.commit()
     assert arrivals.close_day(T0 + timedelta(hours=2)) == 0  # same day: nothing closes
@@ -300,7 +300,7 @@ def test_day_end_closes_open_tickets_and_restarts_numbers(ctx, floor):
         ticket = ctx.get(Ticket, ticket_id)
         assert ticket.status == UNSERVED and ticket.counter_id is None
     assert ctx.scalars(select(TicketDay)).all() == []
-    assert arrivals.draw_ticket(floor, "pass", night.replace(hour=9)).number == "P001"
+    assert arrivals.draw_ticket(floor, "pass", night.replace(hour=9)).ticket.number == "P001"
 
 
 # ---------------------------------------------------------------- JSON API
@@ -433,7 +433,7 @@ def test_api_session_writes_need_the_csrf_header(client, ctx, floor):
 
 def test_close_day_cli(app, ctx, floor):
     yesterday = utcnow() - timedelta(days=1)
-    ticket_id = arrivals.draw_ticket(floor, "pass", yesterday).id
+    ticket_id = arrivals.draw_ticket(floor, "pass", yesterday).ticket.id
     ctx.commit()
     result = app.test_cli_runner().invoke(args=["queue", "close-day"])
     assert result.exit_code == 0 and "closed 1 tickets" in result.output

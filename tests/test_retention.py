@@ -115,7 +115,7 @@ def _fill(ctx, floor, base: datetime) -> dict:
         staff, base, key="phone-call-1")
     staff_operations.cancel_by_staff(cancelled, staff, base + timedelta(minutes=1),
                                      reason=REASON)
-    tickets = [arrivals.draw_ticket(office, "pass", base + timedelta(seconds=i))
+    tickets = [arrivals.draw_ticket(office, "pass", base + timedelta(seconds=i)).ticket
                for i in range(6)]
     ask_for_reminder(tickets[-1], REMINDER, base)  # five ahead: waits
     ctx.add(Closure(office=office, starts_at=base + timedelta(days=40),

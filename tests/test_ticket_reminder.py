@@ -29,7 +29,7 @@ def reminders(ctx) -> list[OutboxMessage]:
 
 
 def queue_of(ctx, floor, n: int, language: str = "de") -> list[Ticket]:
-    return [arrivals.draw_ticket(floor, "pass", T0 + timedelta(minutes=i), language=language)
+    return [arrivals.draw_ticket(floor, "pass", T0 + timedelta(minutes=i), language=language).ticket
             for i in range(n)]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, time
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,7 +20,7 @@ from booking.db import db
 from booking.offices.models import Office, Service, office_services
 from booking.queueing import errors, events, ordering, reminders
 from booking.queueing.models import APPOINTMENT, OPEN_STATUSES, UNSERVED, WAITING, WALK_IN, Ticket, TicketDay
-from booking.queueing.waits import due_window
+from booking.queueing.waits import TicketState, due_window, waiting_figures
 from booking.scheduling import queries as scheduling_queries
 from booking.scheduling.models import ARRIVED, CANCELLED, HELD, Appointment
 
@@ -82,14 +83,29 @@ def _next_seq(office: Office, day, walk_in: bool) -> int:
     return seq
 
 
+class Drawn(NamedTuple):
+    """A ticket just drawn or checked in, and how the public sees it."""
+
+    ticket: Ticket
+    state: TicketState
+
+
 def _new_ticket(office: Office, service: Service, now: datetime, *, kind: str,
                 language: str, appointment: Appointment | None = None,
-                due_at: datetime | None = None) -> Ticket:
+                due_at: datetime | None = None) -> Drawn:
+    """A waiting ticket, with how the public sees it. The running number is taken last:
+    from its upsert to the commit, the office's other kiosks wait for the day's row, so
+    the figures (who is ahead, the estimate) and the event come first. A ticket drawn
+    at the same moment at another kiosk may be missing from the figures; its status
+    page counts it."""
     day = ordering.local_day(now, office.tz)
+    ticket_id = secrets.token_urlsafe(16)
+    ahead, estimate = waiting_figures(office, service, ticket_id, now, due_at, now)
+    events.office_changed(office.id, "drawn", ticket=ticket_id)
     seq = _next_seq(office, day, kind == WALK_IN)
     # one INSERT … RETURNING gives the persistent ticket (no unit-of-work flush)
     ticket = db.session.scalar(insert(Ticket).returning(Ticket), [dict(
-        id=secrets.token_urlsafe(16), office_id=office.id, service_id=service.id, day=day,
+        id=ticket_id, office_id=office.id, service_id=service.id, day=day,
         seq=seq, number=ordering.format_number(service.queue_prefix, seq), kind=kind,
         appointment_id=appointment.id if appointment else None,
         language=language if language in ("de", "en") else "de",
@@ -97,15 +113,16 @@ def _new_ticket(office: Office, service: Service, now: datetime, *, kind: str,
     )])
     set_committed_value(ticket, "office", office)  # known: no lazy loads
     set_committed_value(ticket, "service", service)
-    events.ticket_changed(ticket, "drawn")
     metrics.count(metrics.TICKETS, office=office.id, kind=kind)
-    return ticket
+    return Drawn(ticket, TicketState(ticket.id, ticket.number, service.id, WAITING, None,
+                                     ahead, estimate))
 
 
 def draw_ticket(office: Office, service_id: str, now: datetime, *, language: str = "de",
-                always_open: bool = False) -> Ticket:
-    """A walk-in ticket for ``service_id``. Raises ServiceNotOffered, OfficeClosedNow or
-    ContingentExhausted; on error nothing is written."""
+                always_open: bool = False) -> Drawn:
+    """A walk-in ticket for ``service_id``, with how the public sees it. Raises
+    ServiceNotOffered, OfficeClosedNow or ContingentExhausted; on error nothing is
+    written."""
     service = offered_service(office, service_id)
     if not is_open_for(office, service.id, now, always_open=always_open):
         raise errors.OfficeClosedNow()
@@ -113,10 +130,12 @@ def draw_ticket(office: Office, service_id: str, now: datetime, *, language: str
     return _new_ticket(office, service, now, kind=WALK_IN, language=language)
 
 
-def check_in(office: Office, appointment: Appointment | None, now: datetime) -> Ticket:
-    """Turn today's appointment into a ticket. Appointments checked in within the office's
-    window before their start (or later) are due and go first; beyond the window after
-    the start they join as walk-ins. Raises UnknownAppointment or NotCheckable."""
+def check_in(office: Office, appointment: Appointment | None, now: datetime
+             ) -> Drawn:
+    """Turn today's appointment into a ticket, with how the public sees it. Appointments
+    checked in within the office's window before their start (or later) are due and go
+    first; beyond the window after the start they join as walk-ins. Raises
+    UnknownAppointment or NotCheckable."""
     if appointment is None or appointment.office_id != office.id:
         raise errors.UnknownAppointment()
     if appointment.status == CANCELLED:
@@ -131,13 +150,13 @@ def check_in(office: Office, appointment: Appointment | None, now: datetime) -> 
         raise errors.NotCheckable("checked_in")
     late = now > appointment.start_at + due_window(office)
     with db.session.begin_nested():
-        ticket = _new_ticket(
+        drawn = _new_ticket(
             office, appointment.service, now, kind=APPOINTMENT, language=appointment.language,
             appointment=appointment, due_at=None if late else appointment.start_at,
         )
         appointment.status = ARRIVED
         appointment.updated_at = now
-    return ticket
+    return drawn
 
 
 def close_day(now: datetime) -> int:

@@ -97,28 +97,36 @@ _STATE = {
 
 def ticket_state(ticket: Ticket, now: datetime) -> TicketState:
     """One ticket as the public sees it (a drawn ticket, a status page): the same figures
-    as ``QueueView`` gives it, without reading the queue: one statement counts who is
-    ahead and the counters serving it and reads the service's recent times, so the cost
-    does not grow with the queue."""
+    as ``QueueView`` gives it (:func:`waiting_figures` while it waits today)."""
     ahead = estimate = None
     office = ticket.office if ticket.status == WAITING else None  # else: not needed
     if office is not None and ticket.day == ordering.local_day(now, office.tz):
-        window = due_window(office)
-        due = ordering.is_due(ordering.Waiting(ticket.id, ticket.service_id, ticket.arrived_at,
-                                               ticket.due_at), now, window)
-        rows = db.session.execute(_STATE[due], {
-            "office": office.id, "service": ticket.service_id, "day": ticket.day,
-            "due_by": now + window, "due_at": ticket.due_at, "arrived_at": ticket.arrived_at,
-            "id": ticket.id, "since": now - timedelta(days=estimates.SAMPLE_DAYS), "now": now,
-        }).all()
-        ahead, counters = rows[0][0], rows[0][1]
-        average = estimates.service_minutes(
-            [(f - s).total_seconds() / 60 for _, _, s, f in rows if s is not None],
-            ticket.service.duration_minutes) if counters and ahead else 0.0
-        estimate = ordering.estimate_wait(ahead, average, counters)
+        ahead, estimate = waiting_figures(office, ticket.service, ticket.id, ticket.arrived_at,
+                                          ticket.due_at, now)
     return TicketState(ticket.id, ticket.number, ticket.service_id, ticket.status,
                        ticket.counter.name if ticket.counter is not None else None,
                        ahead, estimate)
+
+
+def waiting_figures(office: Office, service: Service, ticket_id: str, arrived_at: datetime,
+                    due_at: datetime | None, now: datetime) -> tuple[int, int | None]:
+    """(people called before it, estimated wait in minutes or None if no counter serves
+    it) of a ticket waiting today, stored or about to be: one statement counts who is
+    ahead and the counters serving it and reads the service's recent times, so the cost
+    does not grow with the queue."""
+    window = due_window(office)
+    due = ordering.is_due(ordering.Waiting(ticket_id, service.id, arrived_at, due_at), now,
+                          window)
+    rows = db.session.execute(_STATE[due], {
+        "office": office.id, "service": service.id, "day": ordering.local_day(now, office.tz),
+        "due_by": now + window, "due_at": due_at, "arrived_at": arrived_at,
+        "id": ticket_id, "since": now - timedelta(days=estimates.SAMPLE_DAYS), "now": now,
+    }).all()
+    ahead, counters = rows[0][0], rows[0][1]
+    average = estimates.service_minutes(
+        [(f - s).total_seconds() / 60 for _, _, s, f in rows if s is not None],
+        service.duration_minutes) if counters and ahead else 0.0
+    return ahead, ordering.estimate_wait(ahead, average, counters)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from booking.links import external_url
 from booking.offices.models import Counter, Office
 from booking.queueing import errors
 from booking.queueing.models import Ticket
-from booking.queueing.waits import ticket_state
+from booking.queueing.waits import TicketState, ticket_state
 from booking.web.auth import can_access_office
 
 
@@ -33,10 +33,11 @@ def status_url(ticket: Ticket) -> str:
     return external_url("display.ticket_status", ticket_id=ticket.id)
 
 
-def ticket_json(ticket: Ticket, now: datetime) -> dict:
+def ticket_json(ticket: Ticket, now: datetime, state: TicketState | None = None) -> dict:
     """The public view of a ticket: number, status, position, wait, counter. Nothing personal.
-    Only a waiting ticket has a position (counted in the database, see waits.ticket_state)."""
-    state = ticket_state(ticket, now)
+    Only a waiting ticket has a position (counted in the database, see waits.ticket_state;
+    ``state``: as counted already, for a ticket just drawn)."""
+    state = state or ticket_state(ticket, now)
     return {
         "id": ticket.id,
         "number": ticket.number,

@@ -58,9 +58,9 @@ def draw_ticket(office_id: str):
         raise ApiError(422, gettext("Please correct the marked fields."),
                        {"service": gettext("Choose a service.")})
     now = utcnow()
-    ticket = arrivals.draw_ticket(office, service_id, now, language=current_language(),
-                                  always_open=current_app.config["QUEUE_ALWAYS_OPEN"])
-    return jsonify(ticket_json(ticket, now)), 201
+    ticket, state = arrivals.draw_ticket(office, service_id, now, language=current_language(),
+                                         always_open=current_app.config["QUEUE_ALWAYS_OPEN"])
+    return jsonify(ticket_json(ticket, now, state)), 201
 
 
 @bp.post("/offices/<office_id>/checkins")
@@ -72,8 +72,8 @@ def check_in(office_id: str):
         raise ApiError(422, gettext("Please correct the marked fields."),
                        {"code": gettext("Enter the booking code.")})
     now = utcnow()
-    ticket = arrivals.check_in(office, get_appointment_by_code(normalise_code(code)), now)
-    return jsonify(ticket_json(ticket, now)), 201
+    ticket, state = arrivals.check_in(office, get_appointment_by_code(normalise_code(code)), now)
+    return jsonify(ticket_json(ticket, now, state)), 201
 
 
 @bp.get("/tickets/<ticket_id>")

@@ -88,9 +88,9 @@ def start(office_id: str):
 def draw(office_id: str):
     office = _office(office_id)
     try:  # CSRF: checked by CSRFProtect before the view
-        ticket = arrivals.draw_ticket(office, request.form.get("service"), utcnow(),
-                                      language=current_language(),
-                                      always_open=current_app.config["QUEUE_ALWAYS_OPEN"])
+        ticket, _ = arrivals.draw_ticket(office, request.form.get("service"), utcnow(),
+                                         language=current_language(),
+                                         always_open=current_app.config["QUEUE_ALWAYS_OPEN"])
     except errors.QueueError as exc:
         return _start_page(office, queue_error_status(exc), queue_error_message(exc),
                            get_endpoint="kiosk.start")
@@ -126,7 +126,7 @@ def check_in(office_id: str):
         return _page("kiosk/checkin.html", office, 422, form=form,
                      get_endpoint="kiosk.check_in")
     try:
-        found = arrivals.check_in(office, get_appointment_by_code(code), utcnow())
+        found, _ = arrivals.check_in(office, get_appointment_by_code(code), utcnow())
     except errors.QueueError as exc:
         form.code.errors = [queue_error_message(exc)]
         return _page("kiosk/checkin.html", office, queue_error_status(exc), form=form,

@@ -9,6 +9,13 @@ it costs little CPU per request; it runs as its own process and prints one JSON 
 With ``--tls-name`` the connections use TLS (certificate not verified) with that server
 name, which also goes into the Host header: for an nginx site in front of the app.
 
+A client opens a new connection once its connection is ``--connection-seconds`` old
+(0.5 s), after a response: its requests are not tied for the whole run to the gunicorn
+worker that happened to accept it. Workers accept unevenly when all clients connect at
+once (one worker may take all 16), and a worker serves at most one core: with connections
+kept for the whole run, the booking's rate jumped between runs with the number of
+workers that had clients (143 or 263 bookings a second on the same code).
+
 With ``--bodies`` every request is a POST with the next line of the file as its JSON
 body; no body is sent twice, and a client stops when the file is used up.
 Only responses that complete inside the measured window (after the warm-up) count.
@@ -110,6 +117,7 @@ def tls_context(args) -> ssl.SSLContext | None:
 async def client(args, fixed: bytes | None, pool: list[bytes] | None, stats: Stats,
                  window: list[float], stop_at: float, tls: ssl.SSLContext | None) -> None:
     reader = writer = None
+    opened = 0.0
     while True:
         if time.perf_counter() >= stop_at:
             break
@@ -124,6 +132,7 @@ async def client(args, fixed: bytes | None, pool: list[bytes] | None, stats: Sta
             if writer is None:
                 reader, writer = await asyncio.open_connection(
                     args.host, args.port, ssl=tls, server_hostname=args.tls_name)
+                opened = time.perf_counter()
             t0 = time.perf_counter()
             writer.write(request)
             cache: Counter[str] = Counter()
@@ -141,7 +150,7 @@ async def client(args, fixed: bytes | None, pool: list[bytes] | None, stats: Sta
             stats.statuses[status] += 1
             stats.cache.update(cache)
             stats.bytes += len(body)
-        if close:
+        if close or t1 - opened >= args.connection_seconds:
             writer.close()
             reader = writer = None
     if writer is not None:
@@ -205,6 +214,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-c", "--concurrency", type=int, default=16)
     parser.add_argument("-d", "--duration", type=float, default=10.0, help="measured seconds")
     parser.add_argument("-w", "--warmup", type=float, default=2.0, help="unmeasured seconds")
+    parser.add_argument("--connection-seconds", type=float, default=0.5,
+                        help="a connection's age after which the client opens a new one")
     args = parser.parse_args(argv)
     result = asyncio.run(main_async(args))
     json.dump(result, sys.stdout)

@@ -10,7 +10,8 @@
    finish times at the office's counters), written with bulk INSERTs;
 3. ``ANALYZE``, then the statistics page of the whole year through the Flask test client
    (an administrator's session), per day, week and month, and one export; each timed
-   ``--repeat`` times, the median and the slowest reported.
+   ``--repeat`` times, the median and the slowest reported; before them a yardstick of
+   the machine's speed (a fixed Python loop and a fixed PostgreSQL query).
 
 See bench/README.md ("Statistics") for the figures.
 """
@@ -172,6 +173,34 @@ def _backend_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def yardstick(app) -> tuple[float, float]:
+    """The machine's speed now (it is shared; the target is absolute): seconds for a fixed
+    Python loop and for a fixed PostgreSQL query over a million numbers, each the median
+    of five."""
+    from sqlalchemy import text
+
+    from booking.db import db
+
+    def python_loop() -> None:
+        sum(i * i for i in range(1_000_000))
+
+    query = text("select sum(n * n) from generate_series(1, 1000000) as n")
+    with app.app_context():
+        def postgres_query() -> None:
+            db.session.execute(query).scalar()
+
+        times = []
+        for work in (python_loop, postgres_query):
+            runs = []
+            for _ in range(5):
+                began = time.perf_counter()
+                work()
+                runs.append(time.perf_counter() - began)
+            times.append(statistics.median(runs))
+        db.session.rollback()
+    return times[0], times[1]
+
+
 def time_pages(app, last: date, days: int, repeat: int) -> dict[str, tuple[float, ...]]:
     """Per page: median and slowest wall time, median Python CPU time of this process,
     median time in SQL statements (from sending to the last row) and median CPU time of
@@ -290,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
             from booking.db import db
             db.session.execute(text("analyze"))
             db.session.commit()
+        loop_s, query_s = yardstick(app)
         results = time_pages(app, last, args.days, args.repeat)
     finally:
         if not args.keep_db and not args.reuse_db:
@@ -302,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         pg = "–" if backend is None else f"{backend:.3f} s"
         print(f"| {label} | {median:.3f} s | {slowest:.3f} s | {cpu:.3f} s | {sql:.3f} s "
               f"| {pg} |")
+    print(f"\nYardstick (the machine's speed, before the pages): a Python loop over a million "
+          f"numbers {loop_s * 1000:.0f} ms, PostgreSQL summing a million {query_s * 1000:.0f} ms.")
     return 0
 
 

@@ -184,7 +184,7 @@ def yardstick(app) -> tuple[float, float]:
     def python_loop() -> None:
         sum(i * i for i in range(1_000_000))
 
-    query = text("select sum(n * n) from generate_series(1, 1000000) as n")
+    query = text("select sum(n::bigint * n) from generate_series(1, 1000000) as n")
     with app.app_context():
         def postgres_query() -> None:
             db.session.execute(query).scalar()

@@ -173,6 +173,15 @@ def _backend_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _median_seconds(work, runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
 def yardstick(app) -> tuple[float, float]:
     """The machine's speed now (it is shared; the target is absolute): seconds for a fixed
     Python loop and for a fixed PostgreSQL query over a million numbers, each the median
@@ -181,24 +190,12 @@ def yardstick(app) -> tuple[float, float]:
 
     from booking.db import db
 
-    def python_loop() -> None:
-        sum(i * i for i in range(1_000_000))
-
     query = text("select sum(n::bigint * n) from generate_series(1, 1000000) as n")
     with app.app_context():
-        def postgres_query() -> None:
-            db.session.execute(query).scalar()
-
-        times = []
-        for work in (python_loop, postgres_query):
-            runs = []
-            for _ in range(5):
-                began = time.perf_counter()
-                work()
-                runs.append(time.perf_counter() - began)
-            times.append(statistics.median(runs))
+        loop = _median_seconds(lambda: sum(i * i for i in range(1_000_000)))
+        sql = _median_seconds(lambda: db.session.execute(query).scalar())
         db.session.rollback()
-    return times[0], times[1]
+    return loop, sql
 
 
 def time_pages(app, last: date, days: int, repeat: int) -> dict[str, tuple[float, ...]]:

@@ -130,8 +130,7 @@ def draw_ticket(office: Office, service_id: str, now: datetime, *, language: str
     return _new_ticket(office, service, now, kind=WALK_IN, language=language)
 
 
-def check_in(office: Office, appointment: Appointment | None, now: datetime
-             ) -> Drawn:
+def check_in(office: Office, appointment: Appointment | None, now: datetime) -> Drawn:
     """Turn today's appointment into a ticket, with how the public sees it. Appointments
     checked in within the office's window before their start (or later) are due and go
     first; beyond the window after the start they join as walk-ins. Raises

@@ -37,7 +37,7 @@ def ticket_json(ticket: Ticket, now: datetime, state: TicketState | None = None)
     """The public view of a ticket: number, status, position, wait, counter. Nothing personal.
     Only a waiting ticket has a position (counted in the database, see waits.ticket_state;
     ``state``: as counted already, for a ticket just drawn)."""
-    state = state or ticket_state(ticket, now)
+    state = state if state is not None else ticket_state(ticket, now)
     return {
         "id": ticket.id,
         "number": ticket.number,

@@ -70,6 +70,9 @@ def test_booking_cancelling_and_moving_keep_the_counts(ctx, town):
     assert available(office, service, now, ten) == 1
     assert available(office, service, release, ten) == 2  # the hold lapsed by itself
     operations.cancel_appointment(second, now, release_at=release)
+    assert_kept(ctx)
+    # 9:15 has Anna's kept count and Ben's held seat: the listing adds both up
+    assert available(office, service, now, nine) == 0
     operations.cancel_appointment(first, now)
     assert_kept(ctx)
     assert kept(ctx) == {}

@@ -135,21 +135,26 @@ def get_open_steps(office: Office, rules: Iterable[slots.Rule], service_id: str 
 def _taken_statement():
     rule_ids, start, end = (bindparam("rule_ids", expanding=True), bindparam("start"),
                             bindparam("end"))
+
+    def seconds(column):
+        # the step as POSIX seconds (computed by the database, per dialect): a thousand rows
+        # of them are read much faster than timestamps, and made instants again in one C
+        # call each
+        return cast(extract("epoch", column), BigInteger)
+
     held = (AppointmentSeat.rule_id.in_(rule_ids), AppointmentSeat.slot_at >= start,
             AppointmentSeat.slot_at < end, AppointmentSeat.held_until.is_not(None),
             AppointmentSeat.held_until > bindparam("now"))
-    both = union_all(
-        select(StepCount.rule_id, StepCount.slot_at, StepCount.taken).where(
+    # a step's kept count and its held seats are two rows, added up by the reader: the
+    # database then only reads the counts, no aggregate over all of them
+    return union_all(
+        select(StepCount.rule_id, seconds(StepCount.slot_at), StepCount.taken).where(
             StepCount.rule_id.in_(rule_ids), StepCount.slot_at >= start, StepCount.slot_at < end,
             StepCount.taken > 0),
-        select(AppointmentSeat.rule_id, AppointmentSeat.slot_at, func.count()).where(*held)
+        select(AppointmentSeat.rule_id, seconds(AppointmentSeat.slot_at),
+               cast(func.count(), Integer)).where(*held)
         .group_by(AppointmentSeat.rule_id, AppointmentSeat.slot_at),
-    ).subquery()
-    # the step as POSIX seconds (computed by the database, per dialect): a thousand rows of
-    # them are read much faster than timestamps, and made instants again in one C call each
-    return (select(both.c.rule_id, cast(extract("epoch", both.c.slot_at), BigInteger),
-                   cast(func.sum(both.c.taken), Integer))
-            .group_by(both.c.rule_id, both.c.slot_at))
+    )
 
 
 _TAKEN = _taken_statement()  # built once: every listing runs it
@@ -239,8 +244,12 @@ def get_taken_between(rule_ids: list[int], start: datetime, end: datetime, now: 
     counted from their small partial index. One round trip."""
     rows = db.session.connection().execute(_TAKEN, {
         "rule_ids": rule_ids, "start": start, "end": end, "now": now}).all()
-    instant = datetime.fromtimestamp
-    return {(rule_id, instant(seconds, UTC)): count for rule_id, seconds, count in rows}
+    taken: dict[tuple[int, datetime], int] = {}
+    instant, count_of = datetime.fromtimestamp, taken.get
+    for rule_id, seconds, count in rows:  # a step with held seats comes twice
+        step = (rule_id, instant(seconds, UTC))
+        taken[step] = count_of(step, 0) + count
+    return taken
 
 
 # ---------------------------------------------------------------- appointments

@@ -70,8 +70,6 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _modelled(obj, name, type_, reflected, compare_to) -> bool:
-    """For comparing models and database: the table that only triggers write (migration
-    0007, PostgreSQL) and the assistant's full-text index (migration 0020, with SQLite's
-    FTS5 shadow tables) have no model."""
-    return not (type_ == "table" and (name == "booking_config_version"
-                                      or name.startswith("assistant_documents")))
+    """For comparing models and database: the assistant's full-text index (migration
+    0020, with SQLite's FTS5 shadow tables) has no model."""
+    return not (type_ == "table" and name.startswith("assistant_documents"))

@@ -10,6 +10,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from booking.audit.models import AuditEntry
@@ -17,7 +18,8 @@ from booking.db import utcnow
 from booking.offices.models import Counter, Office
 from booking.queueing import arrivals, counter_operations
 from booking.queueing.models import CALLED, DONE, NO_SHOW, PARKED, SERVING, WAITING, Ticket
-from tests.factories import cheap_hashing, counter, csrf_from, log_in, make_user, passport_appointment
+from tests.factories import (at, cheap_hashing, counter, csrf_from, log_in, make_user,
+                             passport_appointment)
 
 HX = {"HX-Request": "true"}
 
@@ -311,14 +313,16 @@ def test_pause_stops_calls_and_is_audited(ctx, client, ids):
 
 
 def test_waiting_list_marks_due_appointments_and_shows_waits(ctx, client, ids):
-    draw(ctx)  # P001, a walk-in
     office = ctx.get(Office, "amt")
-    now = utcnow()
-    arrivals.check_in(office, passport_appointment(ctx, office, now + timedelta(minutes=5)), now)
-    arrivals.check_in(office, passport_appointment(ctx, office, now + timedelta(hours=3)), now)
-    ctx.commit()
-    as_role(ctx, client, "clerk")
-    page = text(client.get(f"/counter/{ids.c1}?lang=en"))
+    # at 10:00 of today (Berlin): both appointments lie today, whatever the real time of day
+    with time_machine.travel(at(utcnow().astimezone(office.tz).date(), 10), tick=True):
+        draw(ctx)  # P001, a walk-in
+        now = utcnow()
+        for start in (now + timedelta(minutes=5), now + timedelta(hours=3)):
+            arrivals.check_in(office, passport_appointment(ctx, office, start), now)
+        ctx.commit()
+        as_role(ctx, client, "clerk")
+        page = text(client.get(f"/counter/{ids.c1}?lang=en"))
     rows = re.findall(r'<tr data-ticket="(\w+)">(.*?)</tr>', page, re.S)
     assert [number for number, _ in rows] == ["P002", "P001", "P003"]  # the due one first
     cells = {number: " ".join(row.split()) for number, row in rows}

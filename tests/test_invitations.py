@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -22,13 +23,14 @@ from booking.offices.models import Office
 from booking.retention import run_purge
 from booking.scheduling.models import Appointment
 from tests import smtp
-from tests.factories import add_user, count_rows, csrf_from, log_in_with_password, written_email
+from tests.factories import BERLIN, add_user, count_rows, csrf_from, log_in_with_password, written_email
 
 KIND = "invitation"
 
 
 def _due(days=60):
-    return (utcnow() + timedelta(days=days)).date()
+    """``days`` after today in Berlin, the office's day (the UTC date lags it an hour)."""
+    return utcnow().astimezone(ZoneInfo(BERLIN)).date() + timedelta(days=days)
 
 
 def _csv(*lines, sep=";", bom=False) -> bytes:
@@ -321,7 +323,8 @@ def test_decline_and_opt_out_change_only_with_the_button(app, manager, ctx):
 
 def test_retention_purge(app, manager, ctx):
     _invite(app, manager, ctx)  # sent
-    due = _due(30).isoformat()
+    # the purge compares due dates with its cutoff's UTC date (an hour behind Berlin's)
+    due = (utcnow() + timedelta(days=30)).date().isoformat()
     assert _person(manager, email="otto@example.org", due_date=due).status_code == 303
     ctx.rollback()
     sent = ctx.scalars(select(Invitation).where(Invitation.status == "sent")).one()

@@ -32,6 +32,17 @@ def town(ctx):
     return make_town(ctx, capacity=1)
 
 
+@pytest.fixture
+def day(ctx, town):
+    """The day the wishes are for, 5 or more days ahead. 'amt' is closed from now until
+    then: else a wish for that weekday could be offered the same weekday a week earlier
+    (from a Monday, the first workday 5 days ahead is the next Monday)."""
+    day = next_workday(5)
+    ctx.add(Closure(office=town, starts_at=utcnow(), ends_at=at(day, 0), reason="Umbau"))
+    ctx.commit()
+    return day
+
+
 def fill_day(ctx, day) -> list[int]:
     """Book every 'melde' start of the day (08:00–11:45, one seat): nothing free."""
     office, service = ctx.get(Office, "amt"), ctx.get(Service, "melde")
@@ -132,8 +143,7 @@ def test_the_calendar_without_free_times_links_to_the_waitlist(client, ctx, town
     assert "/services/melde/waitlist" in client.get("/services/melde").get_data(as_text=True)
 
 
-def test_register_through_the_api(client, ctx, town):
-    day = next_workday(5)
+def test_register_through_the_api(client, ctx, day):
     response = client.post("/api/v1/waitlist", json={
         "service": "melde", "offices": ["amt"], "weekdays": [1, 5], "from": "08:00",
         "to": "10:00", "until": day.isoformat(), "name": "Max", "email": "max@example.org",
@@ -152,8 +162,7 @@ def test_register_through_the_api(client, ctx, town):
 
 
 def test_freed_seat_goes_to_the_longest_waiting_wish_and_is_booked_by_post(app, client, ctx,
-                                                                            town):
-    day = next_workday(5)
+                                                                            day):
     booked = fill_day(ctx, day)
     now = utcnow()
     older, _ = add_wish(ctx, "Older", day, created_at=now - timedelta(hours=2))
@@ -203,8 +212,7 @@ def get_counts(ctx, day):
     return result
 
 
-def test_an_expired_offer_passes_the_start_to_the_next_wish(app, ctx, town):
-    day = next_workday(5)
+def test_an_expired_offer_passes_the_start_to_the_next_wish(app, ctx, day):
     booked = fill_day(ctx, day)
     now = utcnow()
     first, _ = add_wish(ctx, "First", day, created_at=now - timedelta(hours=2))
@@ -220,10 +228,9 @@ def test_an_expired_offer_passes_the_start_to_the_next_wish(app, ctx, town):
     assert (counts.offered, counts.taken, counts.expired) == (2, 0, 1)
 
 
-def test_gone_meanwhile_keeps_the_wish(app, client, ctx, town):
+def test_gone_meanwhile_keeps_the_wish(app, client, ctx, day):
     """The office closes the offered time before the citizen accepts: the hold cannot be
     confirmed, the offer is withdrawn and the wish stays active."""
-    day = next_workday(5)
     booked = fill_day(ctx, day)
     now = utcnow()
     wish_id, _ = add_wish(ctx, "Waiting", day)
@@ -245,8 +252,7 @@ def test_gone_meanwhile_keeps_the_wish(app, client, ctx, town):
     assert offers(ctx) == [(wish_id, at(day, 8, 30), "withdrawn")]
 
 
-def test_withdrawing_the_wish_frees_the_held_seat(app, client, ctx, town):
-    day = next_workday(5)
+def test_withdrawing_the_wish_frees_the_held_seat(app, client, ctx, day):
     booked = fill_day(ctx, day)
     now = utcnow()
     wish_id, token = add_wish(ctx, "Waiting", day)
@@ -263,8 +269,7 @@ def test_withdrawing_the_wish_frees_the_held_seat(app, client, ctx, town):
     ctx.rollback()
 
 
-def test_the_purge_deletes_wishes_and_offers_and_keeps_the_counts(app, ctx, town):
-    day = next_workday(5)
+def test_the_purge_deletes_wishes_and_offers_and_keeps_the_counts(app, ctx, day):
     booked = fill_day(ctx, day)
     now = utcnow()
     add_wish(ctx, "Old", day, created_at=now - timedelta(hours=1))

@@ -18,8 +18,7 @@ from booking.db import utcnow
 from booking.offices.models import Counter, Office
 from booking.queueing import arrivals, counter_operations
 from booking.queueing.models import CALLED, DONE, NO_SHOW, PARKED, SERVING, WAITING, Ticket
-from tests.factories import (at, cheap_hashing, counter, csrf_from, log_in, make_user,
-                             passport_appointment)
+from tests.factories import at, cheap_hashing, counter, csrf_from, log_in, make_user, passport_appointment
 
 HX = {"HX-Request": "true"}
 

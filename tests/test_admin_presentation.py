@@ -105,8 +105,11 @@ def test_preview_of_a_typical_change_is_one_short_line_per_changed_day(ctx, mana
     assert lines.count(closed) == 1 and lines.count(typical) >= len(lines) - 3
     # at most the four times of one line per day (the old preview listed every free start)
     assert len(re.findall(r"\d\d:\d\d", fragment)) <= 4 * len(days)
+    # four added times a day; today fewer when its 12:00–13:00 has begun
+    added = [int(n) for n in re.findall(r"\((\d+) Zeitfenster\)", " ".join(lines))]
+    assert len(added) == len(days) and added[1:] == [4] * (len(days) - 1)
     summary = plain_text(re.search(r'<p class="change-summary">(.*?)</p>', fragment, re.S)[1])
-    assert summary.startswith(f"An {len(days)} Tagen: {4 * len(days)} Zeitfenster hinzu, "
+    assert summary.startswith(f"An {len(days)} Tagen: {sum(added)} Zeitfenster hinzu, "
                               "0 Zeitfenster weg, ")
     assert "No confirmed appointment" not in fragment  # German throughout
     assert "Kein bestätigter Termin ist betroffen." in fragment

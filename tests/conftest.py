@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from booking.config import normalise_database_url
+from tests import clock
 from tests.factories import (
     BERLIN,
     add_user,
@@ -27,6 +28,8 @@ from tests.factories import (
 )
 
 pytest_plugins = ["tests.no_skips"]  # --no-skips: a skipped test fails the run
+
+clock.start()  # on a nationwide public holiday the run goes on the next day (tests/clock.py)
 
 
 def pytest_addoption(parser):

@@ -6,11 +6,12 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
+
+from tests import clock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -43,8 +44,8 @@ def gunicorn(database_url: str, instance_dir: str, workers: int = 4, app: str = 
     log_path = os.path.join(str(instance_dir), f"gunicorn-{port}.log")
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
-             "--access-logfile", str(access_log), app],
+            clock.command("gunicorn", "-c", "deploy/gunicorn.conf.py",
+                          "--access-logfile", str(access_log), app),
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
@@ -90,5 +91,5 @@ def flask_cli(database_url: str, tmp_path, *args: str, **env_extra: str
            "OUTBOX_BACKGROUND": "0"}
     env.pop("BOOKING_ENV", None)
     env.update(env_extra)
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
+    return subprocess.run(clock.command("flask", "--app", "wsgi", *args), cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120)

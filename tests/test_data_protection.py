@@ -34,9 +34,10 @@ ADDRESSES = ("waiting@example.org", "queued@example.org", "sent@example.org")
 
 
 def _reminders_in_every_state(app, ctx, floor, asked_at: datetime) -> None:
-    """One reminder still waiting on its ticket, one email queued, one sent."""
-    tickets = [arrivals.draw_ticket(floor, "pass", asked_at + timedelta(minutes=i)).ticket
-               for i in range(6)]
+    """One reminder still waiting on its ticket, one email queued, one sent (drawn at
+    ``asked_at`` whatever the opening hours: it may have been a holiday)."""
+    tickets = [arrivals.draw_ticket(floor, "pass", asked_at + timedelta(minutes=i),
+                                    always_open=True).ticket for i in range(6)]
     ask_for_reminder(tickets[1], "sent@example.org", asked_at)  # one ahead: at once
     ctx.commit()
     assert smtp.deliver(app) == (1, 0)  # written as a file

@@ -158,7 +158,8 @@ def client(app):
 
 @pytest.fixture
 def floor(ctx):
-    """Office 'amt' open every day all day (drawing a ticket uses the real clock), with two
+    """Office 'amt' open every day all day, to the last microsecond (drawing a ticket uses
+    the real clock; on a nationwide holiday the run's, see tests/clock.py), with two
     counters labelled '1' (pass + melde; shown as "Schalter 1") and '2' (melde only);
     and office 'nord' (pass, counter 'N1'). Ticket prefixes: P (pass), M (melde)."""
     from zoneinfo import ZoneInfo
@@ -166,7 +167,7 @@ def floor(ctx):
     from booking.db import utcnow
     from booking.offices.models import AvailabilityRule, Counter, Office, Service
 
-    office = make_town(ctx, weekdays="1234567", start=time(0), end=time(23, 59))
+    office = make_town(ctx, weekdays="1234567", start=time(0), end=time.max)
     office.state = state_without_holiday(utcnow().astimezone(ZoneInfo(BERLIN)).date())
     office.services[0].queue_prefix = "P"
     office.services[1].queue_prefix = "M"
@@ -178,7 +179,7 @@ def floor(ctx):
     nord.services = [passport]
     ctx.add(nord)
     ctx.add(AvailabilityRule(office=nord, weekdays="1234567", start_time=time(0),
-                             end_time=time(23, 59), valid_from=date(2020, 1, 1), capacity=1))
+                             end_time=time.max, valid_from=date(2020, 1, 1), capacity=1))
     ctx.add(Counter(office=nord, name="N1", services=[passport]))
     ctx.commit()
     return office

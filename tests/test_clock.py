@@ -6,25 +6,33 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from tests import clock
 from tests.factories import at
 from tests.server import ROOT
 
 
-def test_days_ahead_skips_nationwide_holidays_only():
-    assert clock.days_ahead(at(datetime(2026, 12, 24).date(), 10)) == 0
-    assert clock.days_ahead(at(datetime(2026, 12, 25).date(), 10)) == 2  # 25 and 26 December
-    assert clock.days_ahead(at(datetime(2027, 1, 1).date(), 0, 30)) == 1
-    assert clock.days_ahead(at(datetime(2027, 3, 26).date(), 21)) == 1  # Good Friday
-    # a holiday that begins during the run: from Christmas Eve 23:30 to the 27th 23:30
-    assert clock.days_ahead(at(datetime(2026, 12, 24).date(), 23, 30)) == 3
-    assert clock.days_ahead(at(datetime(2026, 12, 31).date(), 23, 30)) == 2
-    assert clock.days_ahead(at(datetime(2026, 12, 31).date(), 22, 30)) == 0
+def _start(day: str, hour: int, minute: int = 0) -> str:
+    """Where a run begun at that time in Berlin goes on (Berlin time, ISO)."""
+    moved = clock.run_start(at(date.fromisoformat(day), hour, minute))
+    return moved.astimezone(clock.BERLIN).isoformat(timespec="minutes")
+
+
+def test_a_run_moves_past_nationwide_holidays_and_midnight_only():
+    assert _start("2026-12-24", 10) == "2026-12-24T10:00+01:00"
+    assert _start("2026-12-25", 10) == "2026-12-27T10:00+01:00"  # 25 and 26 December
+    assert _start("2027-01-01", 0, 30) == "2027-01-02T00:30+01:00"
+    assert _start("2027-03-26", 21) == "2027-03-27T21:00+01:00"  # Good Friday
     # Corpus Christi is a holiday in some states only: the floor opens in another
-    assert clock.days_ahead(at(datetime(2027, 5, 27).date(), 10)) == 0
-    assert clock.state_without_holiday(datetime(2027, 5, 27).date()) is not None
+    assert _start("2027-05-27", 10) == "2027-05-27T10:00+02:00"
+    assert clock.state_without_holiday(date(2027, 5, 27)) is not None
+    # midnight within the hour: a quarter past it, then past the holidays
+    assert _start("2026-12-07", 23, 10) == "2026-12-08T00:15+01:00"
+    assert _start("2026-12-07", 22, 59) == "2026-12-07T22:59+01:00"
+    assert _start("2026-12-24", 23, 30) == "2026-12-27T00:15+01:00"
+    assert _start("2026-12-31", 23, 30) == "2027-01-02T00:15+01:00"
+    assert _start("2027-03-27", 23, 30) == "2027-03-28T00:15+01:00"  # the night of the clock change
 
 
 def _child_now(env: dict, before: str = "") -> tuple[float, float, str]:
@@ -49,18 +57,18 @@ def test_a_started_process_takes_the_offset_from_the_environment():
 
 def test_on_a_nationwide_holiday_the_run_moves_to_the_next_open_day():
     env = {k: v for k, v in os.environ.items() if k != clock.OFFSET}
-    christmas = at(datetime(2026, 12, 25).date(), 10)
+    christmas = at(date(2026, 12, 25), 10)
     travel = f"time_machine.travel({christmas.timestamp()!r}, tick=True).start()"
     now, real, offset = _child_now(env, travel)
     moved = datetime.fromtimestamp(now, UTC).astimezone(clock.BERLIN)
-    assert moved.date() == datetime(2026, 12, 27).date()
+    assert moved.date() == date(2026, 12, 27)
     assert (moved.hour, moved.minute) == (10, 0)
     assert abs(float(offset) - (now - real)) < 60  # what its children take
 
 
 def test_on_an_ordinary_day_the_clock_is_not_moved():
     env = {k: v for k, v in os.environ.items() if k != clock.OFFSET}
-    day = at(datetime(2026, 12, 8).date(), 10)
+    day = at(date(2026, 12, 8), 10)
     now, real, offset = _child_now(
         env, f"time_machine.travel({day.timestamp()!r}, tick=True).start()")
     assert datetime.fromtimestamp(now, UTC).astimezone(clock.BERLIN).date() == day.date()

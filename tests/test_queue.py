@@ -141,8 +141,9 @@ def test_numbers_run_per_office_and_day_and_restart(ctx, floor):
 
 
 def test_refused_when_closed_not_offered_or_contingent_used_up(ctx, floor):
-    monday_night = datetime(2026, 11, 30, 23, 30, tzinfo=TZ)  # after 23:59? no: 23:30 is open
+    monday_night = datetime(2026, 11, 30, 23, 30, tzinfo=TZ)
     assert arrivals.draw_ticket(floor, "pass", monday_night).ticket
+    floor.rules[0].end_time = time(23, 59)
     with pytest.raises(errors.OfficeClosedNow):
         arrivals.draw_ticket(floor, "pass", datetime(2026, 11, 30, 23, 59, 30, tzinfo=TZ))
     with pytest.raises(errors.OfficeClosedNow):  # Christmas Day

@@ -8,7 +8,7 @@ test session's temporary directory) for a person to look at."""
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -124,6 +124,7 @@ def test_display_fits_the_tv_and_shows_the_offices_time(new_page, busy_floor, sc
     width, height = size
     page = new_page(viewport={"width": width, "height": height},
                     timezone_id="America/New_York", locale="de-DE" if lang == "de" else "en-GB")
+    page.clock.install(time=datetime.now(UTC))  # the run's clock (tests/clock.py), ticking
     page.goto(f"/offices/amt/display?lang={lang}")
     expect(page.locator("#calls .call")).to_have_count(6)
     expect(page.locator("#calls .recent li")).to_have_count(6)

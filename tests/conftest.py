@@ -29,7 +29,7 @@ from tests.factories import (
 
 pytest_plugins = ["tests.no_skips"]  # --no-skips: a skipped test fails the run
 
-clock.start()  # on a nationwide public holiday the run goes on the next day (tests/clock.py)
+clock.start()  # moved past Berlin's midnight and nationwide holidays if near (tests/clock.py)
 
 
 def pytest_addoption(parser):
@@ -159,7 +159,7 @@ def client(app):
 @pytest.fixture
 def floor(ctx):
     """Office 'amt' open every day all day, to the last microsecond (drawing a ticket uses
-    the real clock; on a nationwide holiday the run's, see tests/clock.py), with two
+    the run's clock, see tests/clock.py), with two
     counters labelled '1' (pass + melde; shown as "Schalter 1") and '2' (melde only);
     and office 'nord' (pass, counter 'N1'). Ticket prefixes: P (pass), M (melde)."""
     from zoneinfo import ZoneInfo

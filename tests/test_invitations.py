@@ -246,8 +246,8 @@ def _invite(app, manager, ctx, **values):
 
 def _totals(*fields: str) -> tuple[int, ...]:
     """The counts of 'amt' added up over the months: each is kept in the month it happened,
-    and the invitation is sent 19 days on (:func:`_invite`), from the 13th on in the next
-    month."""
+    and the invitation is sent 19 days on (:func:`_invite`): late in a month, in the next
+    one."""
     rows = stats.get_counts(["amt"])
     return tuple(sum(getattr(row, field) for row in rows) for field in fields)
 

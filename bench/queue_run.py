@@ -330,7 +330,6 @@ def main(argv: list[str] | None = None) -> int:
         race_counters = counters[args.calls + args.clients:]
 
         server = Server(args, database_url, instance_dir)
-        server.env["GUNICORN_WORKER_CLASS"] = args.worker_class
         server.env["REALTIME_BACKEND"] = "postgres"
         server.start()
         log(f"gunicorn ({args.workers} {args.worker_class} workers) on port {server.port}")

@@ -147,7 +147,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--bookers", type=int, default=4, help="booking clients in slots+booking")
     p.add_argument("--no-nginx", action="store_true", help="only the runs straight to gunicorn")
     p.add_argument("--workers", type=int, default=4)
-    p.add_argument("--threads", type=int, default=4)
+    p.add_argument("--worker-class", default="gevent", choices=["gevent", "gthread"],
+                   help="gunicorn worker class (gevent: deploy/gunicorn.conf.py's default)")
+    p.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     p.add_argument("--max-requests", type=int, default=0,
                    help="gunicorn max_requests (0: no worker recycling during the runs)")
     p.add_argument("--appointments", type=int, default=20000)
@@ -240,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
             from tests.test_nginx import HOST
 
             fronts["nginx"] = (nginx.https_port, HOST)
-        log(f"gunicorn on {server.port}" + (f", nginx on {nginx.https_port}" if nginx else ""))
+        log(f"gunicorn ({args.workers} {args.worker_class} workers) on {server.port}"
+            + (f", nginx on {nginx.https_port}" if nginx else ""))
         slot_path = report["slots_path"] = slots_path(args.slot_days)
         with urllib.request.urlopen(server.base + slot_path, timeout=30) as response:
             assert response.status == 200, slot_path

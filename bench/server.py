@@ -27,7 +27,7 @@ def free_port() -> int:
 
 class Server:
     """gunicorn with the production settings; the environment chooses bind, workers,
-    threads and the worker class (gthread unless GUNICORN_WORKER_CLASS says otherwise)."""
+    the worker class and (gthread) threads from ``args``."""
 
     def __init__(self, args, database_url: str, instance_dir: str):
         self.port = free_port()
@@ -45,7 +45,7 @@ class Server:
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
             "GUNICORN_WORKERS": str(args.workers),
             "GUNICORN_THREADS": str(args.threads),
-            "GUNICORN_WORKER_CLASS": os.environ.get("GUNICORN_WORKER_CLASS", "gthread"),
+            "GUNICORN_WORKER_CLASS": args.worker_class,
             # no worker recycling in the middle of a measured run
             "GUNICORN_MAX_REQUESTS": str(args.max_requests),
             "GUNICORN_MAX_REQUESTS_JITTER": "0" if not args.max_requests else "200",

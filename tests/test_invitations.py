@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -330,9 +330,9 @@ def test_decline_and_opt_out_change_only_with_the_button(app, manager, ctx):
 
 def test_retention_purge(app, manager, ctx):
     _invite(app, manager, ctx)  # sent
-    # the purge compares due dates with its cutoff's UTC date (an hour behind Berlin's)
-    due = (utcnow() + timedelta(days=30)).date().isoformat()
-    assert _person(manager, email="otto@example.org", due_date=due).status_code == 303
+    due = _due(30)
+    assert _person(manager, email="otto@example.org", due_date=due.isoformat()
+                   ).status_code == 303
     ctx.rollback()
     sent = ctx.scalars(select(Invitation).where(Invitation.status == "sent")).one()
     sent.status, sent.ended_at = "declined", utcnow()
@@ -348,8 +348,12 @@ def test_retention_purge(app, manager, ctx):
 
     assert purge(utcnow()) == 0
     assert purge(utcnow() + timedelta(days=2)) == 1  # declined, + 1 day
-    assert purge(utcnow() + timedelta(days=30)) == 0  # Otto's due date has not passed
-    assert purge(utcnow() + timedelta(days=32)) == 1  # due date + 1 day
+    # Otto's due date is over at midnight in Berlin, the office's time zone (in UTC,
+    # still the day before): a day later he goes, not a minute earlier
+    over = datetime.combine(due + timedelta(days=1), time.min, tzinfo=ZoneInfo(BERLIN)
+                            ).astimezone(UTC)  # the purge's clock is UTC
+    assert purge(over + retention - timedelta(minutes=1)) == 0
+    assert purge(over + retention + timedelta(minutes=1)) == 1
     assert count_rows(ctx, Invitation) == 0
     ctx.rollback()
     assert stats.get_counts(["amt"])[0].declined == 0  # (counted by the pages, not here)

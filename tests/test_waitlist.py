@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import re
 import shutil
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from booking.db import utcnow
+from booking.db import db, utcnow
 from booking.notifications.models import OutboxMessage
 from booking.offices.models import Closure, Office, Service
+from booking.retention import run_purge
 from booking.scheduling import operations, visits
 from booking.scheduling.errors import SlotTaken
 from booking.scheduling.models import Appointment
@@ -23,7 +25,7 @@ from booking.waitlist.models import WaitlistOffer, WaitlistStat, WaitlistWish, w
 from booking.waitlist.stats import get_offer_counts
 from booking.waitlist.wishes import ALL_DAY, MORNING, Wish, register_wish, withdraw_wish
 from tests import smtp
-from tests.factories import at, count_rows, csrf_from, make_town, next_workday, written_email
+from tests.factories import BERLIN, at, count_rows, csrf_from, make_town, next_workday, written_email
 
 
 @pytest.fixture
@@ -267,6 +269,24 @@ def test_withdrawing_the_wish_frees_the_held_seat(app, client, ctx, day):
     assert at(day, 8, 30) in [s.start_at for s in operations.list_free_slots(
         amt, visits.single(melde), now, day, day)]
     ctx.rollback()
+
+
+def test_a_wish_goes_when_its_last_day_is_over_at_its_office(app, ctx, day):
+    """The last day ends at midnight in Berlin, the office's time zone (in UTC, still
+    that day): the purge (retention 0 days) deletes the wish then, not a minute earlier."""
+    add_wish(ctx, "Late", day)
+    over = datetime.combine(day + timedelta(days=1), time.min, tzinfo=ZoneInfo(BERLIN)
+                            ).astimezone(UTC)
+
+    def purged(now) -> int:
+        with app.app_context():
+            done = run_purge(now, timedelta(0), app.config)
+            db.session.commit()
+        return {s.report.split(" (")[0]: n for s, n in done}["deleted {} waitlist wishes"]
+
+    assert purged(over - timedelta(minutes=1)) == 0
+    assert purged(over + timedelta(minutes=1)) == 1
+    assert count_rows(ctx, WaitlistWish) == 0
 
 
 def test_the_purge_deletes_wishes_and_offers_and_keeps_the_counts(app, ctx, day):

@@ -78,8 +78,7 @@ def end_past_wishes(now: datetime) -> int:
         WaitlistWish.until_date < (now + timedelta(days=1)).date())).all()
     ended = 0
     for wish in candidates:
-        tz = wish.offices[0].tz if wish.offices else now.tzinfo
-        if wish.until_date < now.astimezone(tz).date():
+        if wish.last_day_over(now):
             wish.status, wish.ended_at = ENDED, now
             ended += 1
     db.session.flush()

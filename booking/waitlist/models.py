@@ -71,6 +71,11 @@ class WaitlistWish(db.Model):
     def is_active(self) -> bool:
         return self.status == ACTIVE
 
+    def last_day_over(self, now: datetime) -> bool:
+        """Whether ``until_date`` is over at ``now`` in its first office's time zone."""
+        tz = self.offices[0].tz if self.offices else now.tzinfo
+        return self.until_date < now.astimezone(tz).date()
+
 
 class WaitlistOffer(db.Model):
     """A free start offered to a wish, held for it until ``expires_at``."""

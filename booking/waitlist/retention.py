@@ -4,7 +4,7 @@ statistics (waitlist_stats) hold no personal data and stay."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select
 
@@ -19,10 +19,14 @@ def forget_offers(cutoff: datetime) -> int:
 
 
 def forget_wishes(cutoff: datetime) -> int:
-    """Wishes whose last date or end (withdrawn, taken) lies before ``cutoff``, with
-    their offers."""
-    ids = db.session.scalars(select(WaitlistWish.id).where(
-        or_(WaitlistWish.until_date < cutoff.date(), WaitlistWish.ended_at < cutoff))).all()
+    """Wishes whose last date (at their office) or end (withdrawn, taken) was over
+    before ``cutoff``, with their offers."""
+    candidates = db.session.scalars(select(WaitlistWish).where(or_(
+        WaitlistWish.until_date < (cutoff + timedelta(days=1)).date(),
+        WaitlistWish.ended_at < cutoff))).all()
+    ids = [wish.id for wish in candidates
+           if (wish.ended_at is not None and wish.ended_at < cutoff)
+           or wish.last_day_over(cutoff)]
     if ids:
         db.session.execute(delete(WaitlistOffer).where(WaitlistOffer.wish_id.in_(ids)))
         db.session.execute(delete(WaitlistWish).where(WaitlistWish.id.in_(ids)))

@@ -16,6 +16,17 @@ def external_url(endpoint: str, **values) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
+ALSO = "also-"  # a further service's field on a slot page: also-<service id>=<persons>
+
+
+def visit_fields(lines) -> dict[str, int]:
+    """The fields a slot page's link carries for a visit (booking.web.visit_form): the
+    first service's ``persons`` if more than one, ``also-<id>`` for each further one."""
+    fields = {"persons": lines[0].persons} if lines[0].persons > 1 else {}
+    fields.update({ALSO + line.service.id: line.persons for line in lines[1:]})
+    return fields
+
+
 def manage_url(code: str, token: str) -> str:
     return external_url("citizen.manage", code=code, token=token)
 

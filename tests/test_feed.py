@@ -136,7 +136,7 @@ def test_first_free_start_agrees_with_the_full_listing(ctx):
         listing = operations.list_free_slots(office, visits.single(service), now)
         assert again[service.id] == (listing[0] if listing else None)
     assert again["pass"].start_at.astimezone(TZ).date() > day
-    assert operations.first_free_day(office, ctx.get(Service, "pass"), now) == \
+    assert operations.first_free_day(office, visits.single(ctx.get(Service, "pass")), now) == \
         again["pass"].start_at.astimezone(TZ).date()
 
 

@@ -10,9 +10,13 @@ from html import unescape
 import pytest
 from sqlalchemy import select, update
 
+from booking.db import utcnow
 from booking.offices.models import Service, office_services
+from booking.scheduling import operations
 from booking.scheduling.models import Appointment, AppointmentService
-from tests.factories import csrf_from, local_iso, make_town, next_workday
+from booking.scheduling.operations import Citizen
+from booking.scheduling.visits import Line
+from tests.factories import at, cancellation_message, csrf_from, local_iso, make_town, next_workday
 
 
 @pytest.fixture
@@ -64,6 +68,33 @@ def test_a_family_books_several_persons_and_services_without_javascript(client, 
     assert [(line.service_id, line.persons) for line in ctx.scalars(
         select(AppointmentService).order_by(AppointmentService.position))] == [
         ("pass", 3), ("melde", 1)]
+
+
+def test_the_cancellation_email_links_to_the_same_visit(client, ctx, town):
+    """The link to book again keeps the services and persons, and opens at the first
+    day where the whole visit fits."""
+    day = next_workday()
+    lines = [Line(ctx.get(Service, "pass"), 3), Line(ctx.get(Service, "melde"), 1)]
+    # 85 minutes: the last start of the day (10:30) fits, 10:45 would not
+    appointment, _ = operations.book_appointment(
+        town, lines, at(day, 10, 30), Citizen("Familie Muster", "familie@example.org"),
+        utcnow())
+    operations.cancel_appointment(appointment, utcnow())
+    ctx.commit()
+    _, text, _ = cancellation_message(ctx, appointment.id)
+    link = re.search(r"http://booking\.test(/offices/amt/services/pass/\S*)", text)
+    assert link, text
+    path = link[1]
+    assert "persons=3" in path and "also-melde=1" in path and "ausweis" not in path
+    free_day = re.search(r"day=(\d{4}-\d\d-\d\d)", path)[1]
+    assert free_day == min(s.start_at.astimezone(town.tz).date() for s in
+                           operations.list_free_slots(town, lines, utcnow())).isoformat()
+    ctx.rollback()
+    html = client.get(path).get_data(as_text=True)
+    assert re.search(r'name="persons"[^>]*value="3"', html)
+    assert re.search(r'name="also-melde"[^>]*value="1"', html)
+    links = times_of(html)
+    assert links and all("persons=3" in link and "also-melde=1" in link for link in links)
 
 
 def test_the_plain_slot_page_is_unchanged_and_a_refused_visit_says_why(client, ctx, town):

@@ -23,7 +23,7 @@ from booking import i18n
 from booking.calendars.appointment_entry import appointment_entry, ics_filename
 from booking.calendars.ical import CANCEL, REQUEST, Invitation, appointment_ical
 from booking.db import db, utcnow
-from booking.links import external_url, manage_url, office_url
+from booking.links import external_url, manage_url, office_url, visit_fields
 from booking.notifications import outbox
 from booking.notifications.mime import build_email, format_address, mail_address
 from booking.offices.models import Office, Service
@@ -31,6 +31,7 @@ from booking.qr import qr_png
 from booking.scheduling import operations as scheduling
 from booking.scheduling import visit_texts
 from booking.scheduling.codes import format_code
+from booking.scheduling.errors import ServiceNotOffered, VisitNotAllowed
 
 RENDERER = "appointment"
 SUBJECTS = {
@@ -136,15 +137,18 @@ def notify_cancelled(appointment, now: datetime, reason: str | None = None) -> N
 # ---------------------------------------------------------------- in the sender
 
 
-def _rebook_url(office: Office, service: Service, lang: str) -> str:
-    """The booking calendar of the same service and office, at the first day with free
-    times as they are when the email goes out (the office's services page if the office
-    no longer offers the service)."""
-    if not any(s.id == service.id for s in office.services):
+def _rebook_url(office: Office, lines, lang: str) -> str:
+    """The booking calendar of the same visit (services and persons) at the same office,
+    at the first day with free times for it as they are when the email goes out (the
+    first service's page if the office no longer offers or allows the visit)."""
+    service = lines[0].service
+    try:
+        day = scheduling.first_free_day(office, lines, utcnow())
+    except (ServiceNotOffered, VisitNotAllowed):
         return external_url("citizen.service", service_id=service.id, lang=lang)
-    day = scheduling.first_free_day(office, service, utcnow())
     return external_url("citizen.calendar", office_id=office.id, service_id=service.id,
-                        lang=lang, **({"day": day.isoformat()} if day else {}))
+                        lang=lang, **visit_fields(lines),
+                        **({"day": day.isoformat()} if day else {}))
 
 
 def _context(snap: dict, office: Office, service: Service) -> dict:
@@ -168,7 +172,7 @@ def _context(snap: dict, office: Office, service: Service) -> dict:
         "until": i18n.local_time(end_at, office.tz, lang),
         "code": format_code(snap["code"]),
         "manage_url": manage_url(snap["code"], token) if token else None,
-        "rebook_url": _rebook_url(office, service, lang) if snap["kind"] == "cancelled" else None,
+        "rebook_url": _rebook_url(office, lines, lang) if snap["kind"] == "cancelled" else None,
         "confirm_url": (external_url("citizen.confirm_hold", code=snap["code"], token=token)
                         if snap["kind"] == "held" and token else None),
         "held_until": (i18n.local_datetime(datetime.fromisoformat(snap["held_until"]),

@@ -24,12 +24,11 @@ from booking import metrics
 from booking.db import db
 from booking.fairness.emails import normalise_email
 from booking.notifications import appointment_mails
-from booking.offices.models import Office, Service
+from booking.offices.models import Office
 from booking.scheduling import (
     codes,
     holds,
     idempotency,
-    next_free,
     queries,
     retries,
     seat_counts,
@@ -124,11 +123,12 @@ def list_free_slots(
                             _policy(office, by_staff), now)
 
 
-def first_free_day(office: Office, service: Service, now: datetime) -> date | None:
-    """The first local date with a free start for ``service`` within the horizon."""
-    visit_steps.check_offered(office, visits.single(service))
-    first = next_free.first_free_starts(office, [service], now)[service.id]
-    return first.start_at.astimezone(office.tz).date() if first else None
+def first_free_day(office: Office, lines: Sequence[visits.Line], now: datetime
+                   ) -> date | None:
+    """The first local date with a free start for the visit within the horizon. Raises
+    ServiceNotOffered or VisitNotAllowed."""
+    free = list_free_slots(office, lines, now)
+    return free[0].start_at.astimezone(office.tz).date() if free else None
 
 
 def is_offered(office: Office, lines: Sequence[visits.Line], start_at: datetime,

@@ -13,12 +13,11 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from booking.db import db
+from booking.links import ALSO, visit_fields
 from booking.offices.models import Office, Service, office_services
 from booking.scheduling import visits
 from booking.scheduling.errors import VisitNotAllowed
 from booking.web import visit_input
-
-ALSO = "also-"
 
 
 @dataclass
@@ -78,6 +77,4 @@ def visit_from(office: Office, service: Service, values: Mapping) -> Visit:
     except VisitNotAllowed as exc:
         single.error = visit_input.not_allowed_message(exc)
         return single
-    fields = {"persons": persons} if persons > 1 else {}
-    fields.update({ALSO + s.id: n for s, n in extra if n})
-    return Visit(lines, extra, persons, fields)
+    return Visit(lines, extra, persons, visit_fields(lines))

@@ -121,7 +121,7 @@ def every_listing(app, repeat: int) -> dict:
         with app.app_context():
             t0 = time.perf_counter()
             service = db.session.get(Service, SERVICE)
-            for office in queries.get_offices_offering(SERVICE):
+            for office, _ in queries.get_offices_offering([SERVICE]):
                 operations.list_free_slots(office, visits.single(service), utcnow())
             times.append((time.perf_counter() - t0) * 1000)
             db.session.remove()

@@ -17,6 +17,7 @@ from sqlalchemy import event, select
 from booking.db import db, utcnow
 from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
 from booking.scheduling import next_free, operations, slots, visits
+from booking.scheduling.errors import ServiceNotOffered, VisitNotAllowed
 from tests.factories import OFFICE_DATA, make_town, session_csrf
 
 NOW = datetime(2026, 12, 14, 7, 0, tzinfo=UTC)  # Monday 14 December 2026, 08:00 in Berlin
@@ -109,15 +110,22 @@ def _matches(start: datetime, tz, weekdays, times) -> bool:
     return not times or any(TIMES[name][0] <= local.hour < TIMES[name][1] for name in times)
 
 
+def _visit(ctx, service_id) -> list[visits.Line]:
+    """``pass`` (one person) or a visit ``pass:3,melde:1``."""
+    return [visits.Line(ctx.get(Service, sid), int(persons or 1))
+            for sid, _, persons in (part.partition(":") for part in service_id.split(","))]
+
+
 def expected(ctx, service_id, weekdays=(), times=(), limit=1) -> dict[str, list]:
-    """Per office offering the service: the first ``limit`` starts of its full listing
-    that fall on ``weekdays`` and at ``times``, picked by hand."""
-    service = ctx.get(Service, service_id)
+    """Per office offering the visit and allowing it: the first ``limit`` starts of its
+    full listing that fall on ``weekdays`` and at ``times``, picked by hand."""
+    lines = _visit(ctx, service_id)
     found = {}
     for office in ctx.scalars(select(Office).order_by(Office.id)):
-        if service not in office.services:
+        try:
+            listing = operations.list_free_slots(office, lines, NOW)
+        except (ServiceNotOffered, VisitNotAllowed):
             continue
-        listing = operations.list_free_slots(office, visits.single(service), NOW)
         found[office.id] = [s for s in listing if _matches(s.start_at, office.tz, weekdays,
                                                            times)][:limit]
     return found
@@ -125,7 +133,7 @@ def expected(ctx, service_id, weekdays=(), times=(), limit=1) -> dict[str, list]
 
 def actual(ctx, service_id, weekdays=(), times=(), limit=1) -> dict[str, list]:
     result = next_free.next_free_everywhere(
-        ctx.get(Service, service_id), NOW,
+        _visit(ctx, service_id), NOW,
         slots.TimeFilter(frozenset(weekdays), frozenset(times)), limit)
     return {entry.office.id: entry.starts for entry in result}
 
@@ -138,7 +146,7 @@ FILTERS = [
 
 
 @pytest.mark.parametrize("weekdays,times", FILTERS)
-@pytest.mark.parametrize("service_id", ["pass", "melde"])
+@pytest.mark.parametrize("service_id", ["pass", "melde", "pass:3", "pass:2,melde:1"])
 def test_the_same_starts_as_the_full_listings(ctx, town, service_id, weekdays, times):
     for limit in (1, 3):
         want = expected(ctx, service_id, weekdays, times, limit)
@@ -148,7 +156,8 @@ def test_the_same_starts_as_the_full_listings(ctx, town, service_id, weekdays, t
 @settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(weekdays=st.sets(st.integers(1, 7)), times=st.sets(st.sampled_from(sorted(TIMES))),
-       limit=st.integers(1, 4), service_id=st.sampled_from(["pass", "melde"]))
+       limit=st.integers(1, 4),
+       service_id=st.sampled_from(["pass", "melde", "pass:3", "melde:2,pass:1"]))
 def test_any_filter_gives_the_first_matching_starts(ctx, town, weekdays, times, limit,
                                                     service_id):
     assert actual(ctx, service_id, weekdays, times, limit) == expected(
@@ -187,6 +196,37 @@ def test_what_the_town_gives(ctx, town):
 def test_offices_without_the_service_are_left_out(ctx, town):
     assert "west" not in actual(ctx, "pass")
     assert set(actual(ctx, "melde")) == {"amt", "nord", "sued", "west"}
+    assert set(actual(ctx, "melde,pass")) == {"amt", "nord", "sued"}  # leer: no 'melde'
+
+
+def test_a_family_visit(ctx, town):
+    """Three passports and a registration (105 minutes): only starts where all of it
+    fits, on rules that offer both services, at offices that allow it in one
+    appointment."""
+    family = actual(ctx, "pass:3,melde:1", (), ("evening",), 4)
+    one = actual(ctx, "pass", (), ("evening",), 4)
+    # sued (30-minute steps, Mon-Fri until 17:00): a passport at 16:00 fits, the
+    # family's four steps from 16:00 on do not
+    assert one["sued"][0].start_at == _local(date(2026, 12, 17), 16)
+    assert family["sued"] == []
+    # nord (Tuesday until 18:30): the family's last start is 16:45, a passport's 18:00
+    assert [s.start_at for s in family["nord"]] == [
+        _local(date(2026, 12, 29), 16, minute) for minute in (0, 15, 30, 45)]
+    assert family["nord"][0].end_at == _local(date(2026, 12, 29), 17, 45)
+    assert _local(date(2026, 12, 29), 18) in [
+        s.start_at for s in actual(ctx, "pass", (2,), ("evening",), 9)["nord"]]
+    # nord's Thursday-morning rule offers only 'melde': a registration alone may start
+    # there, not with a passport
+    thursday = (4,), ("morning",)
+    assert actual(ctx, "melde", *thursday)["nord"][0].start_at == _local(date(2026, 12, 24), 8)
+    assert actual(ctx, "melde:1,pass:1", *thursday)["nord"] == []
+    # the offices' limits: four persons not at sued, two services not at nord
+    ctx.get(Office, "sued").max_persons = 3
+    ctx.get(Office, "nord").max_services = 1
+    ctx.flush()
+    assert set(actual(ctx, "pass:3,melde:1")) == {"amt"}
+    assert set(actual(ctx, "pass:3")) == {"amt", "nord", "sued", "leer"}
+    ctx.rollback()
 
 
 def test_a_horizon_without_free_starts_gives_none(ctx, town):
@@ -211,7 +251,7 @@ def test_a_few_queries_for_all_offices(ctx, town, domain_app):
         engine = db.engine
         event.listen(engine, "before_cursor_execute", count)
         try:
-            next_free.next_free_everywhere(service, NOW, slots.TimeFilter(frozenset(weekdays)))
+            next_free.next_free_everywhere(visits.single(service), NOW, slots.TimeFilter(frozenset(weekdays)))
         finally:
             event.remove(engine, "before_cursor_execute", count)
         return len(seen)
@@ -310,6 +350,55 @@ def test_a_bad_filter_is_marked_not_cached(client, ctx, two_offices):
     assert "<title>Fehler:" in html and 'aria-describedby="next-free-error"' in html
 
 
+def _family(ctx, office_id, now):
+    """amt's first free start for three passports and a registration."""
+    lines = [visits.Line(ctx.get(Service, "pass"), 3), visits.Line(ctx.get(Service, "melde"), 1)]
+    listing = operations.list_free_slots(ctx.get(Office, office_id), lines, now)
+    ctx.rollback()
+    return listing[0]
+
+
+def test_the_service_page_searches_for_a_family(client, ctx, two_offices, frozen):
+    """Persons and further services in the same search form: only offices that offer all
+    of it (nord has no 'melde'), a start where all of it fits, links that keep it."""
+    plain = unescape(client.get("/services/pass").get_data(as_text=True))
+    assert '<details class="visit-form" id="visit">' in plain  # closed: one person
+    assert 'name="also-melde"' in plain and 'name="persons"' in plain
+    response = client.get("/services/pass?persons=3&also-melde=1")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=1"
+    html = unescape(response.get_data(as_text=True))
+    assert '<details class="visit-form" id="visit" open>' in html
+    assert re.search(r'id="visit-persons" name="persons"[^>]* value="3"', html)
+    assert re.search(r'id="visit-also-melde" name="also-melde"[^>]* value="1"', html)
+    assert html.count('<th scope="row">') == 1 and '<th scope="row">Bürgerbüro Nord' not in html
+    assert "Reisepass beantragen × 3, Wohnsitz anmelden" in html
+    first = _family(ctx, "amt", frozen)
+    link = _book_link("amt", first.start_at) + "&persons=3&also-melde=1"
+    assert f'href="{link}"' in html
+    booking = client.get(link)
+    assert booking.status_code == 200
+    assert "Reisepass beantragen × 3" in unescape(booking.get_data(as_text=True))
+    assert 'href="/offices/amt/services/pass/?persons=3&also-melde=1"' in html  # all times
+
+
+@pytest.mark.parametrize("query", ["persons=0", "persons=abc", "persons=21", "also-melde=x"])
+def test_a_bad_visit_on_the_service_page_is_marked(client, ctx, two_offices, query):
+    response = client.get(f"/services/pass?{query}")
+    assert response.status_code == 422
+    assert response.headers.get("Cache-Control") != "public, max-age=1"
+    html = unescape(response.get_data(as_text=True))
+    assert "<title>Fehler:" in html and '<a href="#visit-persons">' in html
+    assert 'aria-invalid="true" aria-describedby="visit-error"' in html
+    assert '<th scope="row">' not in html
+
+
+def test_a_visit_no_office_allows(client, ctx, two_offices):
+    html = unescape(client.get("/services/pass?persons=7&lang=en").get_data(as_text=True))
+    assert "No office offers all of this in one appointment" in html  # both allow 6
+    assert '<th scope="row">' not in html
+
+
 # ---------------------------------------------------------------- the JSON API
 
 
@@ -342,6 +431,38 @@ def test_api_shape_and_caching(client, ctx, two_offices, frozen):
 def test_api_refuses_bad_parameters(client, ctx, two_offices, query):
     response = client.get(f"/api/v1/services/pass/next-free?{query}")
     assert response.status_code == 400 and response.get_json()["error"]
+
+
+def test_api_for_a_family(client, ctx, two_offices, frozen):
+    response = client.get("/api/v1/services/pass/next-free?persons=3&also=melde")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["services"] == [{"service": "pass", "persons": 3},
+                                {"service": "melde", "persons": 1}]
+    (amt,) = body["offices"]  # nord does not offer 'melde'
+    first = _family(ctx, "amt", frozen)
+    tz = ctx.get(Office, "amt").tz
+    assert amt["starts"] == [{"start": first.start_at.astimezone(tz).isoformat(),
+                              "end": first.end_at.astimezone(tz).isoformat(),
+                              "available": first.available}]
+    assert first.end_at - first.start_at == timedelta(minutes=3 * 30 + 15)
+    alone = client.get("/api/v1/services/pass/next-free").get_json()
+    assert alone["services"] == [{"service": "pass", "persons": 1}]
+    assert [o["office"] for o in alone["offices"]] == ["amt", "nord"]
+    assert client.get("/api/v1/services/pass/next-free?persons=7").get_json()["offices"] == []
+
+
+@pytest.mark.parametrize("query,status,says", [
+    ("persons=0", 400, "persons"), ("persons=21", 400, "persons"), ("persons=x", 400, "persons"),
+    ("also=melde:0", 400, "e.g."), ("also=melde,", 400, "e.g."), ("also=melde:1:2", 400, "e.g."),
+    ("also=nix", 404, "nix"), ("also=pass", 422, "once"), ("also=melde:25", 422, "persons"),
+    ("also=" + ",".join(f"s{n}" for n in range(11)), 422, "services")])
+def test_api_refuses_a_bad_visit(client, ctx, two_offices, query, status, says):
+    response = client.get(f"/api/v1/services/pass/next-free?{query}&lang=en")
+    assert response.status_code == status
+    body = response.get_json()
+    text = {400: body.get("error"), 404: body.get("message"), 422: body.get("errors", {}).get("also")}
+    assert says in text[status]
 
 
 def test_api_unknown_service(client, ctx, two_offices):

@@ -122,16 +122,16 @@ def withhold_lottery_days(office: Office, service_id: str | None, steps: slots.O
             if not any(first <= step.day <= last for first, last in held)}
 
 
-def lottery_days_of(office_ids: Sequence[str], service_id: str, first_day: date,
+def lottery_days_of(office_ids: Sequence[str], service_ids: Sequence[str], first_day: date,
                     last_day: date) -> dict[str, list[tuple[date, date]]]:
-    """The days lotteries not drawn yet hold back for ``service_id`` at each of several
-    offices within first_day..last_day, in one query: office id → (first, last) days.
-    :func:`withhold_lottery_days` for many offices at once."""
+    """The days lotteries not drawn yet hold back for any of ``service_ids`` at each of
+    several offices within first_day..last_day, in one query: office id → (first, last)
+    days. :func:`withhold_lottery_days` for many offices (and services) at once."""
     rows = db.session.execute(
         select(lottery_offices.c.office_id, Lottery.first_day, Lottery.last_day)
         .join(Lottery, Lottery.id == lottery_offices.c.lottery_id)
         .where(lottery_offices.c.office_id.in_(list(office_ids)),
-               Lottery.service_id == service_id, Lottery.status == OPEN,
+               Lottery.service_id.in_(list(service_ids)), Lottery.status == OPEN,
                Lottery.first_day <= last_day, Lottery.last_day >= first_day))
     held: dict[str, list[tuple[date, date]]] = {}
     for office_id, first, last in rows:

@@ -1,6 +1,7 @@
 """The first free online starts: of each service at one office (what the open status
-feed shows), and of one service at every office that offers it (the citizens' "next free
-appointment", optionally on some weekdays and times of day only).
+feed shows), and of one visit (a service, or a family's several services and persons) at
+every office that offers it (the citizens' "next free appointment", optionally on some
+weekdays and times of day only).
 
 :func:`booking.scheduling.operations.list_free_slots` works out every free start of the
 whole horizon. Only the first is wanted here, so the horizon is read a week at a time,
@@ -13,13 +14,14 @@ closures, the lottery days and the seats taken of all of them in one query each.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from booking.fairness.lottery import lottery_days_of, withhold_lottery_days
 from booking.offices.models import Office, Service
-from booking.scheduling import queries, slots
+from booking.scheduling import queries, slots, visits
+from booking.scheduling.errors import VisitNotAllowed
 
 CHUNK_DAYS = 7
 
@@ -57,7 +59,7 @@ def first_free_starts(office: Office, services: Iterable[Service], now: datetime
 
 @dataclass
 class OfficeStarts:
-    """An office offering the service and its first free starts (none: nothing free
+    """An office offering the visit and its first free starts (none: nothing free
     within its booking horizon that the filter lets through)."""
 
     office: Office
@@ -67,16 +69,21 @@ class OfficeStarts:
 NEVER = datetime.max.replace(tzinfo=UTC)
 
 
-def next_free_everywhere(service: Service, now: datetime, wanted: slots.TimeFilter | None = None,
-                         limit: int = 1) -> list[OfficeStarts]:
-    """The first ``limit`` free online starts of ``service`` at every office that offers
-    it, those ``wanted`` lets through only: offices by their first start (earliest
-    first), those with none last. The same starts as the first ``limit`` of each office's
-    :func:`booking.scheduling.operations.list_free_slots` that the filter lets through,
-    read a week at a time for all offices still searching together."""
-    offices = queries.get_offices_offering(service.id)
+def next_free_everywhere(lines: Sequence[visits.Line], now: datetime,
+                         wanted: slots.TimeFilter | None = None, limit: int = 1
+                         ) -> list[OfficeStarts]:
+    """The first ``limit`` free online starts of the visit (``visits.single(service)``
+    for one person and one service) at every office that offers all its services and
+    allows it in one appointment, those ``wanted`` lets through only: offices by their
+    first start (earliest first), those with none last. The same starts as the first
+    ``limit`` of each office's :func:`booking.scheduling.operations.list_free_slots` that
+    the filter lets through, read a week at a time for all offices still searching
+    together."""
+    offices = _offices_allowing(lines)
     found = {office.id: OfficeStarts(office) for office in offices}
-    rules_of = queries.get_rules_of(found)
+    rules_of = {office_id: visits.offering_rules(rules, lines)
+                for office_id, rules in queries.get_rules_of(found).items()}
+    minutes = visits.visit_minutes(lines)
     windows = {}  # office id → (policy, its today, its last bookable day)
     for office in offices:
         policy = queries.get_policy(office)
@@ -93,7 +100,7 @@ def next_free_everywhere(service: Service, now: datetime, wanted: slots.TimeFilt
                 chunk.append((office, day, min(day + timedelta(days=CHUNK_DAYS - 1), last)))
         if not chunk:
             break
-        steps_of = _open_steps_of(service, chunk, rules_of, windows, wanted)
+        steps_of = _open_steps_of(lines, chunk, rules_of, windows, wanted)
         if steps_of:
             start = min(next(iter(s)) for s in steps_of.values())  # each is in time order
             end = max(next(reversed(s)) for s in steps_of.values()) + timedelta(minutes=1)
@@ -102,7 +109,7 @@ def next_free_everywhere(service: Service, now: datetime, wanted: slots.TimeFilt
                 start, end, now)
             for office_id, steps in steps_of.items():
                 starts = found[office_id].starts
-                for free in slots.iter_free_slots(steps, taken, service.duration_minutes,
+                for free in slots.iter_free_slots(steps, taken, minutes,
                                                   windows[office_id][0], now, wanted):
                     starts.append(free)
                     if len(starts) >= limit:
@@ -113,7 +120,22 @@ def next_free_everywhere(service: Service, now: datetime, wanted: slots.TimeFilt
                   key=lambda entry: entry.starts[0].start_at if entry.starts else NEVER)
 
 
-def _open_steps_of(service: Service, chunk: list[tuple[Office, date, date]],
+def _offices_allowing(lines: Sequence[visits.Line]) -> list[Office]:
+    """The offices, by name, that offer every service of the visit and allow it in one
+    appointment (:func:`visits.check_visit` with the office's limits)."""
+    wanted, found = visits.service_ids(lines), []
+    for office, offered in queries.get_offices_offering(wanted):
+        if any(service_id not in offered for service_id in wanted):
+            continue
+        try:
+            visits.check_visit(lines, office.max_persons, office.max_services, offered)
+        except VisitNotAllowed:
+            continue
+        found.append(office)
+    return found
+
+
+def _open_steps_of(lines: Sequence[visits.Line], chunk: list[tuple[Office, date, date]],
                    rules_of: dict, windows: dict, wanted: slots.TimeFilter | None
                    ) -> dict[str, slots.OpenSteps]:
     """The open steps of the week of every office in ``chunk`` (in time order), with
@@ -124,13 +146,14 @@ def _open_steps_of(service: Service, chunk: list[tuple[Office, date, date]],
     ids = [office.id for office, _, _ in chunk]
     closures = queries.get_closure_intervals_of(ids, min(b[0] for b in bounds),
                                                 max(b[1] for b in bounds))
-    held = lottery_days_of(ids, service.id, min(day for _, day, _ in chunk),
+    held = lottery_days_of(ids, visits.service_ids(lines), min(day for _, day, _ in chunk),
                            max(last for _, _, last in chunk))
     steps_of = {}
     for office, day, last in chunk:
         closed, cuts = closures.get(office.id, ([], []))
         steps = slots.open_steps(rules_of[office.id], closed,
-                                 queries.get_holidays(office.state, day, last), service.id,
+                                 queries.get_holidays(office.state, day, last),
+                                 lines[0].service.id,
                                  windows[office.id][0], day, last, cuts)
         lottery = held.get(office.id, ())
         steps = {at: step for at, step in sorted(steps.items())

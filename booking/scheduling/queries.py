@@ -187,11 +187,18 @@ def get_used_seats(office: Office, instants: list[datetime]) -> dict[datetime, d
 # (the next free appointment in any office, booking.scheduling.next_free)
 
 
-def get_offices_offering(service_id: str) -> list[Office]:
-    """The offices that offer the service, by name (one query)."""
-    return list(db.session.scalars(
-        select(Office).join(office_services, office_services.c.office_id == Office.id)
-        .where(office_services.c.service_id == service_id).order_by(Office.name, Office.id)))
+def get_offices_offering(service_ids: Iterable[str]) -> list[tuple[Office, dict[str, bool]]]:
+    """The offices that offer any of the services, by name, each with those of them it
+    offers and whether each may share an appointment (:func:`get_offered`); one query."""
+    rows = db.session.execute(
+        select(Office, office_services.c.service_id, office_services.c.combinable)
+        .join(office_services, office_services.c.office_id == Office.id)
+        .where(office_services.c.service_id.in_(list(service_ids)))
+        .order_by(Office.name, Office.id))
+    found: dict[str, tuple[Office, dict[str, bool]]] = {}
+    for office, service_id, combinable in rows:
+        found.setdefault(office.id, (office, {}))[1][service_id] = combinable
+    return list(found.values())
 
 
 def get_rules_of(office_ids: Iterable[str]) -> dict[str, tuple[slots.Rule, ...]]:

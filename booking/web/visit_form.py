@@ -2,7 +2,8 @@
 appointment, without JavaScript: GET fields (``persons`` and, for each other service the
 office lets share an appointment, ``also-<id>`` with its persons; 0 or empty: not) on a
 service's slot page and on the clerk's phone booking, which the slot links and the
-booking forms carry on (templates/_visit_fields.html)."""
+booking forms carry on (templates/_visit_fields.html); and on a service's page, whose
+search for the next free appointment looks across offices."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class Visit:
     persons: int = 1  # of the page's own service
     fields: dict[str, int] = field(default_factory=dict)  # what links and forms carry on
     error: str | None = None
+    MAX_PERSONS = visits.MAX_PERSONS_PER_LINE  # per service, where no office limits them
 
     @property
     def is_single(self) -> bool:
@@ -36,17 +38,19 @@ class Visit:
         return visits.summary(self.lines, language)
 
 
-def _others(office: Office, service: Service) -> list[Service]:
-    """The office's other services that may share an appointment with ``service`` (none
-    if ``service`` may not)."""
-    rows = db.session.execute(
-        select(Service, office_services.c.combinable)
-        .join(office_services, office_services.c.service_id == Service.id)
-        .where(office_services.c.office_id == office.id)
-        .order_by(Service.position, Service.id)).all()
-    if not next((combinable for found, combinable in rows if found.id == service.id), True):
-        return []
-    return [found for found, combinable in rows if combinable and found.id != service.id]
+def _others(office: Office | None, service: Service) -> list[Service]:
+    """The other services that may share an appointment with ``service`` at the office
+    (none if ``service`` may not), or with no office given at any office that offers
+    ``service`` and lets it share one."""
+    offices = select(office_services.c.office_id).where(
+        office_services.c.service_id == service.id, office_services.c.combinable.is_(True))
+    if office is not None:
+        offices = offices.where(office_services.c.office_id == office.id)
+    others = select(office_services.c.service_id).where(
+        office_services.c.office_id.in_(offices), office_services.c.combinable.is_(True))
+    return list(db.session.scalars(
+        select(Service).where(Service.id.in_(others), Service.id != service.id)
+        .order_by(Service.position, Service.id)))
 
 
 def _number(value, low: int) -> int | None:
@@ -59,9 +63,11 @@ def _number(value, low: int) -> int | None:
     return int(text)
 
 
-def visit_from(office: Office, service: Service, values: Mapping) -> Visit:
+def visit_from(office: Office | None, service: Service, values: Mapping) -> Visit:
     """The visit the fields in ``values`` (query string or form) ask for. Invalid or not
-    allowed by the office: one person for ``service``, with ``error`` saying why."""
+    allowed by the office: one person for ``service``, with ``error`` saying why. No
+    office (a service's page): no office's limits are checked; the search leaves out the
+    offices that do not allow the visit."""
     others = _others(office, service)
     persons = _number(values.get("persons"), 1)
     extra = [(other, _number(values.get(ALSO + other.id), 0)) for other in others]
@@ -71,6 +77,8 @@ def visit_from(office: Office, service: Service, values: Mapping) -> Visit:
                                "%(max)d.", max=visits.MAX_PERSONS_PER_LINE)
         return single
     lines = [visits.Line(service, persons)] + [visits.Line(s, n) for s, n in extra if n]
+    if office is None:
+        return Visit(lines, extra, persons, visit_fields(lines))
     try:
         visits.check_visit(lines, office.max_persons, office.max_services,
                            {line.service.id: True for line in lines})

@@ -1,6 +1,8 @@
 """The next free appointment in any office on a service's page: axe-core finds nothing, in
 German and English, without a filter, with one chosen by keyboard and sent without script
-help (a plain GET form), and with a bad filter (422, the fieldset marked)."""
+help (a plain GET form), for a family (persons and a further service typed in the
+opened details), and with a bad filter or a bad number of persons (422, the fields
+marked)."""
 
 from __future__ import annotations
 
@@ -54,3 +56,17 @@ def test_next_free_appointment(a11y_page, lang, town):
     assert "Nordstadt" in first.inner_text()
     visit(page, "/services/pass?weekday=0", status=422, label="a bad filter")
     assert page.locator("#next-free-weekdays[aria-describedby=next-free-error]").count() == 1
+    # a family: three passports and a registration; nord offers no registration
+    visit(page, "/services/pass", label="service page")
+    page.locator("#visit summary").press("Enter")  # opens the details by keyboard
+    page.locator("#visit-persons").fill("3")
+    page.locator("#visit-also-melde").fill("1")
+    with page.expect_navigation() as navigation:
+        page.locator(".next-free-filter button[type=submit]").press("Enter")
+    assert navigation.value.status == 200
+    assert "persons=3" in page.url and "also-melde=1" in page.url
+    visit(page, page.url.split("#")[0], label="next free appointments for a family")
+    assert page.locator("table.next-free-table tbody tr").count() == 1
+    assert "persons=3" in page.locator(".next-free-earliest a").get_attribute("href")
+    visit(page, "/services/pass?persons=0", status=422, label="a bad number of persons")
+    assert page.locator("#visit-persons[aria-invalid=true]").count() == 1

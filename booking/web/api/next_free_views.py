@@ -1,5 +1,6 @@
-"""The next free appointment of a service in every office that offers it: public, the
-same for everybody, microcached for a second like the slot listing."""
+"""The next free appointment of a service (or of a visit: several persons, further
+services) in every office that offers it: public, the same for everybody, microcached for
+a second like the slot listing."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from flask_babel import gettext
 
 from booking.db import db, utcnow
 from booking.offices.models import Service
-from booking.scheduling import next_free
-from booking.web import caching, validation
+from booking.scheduling import next_free, visits
+from booking.scheduling.errors import VisitNotAllowed
+from booking.web import caching, validation, visit_input
 from booking.web.api import bp
 from booking.web.api.views import ApiError
 
@@ -32,6 +34,32 @@ def _limit() -> int:
     return int(raw)
 
 
+def _visit(service: Service) -> list[visits.Line]:
+    """``persons`` for the service (1 if left out) and ``also``, further services with
+    their persons (``melde:1,ausweis:2``), as in the visit's slot listing: malformed 400,
+    an unknown service 404, a service twice or too many 422. Which offices allow the
+    visit in one appointment is each office's own limit (the others are left out)."""
+    raw = request.args.get("persons", "1")
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= visits.MAX_PERSONS_PER_LINE):
+        raise ApiError(400, visit_input.not_allowed_message(
+            VisitNotAllowed(visits.PERSONS, visits.MAX_PERSONS_PER_LINE)))
+    also = request.args.get("also")
+    try:
+        lines = [visits.Line(service, int(raw))] + (
+            visit_input.lines_from_text(also) if also else [])
+        visits.check_visit(lines, visits.MAX_PERSONS_PER_LINE * len(lines),
+                           visit_input.MAX_LINES, {})
+    except visit_input.UnknownService as exc:
+        abort(404, str(exc))
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    except VisitNotAllowed as exc:
+        message = visit_input.not_allowed_message(exc)
+        raise ApiError(422, gettext("Please correct the marked fields."),
+                       {"also": message}) from None
+    return lines
+
+
 @bp.get("/services/<service_id>/next-free")
 def next_free_starts(service_id: str):
     service = db.session.get(Service, service_id) if len(service_id) <= 40 else None
@@ -42,9 +70,11 @@ def next_free_starts(service_id: str):
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
     limit = _limit()
-    found = next_free.next_free_everywhere(service, utcnow(), wanted, limit)
+    lines = _visit(service)
+    found = next_free.next_free_everywhere(lines, utcnow(), wanted, limit)
     return caching.public(jsonify({
         "service": service.id,
+        "services": [{"service": line.service.id, "persons": line.persons} for line in lines],
         "weekdays": sorted(wanted.weekdays),
         "times": sorted(wanted.times),
         "offices": [{

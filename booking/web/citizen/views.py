@@ -69,8 +69,9 @@ def catalogue():
 @bp.get("/services/<service_id>")
 def service(service_id: str):
     """The service, the offices offering it and the next free appointment in each, on
-    the weekdays and times of day asked for (a plain GET form: no script needed).
-    Public: the same for everybody, microcached like the listings."""
+    the weekdays and times of day asked for, for the persons and further services asked
+    for (a plain GET form: no script needed). Public: the same for everybody,
+    microcached like the listings."""
     service = db.session.get(Service, service_id) or abort(404)
     chosen_days, chosen_times = request.args.getlist("weekday"), request.args.getlist("time")
     try:
@@ -79,16 +80,19 @@ def service(service_id: str):
     except ValueError as exc:
         wanted, filter_error = None, str(exc)
         chosen_days, chosen_times = [], []
+    visit = visit_form.visit_from(None, service, request.args)
     now = utcnow()
-    found = next_free.next_free_everywhere(service, now, wanted) if wanted else []
+    found = (next_free.next_free_everywhere(visit.lines, now, wanted)
+             if wanted and not visit.error else [])
+    failed = bool(filter_error or visit.error)
     response = make_response(render_template(
         "citizen/service.html", service=service, lang=current_language(),
-        lotteries=announcements(service.id, now), next_free=found,
+        lotteries=announcements(service.id, now), next_free=found, visit=visit,
         filtered=bool(wanted and (wanted.weekdays or wanted.times)),
         chosen_days=chosen_days, chosen_times=chosen_times, filter_error=filter_error,
         weekday_choices=NEXT_FREE_WEEKDAYS, time_choices=NEXT_FREE_TIMES),
-        422 if filter_error else 200)
-    return response if filter_error else caching.public(response)
+        422 if failed else 200)
+    return response if failed else caching.public(response)
 
 
 @bp.get("/offices/<office_id>/services/<service_id>/")

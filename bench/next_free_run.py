@@ -46,6 +46,8 @@ RUNS = [
                                      "?weekdays=6&times=morning"),
     ("next free, evenings, 3 per office", f"/api/v1/services/{SERVICE}/next-free"
                                           "?times=evening&limit=3"),
+    ("next free, a family (3 persons + wohnsitz)", f"/api/v1/services/{SERVICE}/next-free"
+                                                  "?persons=3&also=wohnsitz:1"),
     ("service page (next free, HTML)", f"/services/{SERVICE}"),
 ]
 DISTRICTS = ["Altstadt", "Bahnhofsviertel", "Ostend", "Westend", "Südstadt", "Hafen",

@@ -1,6 +1,7 @@
 """The back office in a real browser: login and logout, a manager's new opening-hours rule
 with its live preview reaching the citizens, an unplanned closure that cancels and emails
-through a real SMTP server, a clerk's booking for a caller.
+through a real SMTP server, a clerk's booking for a caller (the visit's fields renewed
+when another service is chosen).
 
 The pages run with their Content-Security-Policy enforced (no ``bypass_csp``), so htmx and
 app.js work as in production. Assertions on texts use English pages (browser locale en-GB);
@@ -262,6 +263,19 @@ def test_clerk_books_for_a_caller_and_sees_it_in_the_day_schedule(page, ctx, tow
     page.locator("main a[href='/staff/offices/amt/schedule']").click()
     page.locator("main a[href='/staff/offices/amt/book']").click()
     page.wait_for_url(re.compile(r"/staff/offices/amt/book$"))
+
+    # choosing a service renews the visit's fields at once (htmx): they name it and
+    # offer the others as further services
+    page.select_option("#service", "melde")
+    expect(page.locator("label[for=visit-persons]")).to_have_text(
+        "Persons for Register your address")
+    expect(page.locator("#visit-also-pass")).to_have_count(1)
+    expect(page.locator("#visit-also-melde")).to_have_count(0)
+    page.select_option("#service", "pass")
+    expect(page.locator("label[for=visit-persons]")).to_have_text(
+        "Persons for Apply for a passport")
+    expect(page.locator("#visit-also-melde")).to_have_count(1)
+    assert page.url.endswith("/staff/offices/amt/book")  # no page load
 
     # step one: service and day (a GET form)
     page.select_option("#service", "pass")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shutil
 from datetime import UTC, datetime, time, timedelta
+from html import unescape
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -102,6 +103,7 @@ def test_register_on_the_page_and_withdraw(app, client, ctx, town):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "<legend>Offices you can go to</legend>" in html
+    assert "An offer from the waitlist is an appointment for one person." in unescape(html)
     day = next_workday(5)
     data = {"csrf_token": csrf_from(html), "offices": ["amt"], "weekdays": ["1", "2", "3"],
             "window": "custom", "from_time": "09:00", "to_time": "08:00",

@@ -380,6 +380,7 @@ def test_the_service_page_searches_for_a_family(client, ctx, two_offices, frozen
     assert booking.status_code == 200
     assert "Reisepass beantragen × 3" in unescape(booking.get_data(as_text=True))
     assert 'href="/offices/amt/services/pass/?persons=3&also-melde=1"' in html  # all times
+    assert 'href="/services/pass/waitlist?persons=3"' in html  # the waitlist for all three
 
 
 @pytest.mark.parametrize("query", ["persons=0", "persons=abc", "persons=21", "also-melde=x"])

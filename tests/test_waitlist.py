@@ -27,6 +27,7 @@ from booking.waitlist.stats import get_offer_counts
 from booking.waitlist.wishes import ALL_DAY, MORNING, Wish, register_wish, withdraw_wish
 from tests import smtp
 from tests.factories import BERLIN, at, count_rows, csrf_from, make_town, next_workday, written_email
+from tests.server import flask_cli
 
 
 @pytest.fixture
@@ -59,10 +60,10 @@ def fill_day(ctx, day) -> list[int]:
     return ids
 
 
-def add_wish(ctx, name, day, *, window=ALL_DAY, created_at=None, language="de"):
+def add_wish(ctx, name, day, *, window=ALL_DAY, created_at=None, language="de", persons=1):
     office, service = ctx.get(Office, "amt"), ctx.get(Service, "melde")
     wish, token = register_wish(Wish(service, [office], str(day.isoweekday()), *window, day,
-                                     name, f"{name.lower()}@example.org", language),
+                                     name, f"{name.lower()}@example.org", language, persons),
                                 created_at or utcnow())
     ctx.commit()
     return wish.id, token
@@ -103,7 +104,7 @@ def test_register_on_the_page_and_withdraw(app, client, ctx, town):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "<legend>Offices you can go to</legend>" in html
-    assert "An offer from the waitlist is an appointment for one person." in unescape(html)
+    assert "An offer from the waitlist is one appointment for all the persons you give" in unescape(html)
     day = next_workday(5)
     data = {"csrf_token": csrf_from(html), "offices": ["amt"], "weekdays": ["1", "2", "3"],
             "window": "custom", "from_time": "09:00", "to_time": "08:00",
@@ -206,6 +207,120 @@ def test_freed_seat_goes_to_the_longest_waiting_wish_and_is_booked_by_post(app, 
     ctx.rollback()
     assert ctx.get(WaitlistWish, newer).status == "active"
     ctx.rollback()
+
+
+def test_a_family_is_offered_a_start_where_all_of_them_fit(app, client, ctx, day):
+    """Three persons for 'melde' (15 minutes each, one seat): one free quarter is enough
+    for one person, not for them; three free quarters in a row are offered to them, held
+    for all three and booked as one appointment."""
+    booked = fill_day(ctx, day)
+    now = utcnow()
+    family, _ = add_wish(ctx, "Family", day, created_at=now - timedelta(hours=2), persons=3)
+    operations.cancel_appointment(ctx.get(Appointment, booked[0]), now)  # 08:00 is free
+    ctx.commit()
+    assert run_matcher(app, now).endswith("made 0 offers\n")
+    for index in (5, 6, 7):  # 09:15 to 10:00 free; 08:00 still is
+        operations.cancel_appointment(ctx.get(Appointment, booked[index]), now)
+    ctx.commit()
+    assert run_matcher(app, now).endswith("made 1 offers\n")
+    assert offers(ctx) == [(family, at(day, 9, 15), "offered")]
+    single, _ = add_wish(ctx, "Single", day, created_at=now - timedelta(hours=1))
+    assert run_matcher(app, now).endswith("made 1 offers\n")  # 08:00, for one person
+    assert offers(ctx)[-1] == (single, at(day, 8), "offered")
+    held = ctx.scalar(select(Appointment).where(Appointment.name == "Family"))
+    assert (held.status, held.end_at) == ("held", at(day, 10))
+    assert [(line.service_id, line.persons) for line in held.lines] == [("melde", 3)]
+    ctx.rollback()
+    smtp.deliver(app)
+    with app.app_context():
+        mails = [written_email(int(p.name.split("-")[0]), "waitlist_offer") for p in sorted(
+            Path(app.config["MAIL_FILE_DIR"]).glob("*-waitlist_offer.eml"))]
+    family_mail = next(m for m in mails if "familie" in m["To"] or "family" in m["To"])
+    assert "Wohnsitz anmelden × 3" in family_mail["Subject"]
+    text = family_mail.get_body(preferencelist=("plain",)).get_content()
+    link = re.search(r"http://booking\.test(/waitlist/offers/[^?\s]+)", text)[1]
+    page = client.get(link + "?lang=en")
+    html = unescape(page.get_data(as_text=True))
+    assert "Register your address × 3" in html and "10:00" in html
+    response = client.post(link, data={"csrf_token": csrf_from(html)})
+    assert response.status_code == 303
+    booked_family = ctx.scalar(select(Appointment).where(Appointment.name == "Family"))
+    assert (booked_family.status, booked_family.persons) == ("confirmed", 3)
+    ctx.rollback()
+
+
+def test_a_family_registers_on_the_page_and_through_the_api(client, ctx, day):
+    page = client.get("/services/melde/waitlist?office=amt&persons=3&lang=en")
+    html = page.get_data(as_text=True)
+    assert re.search(r'id="persons"[^>]* value="3"', html)
+    data = {"csrf_token": csrf_from(html), "offices": ["amt"], "weekdays": ["1", "2"],
+            "window": "any", "until": day.isoformat(), "name": "Familie Muster",
+            "email": "familie@example.org", "language": "en", "privacy": "y", "persons": "7"}
+    too_many = client.post("/services/melde/waitlist?lang=en", data=data)
+    assert too_many.status_code == 422
+    assert ("At most 6 persons can come to one appointment at Bürgerbüro Teststadt."
+            in unescape(too_many.get_data(as_text=True)))
+    bad = client.post("/services/melde/waitlist?lang=en", data={**data, "persons": "0"})
+    assert bad.status_code == 422
+    assert "The number of persons must be a whole number from 1 to 20." in bad.get_data(
+        as_text=True)
+    response = client.post("/services/melde/waitlist", data={**data, "persons": "3"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    wish = client.get(response.headers["Location"] + "&lang=en"
+                      if "?" in response.headers["Location"]
+                      else response.headers["Location"] + "?lang=en")
+    assert "Register your address × 3" in unescape(wish.get_data(as_text=True))
+    assert ctx.scalar(select(WaitlistWish.persons).where(
+        WaitlistWish.email == "familie@example.org")) == 3
+    ctx.rollback()
+    body = {"service": "melde", "offices": ["amt"], "until": day.isoformat(),
+            "name": "Max", "email": "max@example.org"}
+    one = client.post("/api/v1/waitlist", json=body)
+    assert one.status_code == 201 and one.get_json()["persons"] == 1
+    three = client.post("/api/v1/waitlist", json={**body, "persons": 3})
+    assert three.status_code == 201 and three.get_json()["persons"] == 3
+    for persons in (0, 21, "3", True, 7):
+        refused = client.post("/api/v1/waitlist", json={**body, "persons": persons})
+        assert refused.status_code == 422 and "persons" in refused.get_json()["errors"]
+
+
+def test_revision_0025_gives_every_wish_one_person_and_downgrades(empty_database_url,
+                                                                  tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from booking.config import normalise_database_url
+
+    def run(*statements, query=None):
+        engine = create_engine(normalise_database_url(empty_database_url))
+        try:
+            with engine.begin() as conn:
+                for statement in statements:
+                    conn.execute(text(statement))
+                return conn.execute(text(query)).all() if query else None
+        finally:
+            engine.dispose()
+
+    assert flask_cli(empty_database_url, tmp_path, "db", "upgrade", "0024").returncode == 0
+    run("INSERT INTO services (id, position, name_de, name_en, description_de, description_en,"
+        " bring_de, bring_en, duration_minutes, queue_prefix) VALUES"
+        " ('pass', 1, 'Reisepass', 'Passport', '', '', '', '', 30, 'A')",
+        "INSERT INTO waitlist_wishes (service_id, weekdays, from_time, until_time, until_date,"
+        " name, email, language, token_hash, status, created_at) VALUES ('pass', '12345',"
+        " '08:00:00', '12:00:00', '2030-01-31', 'Alt', 'alt@example.org', 'de', 'x',"
+        " 'active', '2029-12-01 08:00:00')")
+    upgraded = flask_cli(empty_database_url, tmp_path, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert run(query="SELECT name, persons FROM waitlist_wishes") == [("Alt", 1)]
+    with pytest.raises(Exception, match="persons_range"):
+        run("UPDATE waitlist_wishes SET persons = 21")
+    downgraded = flask_cli(empty_database_url, tmp_path, "db", "downgrade", "0024")
+    assert downgraded.returncode == 0, downgraded.stderr
+    assert run(query="SELECT name FROM waitlist_wishes") == [("Alt",)]
+    with pytest.raises(Exception, match="persons"):
+        run(query="SELECT persons FROM waitlist_wishes")
+    assert flask_cli(empty_database_url, tmp_path, "db", "upgrade").returncode == 0
+    check = flask_cli(empty_database_url, tmp_path, "db", "check")
+    assert check.returncode == 0, check.stdout + check.stderr
 
 
 def get_counts(ctx, day):

@@ -17,6 +17,7 @@ from booking.links import external_url, office_url
 from booking.notifications import outbox
 from booking.notifications.mime import build_email, format_address, mail_address
 from booking.offices.models import Office, Service
+from booking.scheduling import visits
 
 RENDERER = "waitlist"
 WISH_KIND, OFFER_KIND = "waitlist_wish", "waitlist_offer"
@@ -41,7 +42,7 @@ def _queue(payload: dict, kind: str, email: str) -> None:
 
 
 def notify_wish_registered(wish, token: str, now: datetime) -> None:
-    _queue({"wish_id": wish.id, "service_id": wish.service_id,
+    _queue({"wish_id": wish.id, "service_id": wish.service_id, "persons": wish.persons,
             "office_ids": [o.id for o in wish.offices], "weekdays": wish.weekdays,
             "from": wish.from_time.isoformat(), "until": wish.until_time.isoformat(),
             "until_date": wish.until_date.isoformat(), "name": wish.name,
@@ -51,7 +52,7 @@ def notify_wish_registered(wish, token: str, now: datetime) -> None:
 
 def notify_offer(offer, token: str, now: datetime) -> None:
     wish = offer.wish
-    _queue({"offer_id": offer.id, "service_id": offer.service_id,
+    _queue({"offer_id": offer.id, "service_id": offer.service_id, "persons": wish.persons,
             "office_ids": [offer.office_id], "start_at": offer.start_at.isoformat(),
             "expires_at": offer.expires_at.isoformat(), "name": wish.name,
             "email": wish.email, "language": wish.language, outbox.TOKEN: token},
@@ -68,7 +69,10 @@ def render(snap: dict) -> EmailMessage:
     with force_locale(lang):
         ctx = {"name": snap["name"], "lang": lang, "office": office,
                "office_url": office_url(office, lang),
-               "service_name": service.text("name", lang), "kind": snap["kind"],
+               # "Reisepass × 3" for several persons (payloads from before: one)
+               "service_name": visits.summary([visits.Line(service, snap.get("persons", 1))],
+                                              lang),
+               "kind": snap["kind"],
                "bring": service.text("bring", lang)}
         if snap["kind"] == WISH_KIND:
             ctx.update(

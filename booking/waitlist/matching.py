@@ -7,9 +7,10 @@ closure lifted, new capacity), the next run sees it among the free starts.
 
 Per run: open offers past their time expire (their start goes to the next wish in the
 same run; the wish that let it expire is not offered that start again); wishes past
-their date end; then, per (office, service) that active wishes ask for, the free starts
-are computed once and handed out in order of the wishes' age, each wish getting its
-earliest matching start. At most one open offer per wish and per
+their date end; then, per (office, service, persons) that active wishes ask for, the
+free starts (where all the persons fit, as for a booking of that visit) are computed
+once and handed out in order of the wishes' age, each wish getting its earliest matching
+start. At most one open offer per wish and per
 (office, service, start) (database indexes): a concurrent matcher's duplicate fails its
 savepoint and is skipped.
 
@@ -32,7 +33,7 @@ from booking.db import db
 from booking.notifications import waitlist_mails
 from booking.offices.models import Office, Service
 from booking.scheduling import codes, operations, visits
-from booking.scheduling.errors import NotBookable, ServiceNotOffered, SlotTaken
+from booking.scheduling.errors import NotBookable, ServiceNotOffered, SlotTaken, VisitNotAllowed
 from booking.scheduling.slots import FreeSlot
 from booking.waitlist import stats
 from booking.waitlist.models import (
@@ -106,15 +107,20 @@ def _let_expire(office_id: str, service_id: str) -> set[tuple[int, datetime]]:
         WaitlistOffer.status == EXPIRED))}
 
 
-def _waiting_wishes(office_id: str, service_id: str) -> list[WaitlistWish]:
-    """Active wishes for the pair without an open offer, longest-waiting first."""
+def _waiting_wishes(office_id: str, service_id: str, persons: int) -> list[WaitlistWish]:
+    """Active wishes for the office, service and persons without an open offer,
+    longest-waiting first."""
     has_offer = select(WaitlistOffer.id).where(WaitlistOffer.wish_id == WaitlistWish.id,
                                                WaitlistOffer.status == OFFERED).exists()
     return list(db.session.scalars(
         select(WaitlistWish).join(wish_offices, wish_offices.c.wish_id == WaitlistWish.id)
         .where(wish_offices.c.office_id == office_id, WaitlistWish.service_id == service_id,
-               WaitlistWish.status == ACTIVE, ~has_offer)
+               WaitlistWish.persons == persons, WaitlistWish.status == ACTIVE, ~has_offer)
         .order_by(WaitlistWish.created_at, WaitlistWish.id)))
+
+
+def _visit(service: Service, persons: int) -> list[visits.Line]:
+    return [visits.Line(service, persons)]
 
 
 def _offer(wish: WaitlistWish, office: Office, service: Service, slot: FreeSlot,
@@ -138,12 +144,12 @@ def _offer(wish: WaitlistWish, office: Office, service: Service, slot: FreeSlot,
             # the seat is held for the offer (an appointment held until the offer expires,
             # through the one booking path): nobody else books it meanwhile, and when the
             # offer expires the seat is free again by itself
-            held, _ = operations.book_appointment(office, visits.single(service), slot.start_at,
-                                                  citizen, now, hold_until=expires_at,
-                                                  notify=False)
+            held, _ = operations.book_appointment(office, _visit(service, wish.persons),
+                                                  slot.start_at, citizen, now,
+                                                  hold_until=expires_at, notify=False)
             offer.appointment_id = held.id
             db.session.flush()
-    except (IntegrityError, NotBookable, SlotTaken):
+    except (IntegrityError, NotBookable, SlotTaken, VisitNotAllowed):
         return False
     stats.count(office, service.id, now, "offered")
     waitlist_mails.notify_offer(offer, token, now)
@@ -152,23 +158,25 @@ def _offer(wish: WaitlistWish, office: Office, service: Service, slot: FreeSlot,
 
 def make_offers(now: datetime) -> int:
     """Offer free starts to waiting wishes; returns the number of offers made."""
-    pairs = db.session.execute(
-        select(wish_offices.c.office_id, WaitlistWish.service_id).distinct()
-        .join(WaitlistWish, WaitlistWish.id == wish_offices.c.wish_id)
+    groups = db.session.execute(
+        select(wish_offices.c.office_id, WaitlistWish.service_id, WaitlistWish.persons)
+        .distinct().join(WaitlistWish, WaitlistWish.id == wish_offices.c.wish_id)
         .where(WaitlistWish.status == ACTIVE)
-        .order_by(wish_offices.c.office_id, WaitlistWish.service_id)).all()
+        .order_by(wish_offices.c.office_id, WaitlistWish.service_id, WaitlistWish.persons)
+    ).all()
     taken = _open_starts()
     served: set[int] = set()  # wishes offered a start in this run (at another office)
     made = 0
-    for office_id, service_id in pairs:
-        wishes = [w for w in _waiting_wishes(office_id, service_id) if w.id not in served]
+    for office_id, service_id, persons in groups:
+        wishes = [w for w in _waiting_wishes(office_id, service_id, persons)
+                  if w.id not in served]
         if not wishes:
             continue
         office, service = db.session.get(Office, office_id), db.session.get(Service, service_id)
         try:
-            free = operations.list_free_slots(office, visits.single(service), now, None,
+            free = operations.list_free_slots(office, _visit(service, persons), now, None,
                                               max(w.until_date for w in wishes))
-        except ServiceNotOffered:
+        except (ServiceNotOffered, VisitNotAllowed):  # (the office's limit lowered since)
             continue
         free = [s for s in free if (office.id, service.id, s.start_at) not in taken]
         let_go = _let_expire(office.id, service.id)

@@ -36,7 +36,8 @@ wish_offices = Table(
 
 
 class WaitlistWish(db.Model):
-    """A citizen waits for a seat of ``service`` at one of ``offices``, on ``weekdays``
+    """A citizen waits for a seat of ``service`` for ``persons`` (one appointment for all
+    of them, as a visit of one line) at one of ``offices``, on ``weekdays``
     (ISO digits, "12345"), starting in [from_time, until_time) local time, up to and
     including ``until_date``. ``token_hash``: the secret of the link to withdraw it."""
 
@@ -46,11 +47,13 @@ class WaitlistWish(db.Model):
                         name="status_known"),
         CheckConstraint("language in ('de', 'en')", name="language_known"),
         CheckConstraint("until_time > from_time", name="window_order"),
+        CheckConstraint("persons between 1 and 20", name="persons_range"),
         Index("ix_waitlist_wishes_service_status", "service_id", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     service_id: Mapped[str] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    persons: Mapped[int] = mapped_column(default=1, server_default="1")
     weekdays: Mapped[str] = mapped_column(String(7))
     from_time: Mapped[time]
     until_time: Mapped[time]

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from booking.db import db
 from booking.notifications import waitlist_mails
 from booking.offices.models import Office, Service
-from booking.scheduling import codes, holds, queries
+from booking.scheduling import codes, holds, queries, visits
 from booking.scheduling.models import HELD, Appointment
 from booking.waitlist.models import ACTIVE, OFFERED, WITHDRAWN, WaitlistOffer, WaitlistWish
 
@@ -41,6 +41,7 @@ class Wish:
     name: str
     email: str
     language: str = "de"
+    persons: int = 1  # who need the service, in one appointment
 
 
 def latest_until(offices: list[Office], now: datetime) -> date:
@@ -54,6 +55,14 @@ def _check(wish: Wish, now: datetime) -> None:
         errors["offices"] = gettext("Please choose at least one office.")
     elif any(not queries.is_offered(o.id, wish.service.id) for o in wish.offices):
         errors["offices"] = gettext("Not every office chosen offers this service.")
+    if not 1 <= wish.persons <= visits.MAX_PERSONS_PER_LINE:
+        errors["persons"] = gettext("The number of persons must be a whole number from 1 to "
+                                    "%(max)d.", max=visits.MAX_PERSONS_PER_LINE)
+    elif wish.offices and wish.persons > min(o.max_persons for o in wish.offices):
+        errors["persons"] = gettext(
+            "At most %(max)d persons can come to one appointment at %(office)s.",
+            max=min(o.max_persons for o in wish.offices),
+            office=min(wish.offices, key=lambda o: o.max_persons).name)
     if not wish.weekdays or any(d not in "1234567" for d in wish.weekdays):
         errors["weekdays"] = gettext("Please choose at least one weekday.")
     if not wish.from_time < wish.until_time:
@@ -74,7 +83,7 @@ def register_wish(wish: Wish, now: datetime) -> tuple[WaitlistWish, str]:
     _check(wish, now)
     token = codes.new_token()
     row = WaitlistWish(
-        service=wish.service, offices=list(dict.fromkeys(wish.offices)),
+        service=wish.service, persons=wish.persons, offices=list(dict.fromkeys(wish.offices)),
         weekdays="".join(sorted(set(wish.weekdays))), from_time=wish.from_time,
         until_time=wish.until_time, until_date=wish.until_date, name=wish.name,
         email=wish.email, language=wish.language, token_hash=codes.hash_token(token),

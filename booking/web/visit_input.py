@@ -36,7 +36,7 @@ def _lines(pairs: list[tuple[str, int]]) -> list[visits.Line]:
     return [visits.Line(known[sid], persons) for sid, persons in pairs]
 
 
-def _persons_message() -> str:
+def persons_message() -> str:
     return gettext("The number of persons must be a whole number from 1 to %(max)d.",
                    max=visits.MAX_PERSONS_PER_LINE)
 
@@ -55,7 +55,7 @@ def lines_from_json(entries) -> list[visits.Line]:
         persons = entry.get("persons", 1)
         if (not isinstance(persons, int) or isinstance(persons, bool)
                 or not 1 <= persons <= visits.MAX_PERSONS_PER_LINE):
-            raise ValueError(_persons_message())
+            raise ValueError(persons_message())
         pairs.append((entry["service"], persons))
     return _lines(pairs)
 
@@ -98,7 +98,7 @@ def not_allowed_message(exc: VisitNotAllowed) -> str:
         return gettext("The service %(service)s can only be booked on its own.",
                        service=_name(exc.service_id))
     if exc.reason == visits.PERSONS:
-        return _persons_message()
+        return persons_message()
     return gettext("Please choose at least one service.")
 
 

@@ -42,13 +42,16 @@ def test_waitlist_pages(a11y_page, lang, ctx, town):
     page = a11y_page
     visit(page, "/services/pass/waitlist", label="waitlist form")
     assert html_lang(page) == lang
+    page.fill("#persons", "0")
     post_and_check(page, main_button(page, "/services/pass/waitlist"), 422,
                    "waitlist form with errors")
+    assert page.locator("#persons[aria-invalid=true]").count() == 1
     wish, token = register_wish(Wish(ctx.get(Service, "pass"), [ctx.get(Office, "amt")],
                                      "12345", *ALL_DAY, next_workday(10), "Wanda Wartend",
-                                     "wanda@example.org", lang), utcnow())
+                                     "wanda@example.org", lang, persons=3), utcnow())
     ctx.commit()
-    visit(page, f"/waitlist/wishes/{wish.id}/{token}", label="a wish")
+    visit(page, f"/waitlist/wishes/{wish.id}/{token}", label="a wish for three persons")
+    assert "× 3" in page.locator("main dl.summary").inner_text()
 
 
 def test_the_page_that_confirms_a_held_booking(a11y_page, lang, ctx, town):

@@ -41,8 +41,7 @@ def _visit(service: Service) -> list[visits.Line]:
     visit in one appointment is each office's own limit (the others are left out)."""
     raw = request.args.get("persons", "1")
     if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= visits.MAX_PERSONS_PER_LINE):
-        raise ApiError(400, visit_input.not_allowed_message(
-            VisitNotAllowed(visits.PERSONS, visits.MAX_PERSONS_PER_LINE)))
+        raise ApiError(400, visit_input.persons_message())
     also = request.args.get("also")
     try:
         lines = [visits.Line(service, int(raw))] + (

@@ -10,8 +10,9 @@ from flask_babel import gettext
 
 from booking.db import db, utcnow
 from booking.offices.models import Office, Service
+from booking.scheduling import visits
 from booking.waitlist import wishes
-from booking.web import validation
+from booking.web import validation, visit_input
 from booking.web.api import bp
 from booking.web.api.bot_check import require_proof
 from booking.web.api.views import ApiError, _json_object
@@ -55,6 +56,16 @@ def _weekdays(value, errors: dict) -> str:
     return "".join(str(v) for v in sorted(set(value)))
 
 
+def _persons(value, errors: dict) -> int:
+    if value is None:
+        return 1
+    if (not isinstance(value, int) or isinstance(value, bool)
+            or not 1 <= value <= visits.MAX_PERSONS_PER_LINE):
+        errors["persons"] = visit_input.persons_message()
+        return 1
+    return value
+
+
 @bp.post("/waitlist")
 def register_wish():
     data = _json_object()
@@ -72,6 +83,7 @@ def register_wish():
         errors["service"] = gettext("Unknown service.")
     offices = _offices(data.get("offices"), errors)
     weekdays = _weekdays(data.get("weekdays"), errors)
+    persons = _persons(data.get("persons"), errors)
     from_time = _time(data.get("from"), wishes.ALL_DAY[0], "from", errors)
     until_time = _time(data.get("to"), wishes.ALL_DAY[1], "to", errors)
     until_date: date | None = None
@@ -89,7 +101,7 @@ def register_wish():
     try:
         row, _ = wishes.register_wish(wishes.Wish(
             service, offices, weekdays, from_time, until_time, until_date, values["name"],
-            values["email"], values["language"]), utcnow())
+            values["email"], values["language"], persons), utcnow())
     except wishes.WishRejected as exc:
         raise ApiError(422, gettext("Please correct the marked fields."), exc.errors) from None
     return jsonify(wish_json(row)), 201
@@ -97,7 +109,8 @@ def register_wish():
 
 def wish_json(wish) -> dict:
     return {
-        "id": wish.id, "service": wish.service_id, "offices": [o.id for o in wish.offices],
+        "id": wish.id, "service": wish.service_id, "persons": wish.persons,
+        "offices": [o.id for o in wish.offices],
         "weekdays": [int(d) for d in wish.weekdays],
         "from": wish.from_time.strftime("%H:%M"), "to": wish.until_time.strftime("%H:%M"),
         "until": wish.until_date.isoformat(), "status": wish.status,

@@ -9,6 +9,7 @@ from wtforms import (
     DateField,
     EmailField,
     HiddenField,
+    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -17,9 +18,17 @@ from wtforms import (
     TelField,
     TimeField,
 )
-from wtforms.validators import DataRequired, InputRequired, Optional, StopValidation, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from booking.scheduling.visits import MAX_PERSONS_PER_LINE as MAX_PERSONS
 from booking.web import validation
 from booking.web.bot_check import bot_check_field
 
@@ -70,6 +79,10 @@ WEEKDAY_CHOICES = [SelectChoice(str(number), name) for number, name in enumerate
 ANY, MORNING, AFTERNOON, CUSTOM = "any", "morning", "afternoon", "custom"
 
 
+PERSONS_MESSAGE = _l("The number of persons must be a whole number from 1 to %(max)d.",
+                     max=MAX_PERSONS)
+
+
 class WishForm(FlaskForm):
     """A waitlist wish; the offices' choices are set by the view."""
 
@@ -86,6 +99,9 @@ class WishForm(FlaskForm):
         validators=[InputRequired(_l("Please choose a time of day."))])
     from_time = TimeField(_l("From (only with “From … to …”)"), validators=[Optional()])
     to_time = TimeField(_l("To (only with “From … to …”)"), validators=[Optional()])
+    persons = IntegerField(_l("Persons who need the service"), default=1, validators=[
+        Optional(), NumberRange(1, MAX_PERSONS, PERSONS_MESSAGE)],  # empty: one
+        render_kw={"min": 1, "max": MAX_PERSONS, "inputmode": "numeric"})
     until = DateField(_l("Until when you need the appointment"), validators=[
         InputRequired(_l("Please enter a date like 2026-12-01."))])
     name = StringField(_l("Full name"), validators=[_using(validation.clean_name)],

@@ -16,6 +16,7 @@ from booking.db import db, utcnow
 from booking.i18n import current_language
 from booking.notifications.waitlist_mails import weekday_names, window_text
 from booking.offices.models import Service
+from booking.scheduling import visits
 from booking.waitlist import offers, wishes
 from booking.web import bot_check
 from booking.web.citizen import bp
@@ -45,6 +46,9 @@ def waitlist(service_id: str):
         form.offices.data = [chosen] if chosen in [o.id for o in offices] else [
             o.id for o in offices]
         form.language.data = current_language()
+        persons = request.args.get("persons", type=int)  # from the service page's search
+        if persons is not None and 1 <= persons <= visits.MAX_PERSONS_PER_LINE:
+            form.persons.data = persons
     now = utcnow()
     latest = wishes.latest_until(offices, now)
     if form.validate_on_submit() and bot_check.check_form(form):
@@ -52,12 +56,12 @@ def waitlist(service_id: str):
         from_time, until_time = _window(form)
         wish = wishes.Wish(service, chosen, "".join(form.weekdays.data), from_time,
                            until_time, form.until.data, form.name.data, form.email.data,
-                           form.language.data)
+                           form.language.data, form.persons.data or 1)
         try:
             row, token = wishes.register_wish(wish, now)
         except wishes.WishRejected as exc:
             fields = {"offices": form.offices, "weekdays": form.weekdays, "to": form.to_time,
-                      "until": form.until}
+                      "until": form.until, "persons": form.persons}
             for key, message in exc.errors.items():
                 fields[key].errors = [message]
         else:
@@ -121,8 +125,9 @@ def waitlist_offer(offer_id: int, token: str):
             return redirect(url_for("citizen.manage", code=appointment.code,
                                     token=manage_token, new=1), 303)
         g.commit_despite_error = True  # the offer is withdrawn for good
+    lines = [visits.Line(offer.service, offer.wish.persons)]
     return render_template("citizen/waitlist_offer.html", offer=offer, form=form,
-                           token=token, lang=current_language(), outcome=outcome,
+                           token=token, lang=current_language(), outcome=outcome, lines=lines,
                            end_at=offer.start_at + timedelta(
-                               minutes=offer.service.duration_minutes),
+                               minutes=visits.visit_minutes(lines)),
                            is_open=offers.is_open(offer, now)), 409 if outcome else 200

@@ -249,6 +249,25 @@ def test_a_family_is_offered_a_start_where_all_of_them_fit(app, client, ctx, day
     ctx.rollback()
 
 
+@pytest.mark.parametrize("older", ["family", "single"])
+def test_the_longest_waiting_wish_goes_first_whatever_its_persons(app, ctx, day, older):
+    """09:15 to 10:00 free (one seat): the family of three fits there only, one person
+    from 09:15 on too; whoever waits longest is offered 09:15, and the other nothing
+    (the family does not fit, or the single's times are all held for the family)."""
+    booked = fill_day(ctx, day)
+    now = utcnow()
+    ages = {"family": 2, "single": 1} if older == "family" else {"family": 1, "single": 2}
+    family, _ = add_wish(ctx, "Family", day, persons=3,
+                         created_at=now - timedelta(hours=ages["family"]))
+    single, _ = add_wish(ctx, "Single", day, created_at=now - timedelta(hours=ages["single"]))
+    for index in (5, 6, 7):
+        operations.cancel_appointment(ctx.get(Appointment, booked[index]), now)
+    ctx.commit()
+    assert run_matcher(app, now).endswith("made 1 offers\n")
+    first = family if older == "family" else single
+    assert offers(ctx) == [(first, at(day, 9, 15), "offered")]
+
+
 def test_a_family_registers_on_the_page_and_through_the_api(client, ctx, day):
     page = client.get("/services/melde/waitlist?office=amt&persons=3&lang=en")
     html = page.get_data(as_text=True)

@@ -7,10 +7,11 @@ closure lifted, new capacity), the next run sees it among the free starts.
 
 Per run: open offers past their time expire (their start goes to the next wish in the
 same run; the wish that let it expire is not offered that start again); wishes past
-their date end; then, per (office, service, persons) that active wishes ask for, the
-free starts (where all the persons fit, as for a booking of that visit) are computed
-once and handed out in order of the wishes' age, each wish getting its earliest matching
-start. At most one open offer per wish and per
+their date end; then, per (office, service) that active wishes ask for, the free starts
+are handed out in order of the wishes' age, each wish getting its earliest matching
+start where all its persons fit (as for a booking of that visit). The starts are listed
+once per number of persons, and again after an offer to another number of persons,
+whose hold may overlap them. At most one open offer per wish and per
 (office, service, start) (database indexes): a concurrent matcher's duplicate fails its
 savepoint and is skipped.
 
@@ -24,7 +25,7 @@ free again by itself. Accepting confirms that hold
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -107,15 +108,14 @@ def _let_expire(office_id: str, service_id: str) -> set[tuple[int, datetime]]:
         WaitlistOffer.status == EXPIRED))}
 
 
-def _waiting_wishes(office_id: str, service_id: str, persons: int) -> list[WaitlistWish]:
-    """Active wishes for the office, service and persons without an open offer,
-    longest-waiting first."""
+def _waiting_wishes(office_id: str, service_id: str) -> list[WaitlistWish]:
+    """Active wishes for the pair without an open offer, longest-waiting first."""
     has_offer = select(WaitlistOffer.id).where(WaitlistOffer.wish_id == WaitlistWish.id,
                                                WaitlistOffer.status == OFFERED).exists()
     return list(db.session.scalars(
         select(WaitlistWish).join(wish_offices, wish_offices.c.wish_id == WaitlistWish.id)
         .where(wish_offices.c.office_id == office_id, WaitlistWish.service_id == service_id,
-               WaitlistWish.persons == persons, WaitlistWish.status == ACTIVE, ~has_offer)
+               WaitlistWish.status == ACTIVE, ~has_offer)
         .order_by(WaitlistWish.created_at, WaitlistWish.id)))
 
 
@@ -156,31 +156,40 @@ def _offer(wish: WaitlistWish, office: Office, service: Service, slot: FreeSlot,
     return True
 
 
+def _free_starts(office: Office, service: Service, persons: int, now: datetime, until: date,
+                 taken: set) -> list[FreeSlot]:
+    """The free starts for ``persons`` up to ``until`` not offered already; none if the
+    office no longer offers the service or allows that many persons."""
+    try:
+        free = operations.list_free_slots(office, _visit(service, persons), now, None, until)
+    except (ServiceNotOffered, VisitNotAllowed):
+        return []
+    return [s for s in free if (office.id, service.id, s.start_at) not in taken]
+
+
 def make_offers(now: datetime) -> int:
     """Offer free starts to waiting wishes; returns the number of offers made."""
-    groups = db.session.execute(
-        select(wish_offices.c.office_id, WaitlistWish.service_id, WaitlistWish.persons)
-        .distinct().join(WaitlistWish, WaitlistWish.id == wish_offices.c.wish_id)
+    pairs = db.session.execute(
+        select(wish_offices.c.office_id, WaitlistWish.service_id).distinct()
+        .join(WaitlistWish, WaitlistWish.id == wish_offices.c.wish_id)
         .where(WaitlistWish.status == ACTIVE)
-        .order_by(wish_offices.c.office_id, WaitlistWish.service_id, WaitlistWish.persons)
-    ).all()
+        .order_by(wish_offices.c.office_id, WaitlistWish.service_id)).all()
     taken = _open_starts()
     served: set[int] = set()  # wishes offered a start in this run (at another office)
     made = 0
-    for office_id, service_id, persons in groups:
-        wishes = [w for w in _waiting_wishes(office_id, service_id, persons)
-                  if w.id not in served]
+    for office_id, service_id in pairs:
+        wishes = [w for w in _waiting_wishes(office_id, service_id) if w.id not in served]
         if not wishes:
             continue
         office, service = db.session.get(Office, office_id), db.session.get(Service, service_id)
-        try:
-            free = operations.list_free_slots(office, _visit(service, persons), now, None,
-                                              max(w.until_date for w in wishes))
-        except (ServiceNotOffered, VisitNotAllowed):  # (the office's limit lowered since)
-            continue
-        free = [s for s in free if (office.id, service.id, s.start_at) not in taken]
+        until = max(w.until_date for w in wishes)
         let_go = _let_expire(office.id, service.id)
-        for wish in wishes:
+        free_of: dict[int, list[FreeSlot]] = {}  # persons → free starts, listed when needed
+        for wish in wishes:  # longest-waiting first, whatever their persons
+            if wish.persons not in free_of:
+                free_of[wish.persons] = _free_starts(office, service, wish.persons, now, until,
+                                                     taken)
+            free = free_of[wish.persons]
             slot = next((s for s in free if _matches(wish, office, s)
                          and (wish.id, s.start_at) not in let_go), None)
             if slot is None:
@@ -190,6 +199,8 @@ def make_offers(now: datetime) -> int:
                 served.add(wish.id)
                 taken.add((office.id, service.id, slot.start_at))
                 made += 1
+                # the hold may overlap starts listed for other numbers of persons
+                free_of = {wish.persons: free}
     return made
 
 

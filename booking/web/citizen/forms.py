@@ -86,6 +86,9 @@ PERSONS_MESSAGE = _l("The number of persons must be a whole number from 1 to %(m
 class WishForm(FlaskForm):
     """A waitlist wish; the offices' choices are set by the view."""
 
+    persons = IntegerField(_l("Persons who need the service"), default=1, validators=[
+        Optional(), NumberRange(1, MAX_PERSONS, PERSONS_MESSAGE)],  # empty: one
+        render_kw={"min": 1, "max": MAX_PERSONS, "inputmode": "numeric"})
     offices = CheckboxesField(_l("Offices you can go to"),
                           validators=[_at_least_one(_l("Please choose at least one office."))])
     weekdays = CheckboxesField(_l("Weekdays that suit you"), choices=WEEKDAY_CHOICES,
@@ -99,9 +102,6 @@ class WishForm(FlaskForm):
         validators=[InputRequired(_l("Please choose a time of day."))])
     from_time = TimeField(_l("From (only with “From … to …”)"), validators=[Optional()])
     to_time = TimeField(_l("To (only with “From … to …”)"), validators=[Optional()])
-    persons = IntegerField(_l("Persons who need the service"), default=1, validators=[
-        Optional(), NumberRange(1, MAX_PERSONS, PERSONS_MESSAGE)],  # empty: one
-        render_kw={"min": 1, "max": MAX_PERSONS, "inputmode": "numeric"})
     until = DateField(_l("Until when you need the appointment"), validators=[
         InputRequired(_l("Please enter a date like 2026-12-01."))])
     name = StringField(_l("Full name"), validators=[_using(validation.clean_name)],

@@ -12,10 +12,17 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from booking.db import db, utcnow
-from booking.offices.models import AvailabilityRule, Closure, Counter, Office, Service
+from booking.offices.models import (
+    AvailabilityRule,
+    Closure,
+    Counter,
+    Office,
+    Service,
+    office_services,
+)
 from booking.scheduling import next_free, operations, slots, visits
 from booking.scheduling.errors import ServiceNotOffered, VisitNotAllowed
 from tests.factories import OFFICE_DATA, make_town, session_csrf
@@ -220,12 +227,18 @@ def test_a_family_visit(ctx, town):
     thursday = (4,), ("morning",)
     assert actual(ctx, "melde", *thursday)["nord"][0].start_at == _local(date(2026, 12, 24), 8)
     assert actual(ctx, "melde:1,pass:1", *thursday)["nord"] == []
-    # the offices' limits: four persons not at sued, two services not at nord
+    # the offices' limits: four persons not at sued, two services not at nord, and at
+    # amt a registration only on its own
     ctx.get(Office, "sued").max_persons = 3
     ctx.get(Office, "nord").max_services = 1
     ctx.flush()
     assert set(actual(ctx, "pass:3,melde:1")) == {"amt"}
+    ctx.execute(update(office_services).where(office_services.c.office_id == "amt",
+                                              office_services.c.service_id == "melde")
+                .values(combinable=False))
+    assert set(actual(ctx, "pass:3,melde:1")) == set()
     assert set(actual(ctx, "pass:3")) == {"amt", "nord", "sued", "leer"}
+    assert "amt" in actual(ctx, "melde:2")
     ctx.rollback()
 
 

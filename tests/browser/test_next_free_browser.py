@@ -70,3 +70,18 @@ def test_next_free_appointment(a11y_page, lang, town):
     assert "persons=3" in page.locator(".next-free-earliest a").get_attribute("href")
     visit(page, "/services/pass?persons=0", status=422, label="a bad number of persons")
     assert page.locator("#visit-persons[aria-invalid=true]").count() == 1
+
+
+def test_on_a_phone_the_caption_stays_in_view(new_page, town):
+    """The table scrolls sideways in its region on a narrow screen; its caption (which
+    names the visit) wraps within the screen instead of scrolling out of it."""
+    page = new_page(locale="en-GB")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/services/pass?persons=3&also-melde=1")
+    region = page.locator(".table-scroll")
+    assert region.evaluate("el => el.scrollWidth > el.clientWidth")  # it does scroll
+    box = page.locator("#next-free-caption").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    region.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
+    moved = page.locator("#next-free-caption").bounding_box()
+    assert abs(moved["x"] - box["x"]) < 1  # scrolling the table leaves the caption in place

@@ -93,3 +93,20 @@ def flask_cli(database_url: str, tmp_path, *args: str, **env_extra: str
     env.update(env_extra)
     return subprocess.run(clock.command("flask", "--app", "wsgi", *args), cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120)
+
+
+def run_sql(database_url: str, *statements: str, query: str | None = None):
+    """Run SQL statements on the database in one transaction, outside the app (a
+    migration test's rows at an old revision); returns the rows of ``query`` if given."""
+    from sqlalchemy import create_engine, text
+
+    from booking.config import normalise_database_url
+
+    engine = create_engine(normalise_database_url(database_url))
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+            return conn.execute(text(query)).all() if query else None
+    finally:
+        engine.dispose()

@@ -18,7 +18,7 @@ from booking.scheduling.errors import KeyReused, ServiceNotOffered, VisitNotAllo
 from booking.scheduling.models import Appointment, AppointmentSeat, AppointmentService
 from booking.scheduling.visits import Line
 from tests.factories import at, local_iso, make_town, next_workday
-from tests.server import flask_cli
+from tests.server import flask_cli, run_sql
 
 # ---------------------------------------------------------------- pure
 
@@ -293,19 +293,8 @@ def test_the_visit_listing_refuses_what_it_cannot_list(client, ctx, town):
 
 def test_revision_0023_gives_every_appointment_one_line_and_downgrades(empty_database_url,
                                                                       tmp_path):
-    from sqlalchemy import create_engine, text
-
-    from booking.config import normalise_database_url
-
     def run(*statements, query=None):
-        engine = create_engine(normalise_database_url(empty_database_url))
-        try:
-            with engine.begin() as conn:
-                for statement in statements:
-                    conn.execute(text(statement))
-                return conn.execute(text(query)).all() if query else None
-        finally:
-            engine.dispose()
+        return run_sql(empty_database_url, *statements, query=query)
 
     assert flask_cli(empty_database_url, tmp_path, "db", "upgrade", "0022").returncode == 0
     run("INSERT INTO offices (id, name, address, email, timezone, state, slot_minutes,"

@@ -27,7 +27,7 @@ from booking.waitlist.stats import get_offer_counts
 from booking.waitlist.wishes import ALL_DAY, MORNING, Wish, register_wish, withdraw_wish
 from tests import smtp
 from tests.factories import BERLIN, at, count_rows, csrf_from, make_town, next_workday, written_email
-from tests.server import flask_cli
+from tests.server import flask_cli, run_sql
 
 
 @pytest.fixture
@@ -305,19 +305,8 @@ def test_a_family_registers_on_the_page_and_through_the_api(client, ctx, day):
 
 def test_revision_0025_gives_every_wish_one_person_and_downgrades(empty_database_url,
                                                                   tmp_path):
-    from sqlalchemy import create_engine, text
-
-    from booking.config import normalise_database_url
-
     def run(*statements, query=None):
-        engine = create_engine(normalise_database_url(empty_database_url))
-        try:
-            with engine.begin() as conn:
-                for statement in statements:
-                    conn.execute(text(statement))
-                return conn.execute(text(query)).all() if query else None
-        finally:
-            engine.dispose()
+        return run_sql(empty_database_url, *statements, query=query)
 
     assert flask_cli(empty_database_url, tmp_path, "db", "upgrade", "0024").returncode == 0
     run("INSERT INTO services (id, position, name_de, name_en, description_de, description_en,"

@@ -58,11 +58,12 @@ def _check(wish: Wish, now: datetime) -> None:
     if not 1 <= wish.persons <= visits.MAX_PERSONS_PER_LINE:
         errors["persons"] = gettext("The number of persons must be a whole number from 1 to "
                                     "%(max)d.", max=visits.MAX_PERSONS_PER_LINE)
-    elif wish.offices and wish.persons > min(o.max_persons for o in wish.offices):
-        errors["persons"] = gettext(
-            "At most %(max)d persons can come to one appointment at %(office)s.",
-            max=min(o.max_persons for o in wish.offices),
-            office=min(wish.offices, key=lambda o: o.max_persons).name)
+    elif wish.offices:
+        strictest = min(wish.offices, key=lambda o: o.max_persons)
+        if wish.persons > strictest.max_persons:
+            errors["persons"] = gettext(
+                "At most %(max)d persons can come to one appointment at %(office)s.",
+                max=strictest.max_persons, office=strictest.name)
     if not wish.weekdays or any(d not in "1234567" for d in wish.weekdays):
         errors["weekdays"] = gettext("Please choose at least one weekday.")
     if not wish.from_time < wish.until_time:
